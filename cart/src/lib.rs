@@ -1,0 +1,39 @@
+//! The cart: for guests it lives in the session. Lines hold product ids and
+//! quantities; prices always come fresh from the catalogue.
+
+pub mod domain;
+mod views;
+
+use actix_web::web;
+use site_core::templates::TemplateSource;
+use site_core::urls::{resource, Route};
+
+pub use domain::{Cart, CartError, PricedCart, PricedLine};
+
+pub const ROUTES: &[Route] = &[
+    ("cart:detail", "/cart/"),
+    ("cart:add", "/cart/add/{product_id}/"),
+    ("cart:update", "/cart/update/{product_id}/"),
+    ("cart:remove", "/cart/remove/{product_id}/"),
+];
+
+pub fn templates() -> TemplateSource {
+    site_core::template_source!()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource(ROUTES, "cart:detail").route(web::get().to(views::detail)))
+        .service(resource(ROUTES, "cart:add").route(web::post().to(views::add)))
+        .service(resource(ROUTES, "cart:update").route(web::post().to(views::update)))
+        .service(resource(ROUTES, "cart:remove").route(web::post().to(views::remove)));
+}
+
+/// Puts `cart_count` (items in the cart) into every page's context.
+pub struct CartBadge;
+
+impl site_core::templates::ContextProcessor for CartBadge {
+    fn process(&self, req: &actix_web::HttpRequest, ctx: &mut site_core::tera::Context) {
+        use actix_session::SessionExt;
+        ctx.insert("cart_count", &Cart::load(&req.get_session()).item_count());
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE payments_transaction;
+DROP TABLE payments_payment;

@@ -1,0 +1,2 @@
+DROP TABLE products_product;
+DROP TABLE products_category;

@@ -1,0 +1,2 @@
+DROP TABLE orders_line;
+DROP TABLE orders_order;

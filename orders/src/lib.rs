@@ -1,0 +1,33 @@
+//! Checkout and orders: placing an order is one transaction that copies the
+//! cart into order lines, takes the stock, and is idempotent per form.
+
+pub mod domain;
+pub mod emails;
+pub mod forms;
+pub mod models;
+mod views;
+
+use actix_web::web;
+use site_core::templates::TemplateSource;
+use site_core::urls::{resource, Route};
+
+pub use domain::{CheckoutDetails, OrderStatus};
+pub use models::{place_order, Order, OrderLine, PlaceOrderError, Placed};
+
+pub const ROUTES: &[Route] = &[
+    ("orders:checkout", "/orders/checkout/"),
+    ("orders:detail", "/orders/{public_id}/"),
+];
+
+pub fn templates() -> TemplateSource {
+    site_core::template_source!()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource(ROUTES, "orders:checkout")
+            .route(web::get().to(views::checkout_form))
+            .route(web::post().to(views::checkout_submit)),
+    )
+    .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)));
+}

@@ -1,0 +1,321 @@
+//! Orders and their lines, and `place_order`: the one transaction that
+//! turns a cart into an order.
+
+use cart::{Cart, PricedCart};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use products::models::reserve_stock;
+use products::Product;
+use serde::Serialize;
+use site_core::db::{write_transaction, DbConn};
+use site_core::money::{Currency, Money, MoneyError};
+use site_core::schema::{orders_line as l, orders_order as o};
+
+use crate::domain::{CheckoutDetails, OrderStatus};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = o)]
+pub struct Order {
+    pub id: i64,
+    pub public_id: String,
+    #[serde(skip)]
+    pub idempotency_key: String,
+    pub user_id: Option<i64>,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+    pub status: String,
+    pub currency: String,
+    pub total_minor: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub paid_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Associations, Serialize)]
+#[diesel(table_name = l, belongs_to(Order))]
+pub struct OrderLine {
+    pub id: i64,
+    pub order_id: i64,
+    pub product_id: Option<i64>,
+    pub product_name: String,
+    pub sku: String,
+    pub unit_price_minor: i64,
+    pub quantity: i64,
+    pub line_total_minor: i64,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = o)]
+struct NewOrder<'a> {
+    public_id: &'a str,
+    idempotency_key: &'a str,
+    user_id: Option<i64>,
+    email: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    address: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    country: &'a str,
+    status: &'a str,
+    currency: &'a str,
+    total_minor: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = l)]
+struct NewLine<'a> {
+    order_id: i64,
+    product_id: Option<i64>,
+    product_name: &'a str,
+    sku: &'a str,
+    unit_price_minor: i64,
+    quantity: i64,
+    line_total_minor: i64,
+}
+
+impl Order {
+    pub fn currency(&self) -> Currency {
+        Currency::parse(&self.currency).unwrap_or(Currency::Usd)
+    }
+
+    pub fn total(&self) -> Money {
+        Money::from_minor(self.total_minor, self.currency())
+    }
+
+    pub fn status(&self) -> OrderStatus {
+        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending)
+    }
+
+    pub fn by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Order> {
+        o::table
+            .filter(o::public_id.eq(public_id))
+            .select(Order::as_select())
+            .first(conn)
+    }
+
+    pub fn by_idempotency_key(conn: &mut DbConn, key: &str) -> QueryResult<Order> {
+        o::table
+            .filter(o::idempotency_key.eq(key))
+            .select(Order::as_select())
+            .first(conn)
+    }
+
+    pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Order> {
+        o::table.find(id).select(Order::as_select()).first(conn)
+    }
+
+    pub fn lines(&self, conn: &mut DbConn) -> QueryResult<Vec<OrderLine>> {
+        OrderLine::belonging_to(self)
+            .order(l::id.asc())
+            .select(OrderLine::as_select())
+            .load(conn)
+    }
+
+    pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+        o::table.count().get_result(conn)
+    }
+
+    /// Marks a pending order paid. Only a pending order moves, so a second
+    /// call (a replayed webhook, a double submit) changes nothing and
+    /// returns false.
+    pub fn mark_paid(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+        let now = site_core::now();
+        let n = diesel::update(
+            o::table
+                .filter(o::id.eq(order_id))
+                .filter(o::status.eq(OrderStatus::Pending.as_str())),
+        )
+        .set((
+            o::status.eq(OrderStatus::Paid.as_str()),
+            o::paid_at.eq(Some(now)),
+            o::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// What templates see: the order, its money formatted, its status.
+    pub fn view(&self, lines: &[OrderLine]) -> OrderView {
+        let currency = self.currency();
+        OrderView {
+            order: self.clone(),
+            total: self.total(),
+            status: self.status(),
+            status_label: self.status().label(),
+            awaits_payment: self.status().awaits_payment(),
+            lines: lines
+                .iter()
+                .map(|line| LineView {
+                    product_id: line.product_id,
+                    name: line.product_name.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    unit_price: Money::from_minor(line.unit_price_minor, currency),
+                    line_total: Money::from_minor(line.line_total_minor, currency),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub order: Order,
+    pub total: Money,
+    pub status: OrderStatus,
+    pub status_label: &'static str,
+    pub awaits_payment: bool,
+    pub lines: Vec<LineView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineView {
+    pub product_id: Option<i64>,
+    pub name: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: Money,
+    pub line_total: Money,
+}
+
+/// A cart line that cannot be filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShortLine {
+    pub product_id: i64,
+    pub name: String,
+    pub wanted: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlaceOrderError {
+    #[error("your cart is empty")]
+    EmptyCart,
+    #[error("some products are not in stock in the quantity asked for")]
+    OutOfStock(Vec<ShortLine>),
+    #[error("some products are no longer sold")]
+    Unavailable(Vec<i64>),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Db(#[from] DieselError),
+}
+
+#[derive(Debug)]
+pub enum Placed {
+    /// This call created the order.
+    New(Order),
+    /// The same checkout form had already placed this order.
+    Existing(Order),
+}
+
+/// Places the order for `cart` in one transaction: the order and its lines
+/// (copying name, SKU and price) are written and every line's stock is taken
+/// with a conditional UPDATE, or nothing is written at all. The same
+/// `idempotency_key` always yields the same single order.
+pub fn place_order(
+    conn: &mut DbConn,
+    cart: &Cart,
+    details: &CheckoutDetails,
+    idempotency_key: &str,
+    user_id: Option<i64>,
+    currency: Currency,
+) -> Result<Placed, PlaceOrderError> {
+    let attempt = write_transaction(conn, |conn| {
+        place_order_tx(conn, cart, details, idempotency_key, user_id, currency)
+    });
+    match attempt {
+        // Two submissions of one form raced (PostgreSQL): the loser's
+        // transaction rolled back whole; the winner's order is the answer.
+        Err(PlaceOrderError::Db(DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => Ok(Placed::Existing(Order::by_idempotency_key(
+            conn,
+            idempotency_key,
+        )?)),
+        other => other,
+    }
+}
+
+fn place_order_tx(
+    conn: &mut DbConn,
+    cart: &Cart,
+    details: &CheckoutDetails,
+    idempotency_key: &str,
+    user_id: Option<i64>,
+    currency: Currency,
+) -> Result<Placed, PlaceOrderError> {
+    if let Some(existing) = Order::by_idempotency_key(conn, idempotency_key).optional()? {
+        return Ok(Placed::Existing(existing));
+    }
+    if cart.is_empty() {
+        return Err(PlaceOrderError::EmptyCart);
+    }
+    let products = Product::active_by_ids(conn, &cart.product_ids())?;
+    let priced = PricedCart::new(cart, products, currency)?;
+    if !priced.missing.is_empty() {
+        return Err(PlaceOrderError::Unavailable(priced.missing));
+    }
+    // Take every line's stock; report all the short lines, not just the first.
+    let mut short = Vec::new();
+    for line in &priced.lines {
+        if !reserve_stock(conn, line.product_id, line.quantity)? {
+            short.push(ShortLine {
+                product_id: line.product_id,
+                name: line.name.clone(),
+                wanted: line.quantity,
+                available: line.stock,
+            });
+        }
+    }
+    if !short.is_empty() {
+        return Err(PlaceOrderError::OutOfStock(short));
+    }
+    let now = site_core::now();
+    let public_id = site_core::random_token(32);
+    diesel::insert_into(o::table)
+        .values(&NewOrder {
+            public_id: &public_id,
+            idempotency_key,
+            user_id,
+            email: details.email.as_str(),
+            first_name: &details.first_name,
+            last_name: &details.last_name,
+            address: &details.address,
+            postal_code: &details.postal_code,
+            city: &details.city,
+            country: &details.country,
+            status: OrderStatus::Pending.as_str(),
+            currency: currency.code(),
+            total_minor: priced.total.minor(),
+            created_at: now,
+            updated_at: now,
+        })
+        .execute(conn)?;
+    let order = Order::by_public_id(conn, &public_id)?;
+    for line in &priced.lines {
+        diesel::insert_into(l::table)
+            .values(&NewLine {
+                order_id: order.id,
+                product_id: Some(line.product_id),
+                product_name: &line.name,
+                sku: &line.sku,
+                unit_price_minor: line.unit_price.minor(),
+                quantity: line.quantity,
+                line_total_minor: line.line_total.minor(),
+            })
+            .execute(conn)?;
+    }
+    Ok(Placed::New(order))
+}

@@ -1,0 +1,129 @@
+//! What a listing asks for, parsed from the query string once.
+
+use serde::Serialize;
+use site_core::AppError;
+
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    #[default]
+    Newest,
+    PriceLow,
+    PriceHigh,
+    Name,
+}
+
+impl SortOrder {
+    pub const ALL: [(SortOrder, &'static str, &'static str); 4] = [
+        (SortOrder::Newest, "newest", "Newest first"),
+        (SortOrder::PriceLow, "price", "Price: low to high"),
+        (SortOrder::PriceHigh, "-price", "Price: high to low"),
+        (SortOrder::Name, "name", "Name"),
+    ];
+
+    pub fn parse(raw: Option<&str>) -> Result<SortOrder, AppError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(SortOrder::Newest),
+            Some(s) => SortOrder::ALL
+                .iter()
+                .find(|(_, key, _)| *key == s)
+                .map(|(o, _, _)| *o)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "Unknown sort order {s:?}: use newest, price, -price or name."
+                    ))
+                }),
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        SortOrder::ALL
+            .iter()
+            .find(|(o, _, _)| *o == self)
+            .map(|(_, k, _)| *k)
+            .unwrap_or("newest")
+    }
+}
+
+/// Search text: trimmed, at most 100 characters, none for blank.
+pub fn parse_query(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(q) = raw.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if q.chars().count() > 100 {
+        return Err(AppError::BadRequest(
+            "Search for at most 100 characters.".into(),
+        ));
+    }
+    Ok(Some(q.to_string()))
+}
+
+/// `in_stock=1` (or on/true) shows only what can be bought now.
+pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
+    match raw.map(str::trim) {
+        None | Some("") | Some("0") | Some("false") | Some("off") => Ok(false),
+        Some("1") | Some("true") | Some("on") => Ok(true),
+        Some(other) => Err(AppError::BadRequest(format!(
+            "{name}={other:?} is not valid: use 1 or 0."
+        ))),
+    }
+}
+
+/// The LIKE pattern for a search, with the wildcards in the text escaped.
+pub fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A listing request: what to show, in which order.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub query: Option<String>,
+    pub category_id: Option<i64>,
+    pub in_stock_only: bool,
+    pub sort: SortOrder,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_orders_parse_or_say_why_not() {
+        assert_eq!(SortOrder::parse(None).unwrap(), SortOrder::Newest);
+        assert_eq!(
+            SortOrder::parse(Some("-price")).unwrap(),
+            SortOrder::PriceHigh
+        );
+        assert!(matches!(
+            SortOrder::parse(Some("drop table")),
+            Err(AppError::BadRequest(_))
+        ));
+        for (o, k, _) in SortOrder::ALL {
+            assert_eq!(o.key(), k);
+        }
+    }
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+        assert_eq!(like_pattern("Tea"), "%tea%");
+        assert_eq!(parse_query(Some("   ")).unwrap(), None);
+        assert!(parse_query(Some(&"x".repeat(101))).is_err());
+    }
+
+    #[test]
+    fn flags() {
+        assert!(parse_flag("in_stock", Some("1")).unwrap());
+        assert!(!parse_flag("in_stock", None).unwrap());
+        assert!(parse_flag("in_stock", Some("yes please")).is_err());
+    }
+}

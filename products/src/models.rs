@@ -1,0 +1,284 @@
+//! Categories and products: the plain values, and the queries that use them.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use site_core::db::{sql::lower, DbConn, MultiBackend};
+use site_core::money::{Currency, Money};
+use site_core::schema::{products_category as c, products_product as p};
+
+use crate::domain::{like_pattern, Listing, SortOrder};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = c)]
+pub struct Category {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub description: String,
+    pub parent_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = p)]
+pub struct Product {
+    pub id: i64,
+    pub category_id: i64,
+    pub name: String,
+    pub slug: String,
+    pub sku: String,
+    pub description: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub is_active: bool,
+    pub image: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = c)]
+pub struct NewCategory<'a> {
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub description: &'a str,
+    pub parent_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = p)]
+pub struct NewProduct<'a> {
+    pub category_id: i64,
+    pub name: &'a str,
+    pub slug: &'a str,
+    pub sku: &'a str,
+    pub description: &'a str,
+    pub price_minor: i64,
+    pub currency: &'a str,
+    pub stock: i64,
+    pub is_active: bool,
+    pub image: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Stock at or below this shows "only N left".
+pub const LOW_STOCK: i64 = 5;
+
+impl Product {
+    pub fn price(&self) -> Money {
+        let currency = Currency::parse(&self.currency).unwrap_or(Currency::Usd);
+        Money::from_minor(self.price_minor, currency)
+    }
+
+    pub fn in_stock(&self) -> bool {
+        self.stock > 0
+    }
+
+    pub fn image_url(&self) -> Option<String> {
+        (!self.image.is_empty()).then(|| format!("/media/{}", self.image))
+    }
+
+    /// What templates see of a product.
+    pub fn view(&self, category: &Category) -> ProductView {
+        ProductView {
+            id: self.id,
+            name: self.name.clone(),
+            slug: self.slug.clone(),
+            sku: self.sku.clone(),
+            description: self.description.clone(),
+            price: self.price(),
+            stock: self.stock,
+            in_stock: self.in_stock(),
+            low_stock: self.in_stock() && self.stock <= LOW_STOCK,
+            image_url: self.image_url(),
+            category_name: category.name.clone(),
+            category_slug: category.slug.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductView {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub sku: String,
+    pub description: String,
+    pub price: Money,
+    pub stock: i64,
+    pub in_stock: bool,
+    pub low_stock: bool,
+    pub image_url: Option<String>,
+    pub category_name: String,
+    pub category_slug: String,
+}
+
+impl Category {
+    pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Category>> {
+        c::table
+            .order((c::name.asc(), c::id.asc()))
+            .select(Category::as_select())
+            .load(conn)
+    }
+
+    pub fn by_slug(conn: &mut DbConn, slug: &str) -> QueryResult<Category> {
+        c::table
+            .filter(c::slug.eq(slug))
+            .select(Category::as_select())
+            .first(conn)
+    }
+
+    pub fn insert(conn: &mut DbConn, new: &NewCategory<'_>) -> QueryResult<Category> {
+        diesel::insert_into(c::table).values(new).execute(conn)?;
+        Category::by_slug(conn, new.slug)
+    }
+
+    pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+        c::table.count().get_result(conn)
+    }
+}
+
+type Joined = diesel::dsl::InnerJoin<p::table, c::table>;
+
+/// The active products a listing shows, filtered but not yet ordered.
+fn listing_query<'a>(l: &'a Listing) -> diesel::dsl::IntoBoxed<'a, Joined, MultiBackend> {
+    let mut q = p::table
+        .inner_join(c::table)
+        .filter(p::is_active.eq(true))
+        .into_boxed();
+    if let Some(cat) = l.category_id {
+        q = q.filter(p::category_id.eq(cat));
+    }
+    if l.in_stock_only {
+        q = q.filter(p::stock.gt(0));
+    }
+    if let Some(text) = &l.query {
+        let pattern = like_pattern(text);
+        q = q.filter(
+            lower(p::name)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(p::sku).like(pattern).escape('\\')),
+        );
+    }
+    q
+}
+
+impl Product {
+    pub fn listing_count(conn: &mut DbConn, l: &Listing) -> QueryResult<i64> {
+        listing_query(l).count().get_result(conn)
+    }
+
+    /// One page of a listing with each product's category, in one query.
+    pub fn listing_page(
+        conn: &mut DbConn,
+        l: &Listing,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(Product, Category)>> {
+        let q = listing_query(l);
+        let q = match l.sort {
+            SortOrder::Newest => q.order((p::created_at.desc(), p::id.desc())),
+            SortOrder::PriceLow => q.order((p::price_minor.asc(), p::id.asc())),
+            SortOrder::PriceHigh => q.order((p::price_minor.desc(), p::id.desc())),
+            SortOrder::Name => q.order((p::name.asc(), p::id.asc())),
+        };
+        q.offset(offset)
+            .limit(limit)
+            .select((Product::as_select(), Category::as_select()))
+            .load(conn)
+    }
+
+    /// An active product and its category; inactive ones are not found.
+    pub fn find_active(conn: &mut DbConn, id: i64) -> QueryResult<(Product, Category)> {
+        p::table
+            .inner_join(c::table)
+            .filter(p::id.eq(id))
+            .filter(p::is_active.eq(true))
+            .select((Product::as_select(), Category::as_select()))
+            .first(conn)
+    }
+
+    /// Up to `n` other active products of the same category, newest first.
+    pub fn related(conn: &mut DbConn, product: &Product, n: i64) -> QueryResult<Vec<Product>> {
+        p::table
+            .filter(p::category_id.eq(product.category_id))
+            .filter(p::is_active.eq(true))
+            .filter(p::id.ne(product.id))
+            .order((p::created_at.desc(), p::id.desc()))
+            .limit(n)
+            .select(Product::as_select())
+            .load(conn)
+    }
+
+    pub fn newest(conn: &mut DbConn, n: i64) -> QueryResult<Vec<(Product, Category)>> {
+        Product::listing_page(conn, &Listing::default(), 0, n)
+    }
+
+    /// The active products among `ids` (for a cart), in one query.
+    pub fn active_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        p::table
+            .filter(p::id.eq_any(ids))
+            .filter(p::is_active.eq(true))
+            .select(Product::as_select())
+            .load(conn)
+    }
+
+    pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Product> {
+        p::table.find(id).select(Product::as_select()).first(conn)
+    }
+
+    pub fn by_sku(conn: &mut DbConn, sku: &str) -> QueryResult<Product> {
+        p::table
+            .filter(p::sku.eq(sku))
+            .select(Product::as_select())
+            .first(conn)
+    }
+
+    pub fn insert(conn: &mut DbConn, new: &NewProduct<'_>) -> QueryResult<Product> {
+        diesel::insert_into(p::table).values(new).execute(conn)?;
+        Product::by_sku(conn, new.sku)
+    }
+
+    pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+        p::table.count().get_result(conn)
+    }
+
+    pub fn set_stock(conn: &mut DbConn, id: i64, stock: i64) -> QueryResult<usize> {
+        diesel::update(p::table.find(id))
+            .set((p::stock.eq(stock), p::updated_at.eq(site_core::now())))
+            .execute(conn)
+    }
+
+    pub fn set_active(conn: &mut DbConn, id: i64, active: bool) -> QueryResult<usize> {
+        diesel::update(p::table.find(id))
+            .set((p::is_active.eq(active), p::updated_at.eq(site_core::now())))
+            .execute(conn)
+    }
+}
+
+/// Takes `quantity` of a product out of stock, only if that much is there:
+/// one conditional UPDATE, so concurrent buyers can never oversell (and the
+/// CHECK constraint would refuse a negative stock anyway). Returns whether
+/// the stock was taken.
+pub fn reserve_stock(conn: &mut DbConn, product_id: i64, quantity: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        p::table
+            .filter(p::id.eq(product_id))
+            .filter(p::is_active.eq(true))
+            .filter(p::stock.ge(quantity)),
+    )
+    .set((
+        p::stock.eq(p::stock - quantity),
+        p::updated_at.eq(site_core::now()),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}

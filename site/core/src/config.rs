@@ -1,0 +1,177 @@
+//! Typed configuration from environment variables (and `.env` when present).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::money::{Currency, Locale};
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://path` or `postgres://...`.
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Absolute base for links in emails; defaults to the bound address.
+    pub site_url: String,
+    /// Where generated and uploaded files live (`var/media`).
+    pub media_root: PathBuf,
+    /// Where the file mail backend writes `.eml` files (`var/mail`).
+    pub mail_dir: PathBuf,
+    pub smtp_url: Option<String>,
+    pub from_email: String,
+    /// Served over HTTPS: HSTS and `Secure` cookies.
+    pub https: bool,
+    /// Development: templates are re-read from disk on every render.
+    pub dev: bool,
+    pub currency: Currency,
+    pub locale: Locale,
+    pub session_days: i64,
+    /// Signs session cookies; when unset, `site` keeps one in `var/secret.key`.
+    pub secret_key: Option<String>,
+    /// Where the shop keeps its files (`var/`).
+    pub var_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if it exists.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The same rules over any source of variables (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var_dir = PathBuf::from(get("SHOP_VAR_DIR").unwrap_or_else(|| "var".into()));
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| format!("sqlite://{}", var_dir.join("shop.sqlite3").display()));
+        crate::db::Backend::from_url(&database_url).map_err(|e| ConfigError {
+            name: "DATABASE_URL",
+            value: database_url.clone(),
+            reason: e.to_string(),
+        })?;
+        let bind_raw = get("SHOP_BIND").unwrap_or_else(|| "127.0.0.1:8000".into());
+        let bind: SocketAddr = bind_raw.parse().map_err(|e| ConfigError {
+            name: "SHOP_BIND",
+            value: bind_raw.clone(),
+            reason: format!("{e} (expected HOST:PORT, e.g. 127.0.0.1:8000)"),
+        })?;
+        let flag = |name: &'static str| -> Result<bool, ConfigError> {
+            match get(name).as_deref().map(str::trim) {
+                None | Some("") | Some("0") | Some("false") | Some("no") => Ok(false),
+                Some("1") | Some("true") | Some("yes") => Ok(true),
+                Some(other) => Err(ConfigError {
+                    name,
+                    value: other.into(),
+                    reason: "expected 1/0, true/false or yes/no".into(),
+                }),
+            }
+        };
+        let currency_raw = get("SHOP_CURRENCY").unwrap_or_else(|| "USD".into());
+        let currency = Currency::parse(&currency_raw).map_err(|e| ConfigError {
+            name: "SHOP_CURRENCY",
+            value: currency_raw.clone(),
+            reason: e.to_string(),
+        })?;
+        let locale_raw = get("SHOP_LOCALE").unwrap_or_else(|| "en-US".into());
+        let locale = Locale::parse(&locale_raw).map_err(|reason| ConfigError {
+            name: "SHOP_LOCALE",
+            value: locale_raw.clone(),
+            reason,
+        })?;
+        let smtp_url = get("SMTP_URL").filter(|s| !s.trim().is_empty());
+        if let Some(url) = &smtp_url {
+            url::Url::parse(url).map_err(|e| ConfigError {
+                name: "SMTP_URL",
+                value: url.clone(),
+                reason: format!("{e} (expected smtp://host:port)"),
+            })?;
+        }
+        let session_raw = get("SHOP_SESSION_DAYS").unwrap_or_else(|| "14".into());
+        let session_days = session_raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=365).contains(d))
+            .ok_or_else(|| ConfigError {
+                name: "SHOP_SESSION_DAYS",
+                value: session_raw.clone(),
+                reason: "expected a whole number of days from 1 to 365".into(),
+            })?;
+        let https = flag("SHOP_HTTPS")?;
+        let site_url = get("SITE_URL")
+            .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
+        Ok(Config {
+            database_url,
+            bind,
+            site_url: site_url.trim_end_matches('/').to_string(),
+            media_root: get("MEDIA_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| var_dir.join("media")),
+            mail_dir: get("SHOP_MAIL_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| var_dir.join("mail")),
+            smtp_url,
+            from_email: get("SHOP_FROM_EMAIL")
+                .unwrap_or_else(|| "Demo Shop <shop@example.com>".into()),
+            https,
+            dev: flag("SHOP_DEV")?,
+            currency,
+            locale,
+            session_days,
+            secret_key: match get("SECRET_KEY").filter(|k| !k.is_empty()) {
+                Some(k) if k.len() < 64 => {
+                    return Err(ConfigError {
+                        name: "SECRET_KEY",
+                        value: "(hidden)".into(),
+                        reason: format!(
+                            "it is {} characters long; use at least 64 random characters",
+                            k.len()
+                        ),
+                    })
+                }
+                other => other,
+            },
+            var_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_local_sqlite_shop() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://var/shop.sqlite3");
+        assert_eq!(c.site_url, "http://127.0.0.1:8000");
+        assert!(!c.https);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(e.name, "DATABASE_URL");
+        let e = cfg(&[("SHOP_BIND", "nope")]).unwrap_err();
+        assert!(e.to_string().contains("SHOP_BIND"));
+        let e = cfg(&[("SHOP_HTTPS", "maybe")]).unwrap_err();
+        assert_eq!(e.name, "SHOP_HTTPS");
+        let e = cfg(&[("SHOP_CURRENCY", "XYZ1")]).unwrap_err();
+        assert_eq!(e.name, "SHOP_CURRENCY");
+    }
+}

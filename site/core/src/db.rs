@@ -1,0 +1,289 @@
+//! The database: one connection type over SQLite and PostgreSQL, chosen at
+//! run time from `DATABASE_URL`, an r2d2 pool with per-connection setup, and
+//! the migrations of both backends embedded in the binary.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// A connection to whichever backend `DATABASE_URL` names.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnknownScheme(String),
+    #[error("cannot create the directory for the SQLite database {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database pool: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// Which backend a URL names, with what the driver needs to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            if path.is_empty() || path == ":memory:" {
+                // Each pooled connection would get its own empty database.
+                return Err(DbError::UnknownScheme(url.into()));
+            }
+            return Ok(Backend::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.into()));
+        }
+        Err(DbError::UnknownScheme(url.into()))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Counts the statements a pool runs: tests assert how many queries a page
+/// needs, whatever the number of items on it.
+#[derive(Clone, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Instrumentation for QueryCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Opens connections of the configured backend and prepares each one.
+pub struct ConnectionManager {
+    backend: Backend,
+    counter: QueryCounter,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        let mut conn = match &self.backend {
+            Backend::Sqlite(path) => {
+                let url = path.to_string_lossy();
+                let mut c = diesel::SqliteConnection::establish(&url)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; busy_timeout makes a
+                // second writer wait for the lock instead of failing at once.
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                DbConn::Sqlite(c)
+            }
+            Backend::Postgres(url) => DbConn::Postgres(
+                diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?,
+            ),
+        };
+        conn.set_instrumentation(self.counter.clone());
+        Ok(conn)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// The pool plus what the app wants to know about it.
+#[derive(Clone)]
+pub struct Database {
+    pub pool: DbPool,
+    pub backend: Backend,
+    counter: QueryCounter,
+}
+
+impl Database {
+    /// Opens the pool (creating the SQLite file's directory if needed).
+    pub fn open(url: &str, max_size: u32) -> Result<Self, DbError> {
+        let backend = Backend::from_url(url)?;
+        if let Backend::Sqlite(path) = &backend {
+            create_parent(path)?;
+        }
+        let counter = QueryCounter::default();
+        let manager = ConnectionManager {
+            backend: backend.clone(),
+            counter: counter.clone(),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        Ok(Database {
+            pool,
+            backend,
+            counter,
+        })
+    }
+
+    pub fn get(&self) -> Result<PooledConn, r2d2::PoolError> {
+        self.pool.get()
+    }
+
+    /// Statements run through this pool so far.
+    pub fn query_count(&self) -> u64 {
+        self.counter.get()
+    }
+
+    /// Applies every pending migration of this backend; returns their names.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        let mut conn = self.get()?;
+        run_migrations(&mut conn)
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(applied.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first
+/// statement. On SQLite that is `BEGIN IMMEDIATE`: concurrent checkouts
+/// queue on `busy_timeout` instead of failing when a read lock cannot be
+/// upgraded. PostgreSQL's row locks already serialise conditional UPDATEs.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    if let DbConn::Sqlite(inner) = conn {
+        AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+        let outcome = f(conn);
+        let DbConn::Sqlite(inner) = conn else {
+            unreachable!("backend cannot change")
+        };
+        return match outcome {
+            Ok(value) => {
+                <AnsiTransactionManager as TransactionManager<_>>::commit_transaction(inner)?;
+                Ok(value)
+            }
+            Err(e) => {
+                <AnsiTransactionManager as TransactionManager<_>>::rollback_transaction(inner)?;
+                Err(e)
+            }
+        };
+    }
+    conn.transaction(f)
+}
+
+/// Deletes sessions whose expiry has passed; returns how many.
+pub fn clear_expired_sessions(conn: &mut DbConn) -> QueryResult<usize> {
+    use crate::schema::core_session::dsl::*;
+    diesel::delete(core_session.filter(expires_at.lt(crate::now()))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Backend::from_url("sqlite://var/shop.sqlite3").unwrap(),
+            Backend::Sqlite("var/shop.sqlite3".into())
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap().name(),
+            "postgres"
+        );
+        assert!(matches!(
+            Backend::from_url("mysql://x"),
+            Err(DbError::UnknownScheme(_))
+        ));
+        assert!(Backend::from_url("sqlite://:memory:").is_err());
+    }
+
+    #[test]
+    fn sqlite_database_is_created_and_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/sub/shop.sqlite3", dir.path().display());
+        let db = Database::open(&url, 2).unwrap();
+        let applied = db.migrate().unwrap();
+        assert!(!applied.is_empty());
+        assert!(
+            db.migrate().unwrap().is_empty(),
+            "second run applies nothing"
+        );
+        assert!(db.query_count() > 0);
+    }
+}
+
+/// SQL functions both backends have, for the query builder.
+pub mod sql {
+    use diesel::sql_types::Text;
+
+    diesel::define_sql_function! {
+        /// `lower(text)`: case-insensitive matching that works the same on
+        /// SQLite and PostgreSQL (`ILIKE` is PostgreSQL only).
+        fn lower(x: Text) -> Text;
+    }
+}

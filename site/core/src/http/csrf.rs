@@ -1,0 +1,189 @@
+//! CSRF protection for every unsafe method. The token lives in a cookie
+//! (like Django's `csrftoken`, so anonymous pages need no session row) and
+//! must come back in the form field `csrf_token` or the `X-CSRF-Token`
+//! header; a cross-site `Origin` is refused outright.
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest};
+use subtle::ConstantTimeEq;
+
+use super::AppError;
+
+pub const COOKIE: &str = "csrftoken";
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+const TOKEN_LEN: usize = 43;
+
+#[derive(Clone)]
+struct CsrfToken(String);
+
+/// Whether cookies are marked `Secure` (set from `SHOP_HTTPS`).
+#[derive(Clone, Copy)]
+pub struct CookieSecurity {
+    pub secure: bool,
+}
+
+/// The token for this request (what forms must send back).
+pub fn token(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default()
+}
+
+fn well_formed(t: &str) -> bool {
+    t.len() == TOKEN_LEN && t.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+pub async fn middleware(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let existing = req
+        .cookie(COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|t| well_formed(t));
+    let fresh = existing.is_none();
+    let token = existing.unwrap_or_else(|| crate::random_token(TOKEN_LEN));
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+
+    if !is_safe(req.method()) {
+        if let Err(refusal) = check_origin(&req) {
+            return Ok(req.error_response(refusal).map_into_right_body());
+        }
+        let submitted = match submitted_token(&mut req).await {
+            Ok(s) => s,
+            // An unreadable or oversized body: answered (413/400) as a page.
+            Err(e) => return Ok(req.error_response(e).map_into_right_body()),
+        };
+        let ok = !fresh
+            && submitted
+                .as_deref()
+                .is_some_and(|s| s.as_bytes().ct_eq(token.as_bytes()).into());
+        if !ok {
+            let refusal = AppError::Forbidden(
+                "The form's security token is missing or out of date (CSRF check failed). \
+                 Go back, reload the page and submit the form again."
+                    .into(),
+            );
+            return Ok(req.error_response(refusal).map_into_right_body());
+        }
+    }
+
+    let secure = req
+        .app_data::<web::Data<CookieSecurity>>()
+        .is_some_and(|c| c.secure);
+    let mut res = next.call(req).await?;
+    if fresh {
+        let cookie = Cookie::build(COOKIE, token)
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+        res.response_mut()
+            .add_cookie(&cookie)
+            .map_err(actix_web::error::ErrorInternalServerError)?;
+    }
+    Ok(res.map_into_left_body())
+}
+
+/// A browser names where a POST came from; it must be this site.
+fn check_origin(req: &ServiceRequest) -> Result<(), AppError> {
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let host = req.connection_info().host().to_string();
+    let origin_host = url::Url::parse(origin).ok().and_then(|u| {
+        u.host_str().map(|h| match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        })
+    });
+    if origin_host.as_deref() == Some(host.as_str()) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "This form was sent from another site ({origin}) and was refused."
+        )))
+    }
+}
+
+/// The header, or the form field read from the body (which is then put back
+/// for the handler).
+async fn submitted_token(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+    if let Some(h) = req.headers().get(HEADER).and_then(|h| h.to_str().ok()) {
+        return Ok(Some(h.to_string()));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    let is_multipart = content_type.starts_with("multipart/form-data");
+    if !is_form && !is_multipart {
+        return Ok(None);
+    }
+    let body = req.extract::<web::Bytes>().await?;
+    let found = if is_form {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == FIELD)
+            .map(|(_, v)| v.into_owned())
+    } else {
+        multipart_field(&body, FIELD)
+    };
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(found)
+}
+
+/// The value of a small text part of a multipart body.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    let text = String::from_utf8_lossy(body);
+    let at = text.find(&needle)?;
+    let rest = &text[at + needle.len()..];
+    let start = rest.find("\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.find("\r\n")?;
+    Some(value[..end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_multipart_field() {
+        let body = b"--x\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nabc123\r\n--x--\r\n";
+        assert_eq!(
+            multipart_field(body, "csrf_token").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(multipart_field(body, "other"), None);
+    }
+
+    #[test]
+    fn tokens_are_checked_for_shape() {
+        assert!(well_formed(&crate::random_token(TOKEN_LEN)));
+        assert!(!well_formed("short"));
+        assert!(!well_formed(&"a;".repeat(22)[..TOKEN_LEN]));
+    }
+}

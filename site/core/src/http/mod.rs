@@ -1,0 +1,199 @@
+//! HTTP plumbing every app shares: the error type and its pages, the request
+//! context handlers work through, security headers, CSRF, sessions, flash
+//! messages and pagination.
+
+pub mod auth;
+pub mod csrf;
+pub mod flash;
+pub mod pagination;
+pub mod security;
+pub mod session_store;
+
+use actix_session::{Session, SessionExt};
+use actix_web::{
+    dev::Payload, http::StatusCode, web, FromRequest, HttpRequest, HttpResponse, ResponseError,
+};
+use futures_util::future::{ready, Ready};
+use tera::Context;
+
+use crate::config::Config;
+use crate::db::{Database, DbConn};
+use crate::templates::Renderer;
+
+pub use flash::{Flash, Level};
+pub use pagination::{Page, Paginator};
+
+/// What a handler can fail with. Everything but `Internal` is the shopper's
+/// business and is shown to them; `Internal` is logged and shown as a plain
+/// 500 page with a reference, never with its details.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("The page you asked for does not exist.")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(anyhow::anyhow!("{e}"))
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<tera::Error> for AppError {
+    fn from(e: tera::Error) -> Self {
+        // tera keeps the useful part (which template, which variable) in the
+        // source chain.
+        AppError::Internal(anyhow::Error::new(e))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body is rendered by the error-page middleware, which knows the
+    /// request (its id, the nav); this plain text is the fallback.
+    fn error_response(&self) -> HttpResponse {
+        let text = match self {
+            AppError::Internal(_) => "Server error".to_string(),
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(text)
+    }
+}
+
+/// The request as handlers see it: session, database, templates, config.
+pub struct RequestContext {
+    pub req: HttpRequest,
+    pub session: Session,
+    pub db: web::Data<Database>,
+    pub renderer: web::Data<Renderer>,
+    pub config: web::Data<Config>,
+}
+
+impl FromRequest for RequestContext {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let missing = |what: &str| {
+            actix_web::Error::from(AppError::internal(format!(
+                "app data {what} is not registered"
+            )))
+        };
+        ready((|| {
+            Ok(RequestContext {
+                req: req.clone(),
+                session: req.get_session(),
+                db: req
+                    .app_data::<web::Data<Database>>()
+                    .cloned()
+                    .ok_or_else(|| missing("Database"))?,
+                renderer: req
+                    .app_data::<web::Data<Renderer>>()
+                    .cloned()
+                    .ok_or_else(|| missing("Renderer"))?,
+                config: req
+                    .app_data::<web::Data<Config>>()
+                    .cloned()
+                    .ok_or_else(|| missing("Config"))?,
+            })
+        })())
+    }
+}
+
+impl RequestContext {
+    /// Runs blocking database work on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        web::block(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    pub fn render(&self, template: &str, ctx: Context) -> Result<HttpResponse, AppError> {
+        let body = self.renderer.render_page(&self.req, template, ctx)?;
+        Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(body))
+    }
+
+    /// A form that did not validate: the same page, status 422, the user's
+    /// input and the field errors in `ctx`.
+    pub fn render_invalid(&self, template: &str, ctx: Context) -> Result<HttpResponse, AppError> {
+        let body = self.renderer.render_page(&self.req, template, ctx)?;
+        Ok(HttpResponse::UnprocessableEntity()
+            .content_type("text/html; charset=utf-8")
+            .body(body))
+    }
+
+    pub fn flash(&self, level: Level, text: impl Into<String>) {
+        flash::push(&self.session, level, text.into());
+    }
+
+    /// Reverses a named route (see `crate::urls`).
+    pub fn url(&self, name: &str, args: &[(&str, &str)]) -> Result<String, AppError> {
+        let lookup = |k: &str| {
+            args.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        self.renderer
+            .urls()
+            .reverse(name, &lookup)
+            .map_err(AppError::internal)
+    }
+}
+
+/// 303 See Other: after a POST, the browser GETs the next page.
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}

@@ -1,0 +1,166 @@
+//! The outermost middleware: gives each request an id, sets the security
+//! headers on every response, and turns error responses into pages (4xx say
+//! what was wrong; 5xx say nothing but the request id, which is logged with
+//! the error).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpResponse};
+use tera::Context;
+
+use super::AppError;
+use crate::templates::Renderer;
+
+/// The id of a request, in logs, the `X-Request-Id` header and error pages.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Header values computed once at start-up.
+#[derive(Clone)]
+pub struct SecurityHeaders {
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SecurityHeaders {
+    pub fn new(https: bool) -> Self {
+        let mut headers = vec![
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                     font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                     base-uri 'self'; object-src 'none'",
+                ),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+            (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+            (HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=()")),
+        ];
+        if https {
+            headers.push((
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            ));
+        }
+        SecurityHeaders { headers }
+    }
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let id = RequestId(crate::random_token(12));
+    req.extensions_mut().insert(id.clone());
+    let headers = req.app_data::<web::Data<SecurityHeaders>>().cloned();
+
+    let mut res = match next.call(req).await {
+        Ok(res) => {
+            if res.response().error().is_some()
+                && (res.status().is_client_error() || res.status().is_server_error())
+            {
+                error_page(res.map_into_boxed_body(), &id)
+            } else {
+                res.map_into_boxed_body()
+            }
+        }
+        // Middleware further in answer refusals as responses (see csrf);
+        // an Err here is a failure of the machinery itself (the session
+        // store, say): logged, and answered by actix's plain response.
+        Err(err) => {
+            tracing::error!(request_id = %id.0, error = %err, "request failed in middleware");
+            return Err(err);
+        }
+    };
+    let h = res.headers_mut();
+    if let Some(sh) = headers {
+        for (name, value) in &sh.headers {
+            h.insert(name.clone(), value.clone());
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&id.0) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    tracing::info!(
+        target: "shop::request",
+        request_id = %id.0,
+        method = %res.request().method(),
+        path = %res.request().path(),
+        status = res.status().as_u16(),
+        micros = started.elapsed().as_micros() as u64,
+    );
+    Ok(res)
+}
+
+fn error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let (title, message) = {
+        let err = res.response().error();
+        let app = err.and_then(|e| e.as_error::<AppError>());
+        if status.is_server_error() {
+            match err {
+                Some(e) => {
+                    tracing::error!(request_id = %id.0, path = %res.request().path(), error = ?e, "request failed")
+                }
+                None => tracing::error!(request_id = %id.0, "request failed"),
+            }
+            ("Server error".to_string(), "Something went wrong on our side. It has been logged; please try again in a moment.".to_string())
+        } else {
+            let title = match status.as_u16() {
+                400 => "Bad request",
+                403 => "Forbidden",
+                404 => "Page not found",
+                405 => "Method not allowed",
+                409 => "Conflict",
+                413 => "Too large",
+                429 => "Too many requests",
+                _ => status.canonical_reason().unwrap_or("Error"),
+            };
+            let message = match (app, err) {
+                (Some(a), _) => a.to_string(),
+                (None, Some(e)) => e.to_string(),
+                (None, None) => String::new(),
+            };
+            (title.to_string(), message)
+        }
+    };
+    let (req, old) = res.into_parts();
+    let mut ctx = Context::new();
+    ctx.insert("status", &status.as_u16());
+    ctx.insert("title", &title);
+    ctx.insert("message", &message);
+    ctx.insert("request_id", &id.0);
+    let rendered = req
+        .app_data::<web::Data<Renderer>>()
+        .map(|r| r.render_page(&req, "errors/page.html", ctx));
+    let mut builder = HttpResponse::build(status);
+    for (k, v) in old.headers() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            builder.append_header((k.clone(), v.clone()));
+        }
+    }
+    let body = match rendered {
+        Some(Ok(html)) => {
+            builder.content_type("text/html; charset=utf-8");
+            html
+        }
+        other => {
+            if let Some(Err(e)) = other {
+                tracing::error!(request_id = %id.0, error = ?e, "error page failed to render");
+            }
+            builder.content_type("text/plain; charset=utf-8");
+            format!("{status}\n{message}\nRequest id: {}\n", id.0)
+        }
+    };
+    ServiceResponse::new(req, builder.body(body))
+}
+
+/// The 404 for paths no app claims.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}

@@ -1,0 +1,176 @@
+//! Sending email with lettre: SMTP when `SMTP_URL` is set, otherwise `.eml`
+//! files under `var/mail/` (development), or memory (tests). Messages are
+//! multipart: a plain-text part and an HTML part, both from templates.
+
+use std::sync::{Arc, Mutex};
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{FileTransport, Message, SmtpTransport, Transport};
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(#[from] lettre::error::Error),
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("writing the mail file: {0}")]
+    File(#[from] lettre::transport::file::Error),
+    #[error("creating the mail directory: {0}")]
+    Dir(#[from] std::io::Error),
+}
+
+/// One email ready to send.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Smtp(SmtpTransport),
+    File(FileTransport, std::path::PathBuf),
+    Memory(Arc<Mutex<Vec<Message>>>),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    backend: Backend,
+    from: Mailbox,
+}
+
+/// `smtp://[user:password@]host[:port]`: a plain SMTP relay (TLS comes with
+/// the accounts-and-email work; until then use a local relay).
+fn smtp_transport(raw: &str) -> Result<SmtpTransport, MailError> {
+    let url = url::Url::parse(raw).map_err(|_| MailError::Address(raw.into()))?;
+    if url.scheme() != "smtp" {
+        return Err(MailError::Address(format!(
+            "{raw} (only smtp:// is supported)"
+        )));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| MailError::Address(raw.into()))?;
+    let mut builder = SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(25));
+    if !url.username().is_empty() {
+        let user = url::form_urlencoded::parse(url.username().as_bytes())
+            .map(|(k, _)| k.into_owned())
+            .collect::<String>();
+        let pass = url.password().unwrap_or("").to_string();
+        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+            user, pass,
+        ));
+    }
+    Ok(builder
+        .timeout(Some(std::time::Duration::from_secs(10)))
+        .build())
+}
+
+impl Mailer {
+    pub fn from_config(cfg: &Config) -> Result<Self, MailError> {
+        let from: Mailbox = cfg
+            .from_email
+            .parse()
+            .map_err(|_| MailError::Address(cfg.from_email.clone()))?;
+        let backend = match &cfg.smtp_url {
+            Some(url) => Backend::Smtp(smtp_transport(url)?),
+            None => Backend::File(FileTransport::new(&cfg.mail_dir), cfg.mail_dir.clone()),
+        };
+        Ok(Mailer { backend, from })
+    }
+
+    /// A mailer that keeps messages in memory; the handle reads them back.
+    pub fn memory(from: &str) -> (Self, Arc<Mutex<Vec<Message>>>) {
+        let store = Arc::new(Mutex::new(Vec::new()));
+        let mailer = Mailer {
+            backend: Backend::Memory(store.clone()),
+            from: from.parse().expect("a valid from address"),
+        };
+        (mailer, store)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Smtp(_) => "smtp",
+            Backend::File(..) => "file",
+            Backend::Memory(_) => "memory",
+        }
+    }
+
+    pub fn build(&self, email: &Email) -> Result<Message, MailError> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .map_err(|_| MailError::Address(email.to.clone()))?;
+        Ok(Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))?)
+    }
+
+    /// Sends now (blocking: call it from `web::block` or a worker thread).
+    pub fn send(&self, email: &Email) -> Result<(), MailError> {
+        let message = self.build(email)?;
+        match &self.backend {
+            Backend::Smtp(t) => {
+                t.send(&message)?;
+            }
+            Backend::File(t, dir) => {
+                std::fs::create_dir_all(dir)?;
+                t.send(&message)?;
+            }
+            Backend::Memory(store) => store
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(message),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_backend_writes_eml() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config::from_lookup(|_| None).unwrap();
+        cfg.mail_dir = dir.path().join("mail");
+        let m = Mailer::from_config(&cfg).unwrap();
+        assert_eq!(m.backend_name(), "file");
+        m.send(&Email {
+            to: "a@example.com".into(),
+            subject: "Hi".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+        })
+        .unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
+            .unwrap()
+            .collect();
+        assert_eq!(files.len(), 1);
+    }
+
+    #[test]
+    fn bad_recipient_is_an_error() {
+        let (m, _) = Mailer::memory("shop@example.com");
+        let e = m.send(&Email {
+            to: "not an address".into(),
+            subject: "x".into(),
+            text: "".into(),
+            html: "".into(),
+        });
+        assert!(matches!(e, Err(MailError::Address(_))));
+    }
+}

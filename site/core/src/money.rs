@@ -1,0 +1,429 @@
+//! Money: BIGINT minor units plus a currency code in the database, a
+//! `rust_decimal::Decimal` in Rust, rounded explicitly (half away from zero)
+//! whenever a value meets the currency's minor unit. Never `f64`.
+
+use std::fmt;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Serialize, Serializer};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MoneyError {
+    #[error("unknown currency {0:?} (supported: USD, EUR, GBP, JPY, CHF)")]
+    UnknownCurrency(String),
+    #[error("cannot combine {0} with {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount is too large")]
+    Overflow,
+    #[error("enter an amount such as 12.50")]
+    Invalid,
+    #[error("the amount cannot be negative")]
+    Negative,
+    #[error("{0} has at most {1} decimal places")]
+    TooPrecise(Currency, u32),
+}
+
+/// An ISO 4217 currency the shop can price in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Currency {
+    Usd,
+    Eur,
+    Gbp,
+    Jpy,
+    Chf,
+}
+
+impl Currency {
+    pub const ALL: [Currency; 5] = [
+        Currency::Usd,
+        Currency::Eur,
+        Currency::Gbp,
+        Currency::Jpy,
+        Currency::Chf,
+    ];
+
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        let upper = code.trim().to_ascii_uppercase();
+        Currency::ALL
+            .into_iter()
+            .find(|c| c.code() == upper)
+            .ok_or_else(|| MoneyError::UnknownCurrency(code.to_string()))
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Usd => "USD",
+            Currency::Eur => "EUR",
+            Currency::Gbp => "GBP",
+            Currency::Jpy => "JPY",
+            Currency::Chf => "CHF",
+        }
+    }
+
+    /// Digits after the decimal point in the minor unit.
+    pub fn exponent(self) -> u32 {
+        match self {
+            Currency::Jpy => 0,
+            _ => 2,
+        }
+    }
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Currency::Usd => "$",
+            Currency::Eur => "€",
+            Currency::Gbp => "£",
+            Currency::Jpy => "¥",
+            Currency::Chf => "CHF",
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An amount in a currency, always a whole number of minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    pub fn from_minor(minor: i64, currency: Currency) -> Self {
+        Money {
+            amount: Decimal::new(minor, currency.exponent()),
+            currency,
+        }
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Money::from_minor(0, currency)
+    }
+
+    /// Rounds any decimal to the currency's minor unit, half away from zero.
+    pub fn from_decimal_rounded(amount: Decimal, currency: Currency) -> Self {
+        let rounded = amount
+            .round_dp_with_strategy(currency.exponent(), RoundingStrategy::MidpointAwayFromZero);
+        Money {
+            amount: rounded,
+            currency,
+        }
+    }
+
+    /// Parses what a person types ("12.5", "1,234.50"); refuses amounts
+    /// finer than the minor unit rather than rounding them silently.
+    pub fn parse(input: &str, currency: Currency) -> Result<Self, MoneyError> {
+        let cleaned: String = input
+            .trim()
+            .chars()
+            .filter(|c| *c != ',' && *c != '_')
+            .collect();
+        let amount: Decimal = cleaned.parse().map_err(|_| MoneyError::Invalid)?;
+        if amount.is_sign_negative() && !amount.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        if amount.normalize().scale() > currency.exponent() {
+            return Err(MoneyError::TooPrecise(currency, currency.exponent()));
+        }
+        let m = Money::from_decimal_rounded(amount, currency);
+        m.checked_minor().ok_or(MoneyError::Overflow)?;
+        Ok(m)
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    fn checked_minor(&self) -> Option<i64> {
+        let scaled = self
+            .amount
+            .checked_mul(Decimal::from(10i64.pow(self.currency.exponent())))?;
+        i64::try_from(scaled.trunc()).ok()
+    }
+
+    /// Minor units for the database. Every `Money` is built whole and within
+    /// range, so this cannot fail for values made by this module.
+    pub fn minor(&self) -> i64 {
+        self.checked_minor()
+            .expect("Money is always a whole number of minor units in range")
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let minor = self
+            .minor()
+            .checked_add(other.minor())
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::from_minor(minor, self.currency))
+    }
+
+    pub fn checked_mul(self, quantity: i64) -> Result<Money, MoneyError> {
+        let minor = self
+            .minor()
+            .checked_mul(quantity)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money::from_minor(minor, self.currency))
+    }
+
+    /// Sums amounts of one currency; the empty sum is zero.
+    pub fn sum(
+        items: impl IntoIterator<Item = Money>,
+        currency: Currency,
+    ) -> Result<Money, MoneyError> {
+        items
+            .into_iter()
+            .try_fold(Money::zero(currency), Money::checked_add)
+    }
+
+    pub fn format(&self, locale: Locale) -> String {
+        locale.format(self.amount, self.currency)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.amount, self.currency)
+    }
+}
+
+/// Templates see `{amount: "12.50", currency: "USD"}`; the `currency`
+/// filter formats it for the shop's locale.
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Money", 2)?;
+        st.serialize_field("amount", &self.amount.to_string())?;
+        st.serialize_field("currency", self.currency.code())?;
+        st.end()
+    }
+}
+
+/// How a locale writes money: separators and where the symbol goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locale {
+    pub tag: &'static str,
+    decimal: char,
+    group: &'static str,
+    symbol_after: bool,
+}
+
+impl Locale {
+    const KNOWN: [Locale; 6] = [
+        Locale {
+            tag: "en-US",
+            decimal: '.',
+            group: ",",
+            symbol_after: false,
+        },
+        Locale {
+            tag: "en-GB",
+            decimal: '.',
+            group: ",",
+            symbol_after: false,
+        },
+        Locale {
+            tag: "de-DE",
+            decimal: ',',
+            group: ".",
+            symbol_after: true,
+        },
+        Locale {
+            tag: "fr-FR",
+            decimal: ',',
+            group: "\u{202f}",
+            symbol_after: true,
+        },
+        Locale {
+            tag: "de-CH",
+            decimal: '.',
+            group: "’",
+            symbol_after: false,
+        },
+        Locale {
+            tag: "ja-JP",
+            decimal: '.',
+            group: ",",
+            symbol_after: false,
+        },
+    ];
+
+    pub fn parse(tag: &str) -> Result<Self, String> {
+        let wanted = tag.trim().replace('_', "-");
+        Locale::KNOWN
+            .into_iter()
+            .find(|l| l.tag.eq_ignore_ascii_case(&wanted))
+            .ok_or_else(|| {
+                let known: Vec<_> = Locale::KNOWN.iter().map(|l| l.tag).collect();
+                format!("unknown locale (supported: {})", known.join(", "))
+            })
+    }
+
+    pub fn format(&self, amount: Decimal, currency: Currency) -> String {
+        let rounded = amount
+            .round_dp_with_strategy(currency.exponent(), RoundingStrategy::MidpointAwayFromZero);
+        let text = format!("{:.*}", currency.exponent() as usize, rounded.abs());
+        let (int_part, frac_part) = match text.split_once('.') {
+            Some((i, f)) => (i.to_string(), Some(f.to_string())),
+            None => (text.clone(), None),
+        };
+        let mut grouped = String::new();
+        for (i, ch) in int_part.chars().enumerate() {
+            if i > 0 && (int_part.len() - i) % 3 == 0 {
+                grouped.push_str(self.group);
+            }
+            grouped.push(ch);
+        }
+        if let Some(frac) = frac_part {
+            grouped.push(self.decimal);
+            grouped.push_str(&frac);
+        }
+        let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+            "-"
+        } else {
+            ""
+        };
+        let symbol = currency.symbol();
+        if self.symbol_after {
+            format!("{sign}{grouped}\u{a0}{symbol}")
+        } else if symbol.len() > 1 && symbol.chars().all(|c| c.is_ascii_alphabetic()) {
+            format!("{sign}{symbol}\u{a0}{grouped}")
+        } else {
+            format!("{sign}{symbol}{grouped}")
+        }
+    }
+}
+
+impl Default for Locale {
+    fn default() -> Self {
+        Locale::KNOWN[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const USD: Currency = Currency::Usd;
+
+    #[test]
+    fn parses_what_people_type() {
+        assert_eq!(Money::parse("12.5", USD).unwrap().minor(), 1250);
+        assert_eq!(Money::parse("1,234.50", USD).unwrap().minor(), 123450);
+        assert_eq!(
+            Money::parse("12.345", USD),
+            Err(MoneyError::TooPrecise(USD, 2))
+        );
+        assert_eq!(Money::parse("-1", USD), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("abc", USD), Err(MoneyError::Invalid));
+        assert_eq!(Money::parse("1000", Currency::Jpy).unwrap().minor(), 1000);
+        assert!(Money::parse("1.5", Currency::Jpy).is_err());
+    }
+
+    #[test]
+    fn rounds_half_away_from_zero() {
+        assert_eq!(
+            Money::from_decimal_rounded("0.005".parse().unwrap(), USD).minor(),
+            1
+        );
+        assert_eq!(
+            Money::from_decimal_rounded("0.0049".parse().unwrap(), USD).minor(),
+            0
+        );
+        assert_eq!(
+            Money::from_decimal_rounded("2.675".parse().unwrap(), USD).minor(),
+            268
+        );
+    }
+
+    #[test]
+    fn formats_per_locale() {
+        let m = Money::from_minor(123456789, USD);
+        assert_eq!(m.format(Locale::parse("en-US").unwrap()), "$1,234,567.89");
+        let e = Money::from_minor(123456, Currency::Eur);
+        assert_eq!(e.format(Locale::parse("de-DE").unwrap()), "1.234,56\u{a0}€");
+        assert_eq!(
+            e.format(Locale::parse("fr_FR").unwrap()),
+            "1\u{202f}234,56\u{a0}€"
+        );
+        assert_eq!(
+            Money::from_minor(5000, Currency::Jpy).format(Locale::default()),
+            "¥5,000"
+        );
+        assert_eq!(Money::from_minor(5, USD).format(Locale::default()), "$0.05");
+        assert_eq!(
+            Money::from_minor(100, Currency::Chf).format(Locale::default()),
+            "CHF\u{a0}1.00"
+        );
+        assert!(Locale::parse("xx-YY").is_err());
+    }
+
+    #[test]
+    fn mixing_currencies_is_an_error() {
+        let e = Money::from_minor(1, USD).checked_add(Money::from_minor(1, Currency::Eur));
+        assert_eq!(e, Err(MoneyError::CurrencyMismatch(USD, Currency::Eur)));
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_wrap() {
+        assert_eq!(
+            Money::from_minor(i64::MAX, USD).checked_mul(2),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            Money::from_minor(i64::MAX, USD).checked_add(Money::from_minor(1, USD)),
+            Err(MoneyError::Overflow)
+        );
+    }
+
+    fn currency() -> impl Strategy<Value = Currency> {
+        prop::sample::select(Currency::ALL.to_vec())
+    }
+
+    proptest! {
+        #[test]
+        fn minor_units_round_trip(minor in -1_000_000_000_000i64..1_000_000_000_000, c in currency()) {
+            prop_assert_eq!(Money::from_minor(minor, c).minor(), minor);
+        }
+
+        #[test]
+        fn addition_is_exact_and_commutative(a in 0i64..1_000_000_000_000, b in 0i64..1_000_000_000_000, c in currency()) {
+            let (x, y) = (Money::from_minor(a, c), Money::from_minor(b, c));
+            prop_assert_eq!(x.checked_add(y).unwrap(), y.checked_add(x).unwrap());
+            prop_assert_eq!(x.checked_add(y).unwrap().amount(), x.amount() + y.amount());
+        }
+
+        #[test]
+        fn multiplying_is_repeated_addition(a in 0i64..10_000_000, q in 0i64..50, c in currency()) {
+            let m = Money::from_minor(a, c);
+            let repeated = Money::sum(std::iter::repeat_n(m, q as usize), c).unwrap();
+            prop_assert_eq!(m.checked_mul(q).unwrap(), repeated);
+        }
+
+        #[test]
+        fn rounding_is_within_half_a_minor_unit(units in -10_000_000_000i64..10_000_000_000, scale in 0u32..8, c in currency()) {
+            let d = Decimal::new(units, scale);
+            let m = Money::from_decimal_rounded(d, c);
+            let half = Decimal::new(5, c.exponent() + 1);
+            prop_assert!((m.amount() - d).abs() <= half);
+            prop_assert!(m.amount().scale() <= c.exponent());
+        }
+
+        #[test]
+        fn formatting_keeps_every_digit(minor in 0i64..1_000_000_000_000) {
+            let text = Money::from_minor(minor, USD).format(Locale::default());
+            let digits: String = text.chars().filter(|c| c.is_ascii_digit()).collect();
+            prop_assert_eq!(digits.trim_start_matches('0'), minor.to_string().trim_start_matches('0'));
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! Every `table!` of the shop, one file per app (diesel needs joined tables
+//! in one crate). Kept by hand: `print-schema` differs per backend, and a
+//! test checks both backends' migrations match what is written here.
+
+mod accounts;
+mod core;
+mod orders;
+mod payments;
+mod products;
+
+pub use self::accounts::*;
+pub use self::core::*;
+pub use self::orders::*;
+pub use self::payments::*;
+pub use self::products::*;
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts_user,
+    products_category,
+    products_product,
+    orders_order,
+    orders_line,
+    payments_payment,
+    payments_transaction,
+);

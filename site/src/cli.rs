@@ -1,0 +1,235 @@
+//! The command line: Django's `manage.py`, for this shop.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use site_core::db::Database;
+use site_core::forms::Email;
+use site_core::mail::Mailer;
+use site_core::Config;
+
+use crate::Shop;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "site",
+    version,
+    about = "Demo Shop: run the shop and look after it."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the shop (the default). Migrates, and seeds an empty catalogue.
+    Serve {
+        /// Address to listen on (default: SHOP_BIND or 127.0.0.1:8000).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Do not seed the demo catalogue into an empty database.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Fill an empty catalogue with deterministic demo categories and products.
+    SeedDemo {
+        #[arg(long, default_value_t = 200)]
+        products: usize,
+        #[arg(long, default_value_t = 12)]
+        categories: usize,
+    },
+    /// Create a staff superuser (asks for what it is not given).
+    Createsuperuser {
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Write every static file (plain and content-hashed names) into DIR.
+    Collectstatic { dir: PathBuf },
+    /// Delete expired sessions.
+    Clearsessions,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve {
+        bind: None,
+        no_seed: false,
+    }) {
+        Command::Serve { bind, no_seed } => serve(config, bind, no_seed),
+        Command::Migrate => {
+            let db = open_db(&config)?;
+            let applied = db.migrate()?;
+            if applied.is_empty() {
+                println!("No migrations to apply.");
+            }
+            for m in applied {
+                println!("Applied {m}");
+            }
+            Ok(())
+        }
+        Command::SeedDemo {
+            products,
+            categories,
+        } => {
+            let db = open_db(&config)?;
+            db.migrate()?;
+            seed(&db, &config, products, categories)
+        }
+        Command::Createsuperuser {
+            email,
+            password_stdin,
+        } => {
+            let db = open_db(&config)?;
+            db.migrate()?;
+            createsuperuser(&db, email, password_stdin)
+        }
+        Command::Collectstatic { dir } => {
+            let n = site_core::statics::StaticFiles::embedded()
+                .collect(&dir)
+                .with_context(|| format!("writing into {}", dir.display()))?;
+            println!(
+                "{n} static files written to {} (each under its plain and its hashed name).",
+                dir.display()
+            );
+            Ok(())
+        }
+        Command::Clearsessions => {
+            let db = open_db(&config)?;
+            let n = site_core::db::clear_expired_sessions(&mut *db.get()?)?;
+            println!("Deleted {n} expired sessions.");
+            Ok(())
+        }
+    }
+}
+
+fn open_db(config: &Config) -> anyhow::Result<Database> {
+    Database::open(&config.database_url, 4).context("opening the database")
+}
+
+fn seed(db: &Database, config: &Config, products: usize, categories: usize) -> anyhow::Result<()> {
+    let bar = ProgressBar::new(products as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} products ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("Seeding the demo catalogue");
+    let opts = products::demo::SeedOptions {
+        categories,
+        products,
+        media_root: config.media_root.clone(),
+        currency: config.currency,
+    };
+    let report = products::demo::seed(&mut *db.get()?, &opts, &|n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    println!(
+        "Seeded {} categories and {} products ({} demo images in {}).",
+        report.categories,
+        report.products,
+        report.images,
+        config.media_root.display()
+    );
+    Ok(())
+}
+
+fn createsuperuser(
+    db: &Database,
+    email: Option<String>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let email = match email {
+        Some(e) => e,
+        None => {
+            print!("Email: ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            stdin.lock().read_line(&mut line)?;
+            line
+        }
+    };
+    let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    let password = if password_stdin || !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Password (again): ")?;
+        if first != again {
+            bail!("the passwords do not match");
+        }
+        first
+    };
+    let user = accounts::User::create(
+        &mut *db.get()?,
+        &accounts::NewUser {
+            email: &email,
+            password: &password,
+            is_staff: true,
+            is_superuser: true,
+        },
+    )?;
+    println!("Superuser {} created.", user.email);
+    Ok(())
+}
+
+fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow::Result<()> {
+    if let Some(b) = bind {
+        config.bind = b;
+        if std::env::var("SITE_URL").is_err() {
+            config.site_url = format!("{}://{b}", if config.https { "https" } else { "http" });
+        }
+    }
+    let mailer = Mailer::from_config(&config)?;
+    let shop = Shop::open(config.clone(), mailer)?;
+    let mut conn = shop.db.get()?;
+    if !no_seed && products::Product::count(&mut conn)? == 0 {
+        seed(&shop.db, &config, 200, 12)?;
+    }
+    let admin_note = if accounts::User::count(&mut conn)? == 0 {
+        let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
+        let password = site_core::random_token(16);
+        accounts::User::create(
+            &mut conn,
+            &accounts::NewUser {
+                email: &email,
+                password: &password,
+                is_staff: true,
+                is_superuser: true,
+            },
+        )?;
+        Some(format!("Staff login: admin@example.com / {password} (shown once; change it with createsuperuser)"))
+    } else {
+        None
+    };
+    drop(conn);
+
+    let listener = TcpListener::bind(config.bind)
+        .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let backend = shop.db.backend.name();
+    let mail = shop.mailer.backend_name();
+    let db = shop.db.clone();
+    actix_web::rt::System::new().block_on(async move {
+        let server = shop.server(listener)?;
+        crate::spawn_session_cleanup(db);
+        println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
+        if let Some(note) = admin_note {
+            println!("{note}");
+        }
+        println!("Press Ctrl-C to stop.");
+        server.await?;
+        Ok(())
+    })
+}
