@@ -271,11 +271,16 @@ fn place_order_tx(
     let mut short = Vec::new();
     for line in &priced.lines {
         if !reserve_stock(conn, line.product_id, line.quantity)? {
+            // The stock read above may be stale by now (another checkout
+            // took it): tell the shopper what is left at this moment.
+            let available = Product::find(conn, line.product_id)
+                .map(|p| p.stock)
+                .unwrap_or(0);
             short.push(ShortLine {
                 product_id: line.product_id,
                 name: line.name.clone(),
                 wanted: line.quantity,
-                available: line.stock,
+                available,
             });
         }
     }

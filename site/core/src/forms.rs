@@ -170,7 +170,7 @@ impl Quantity {
         }
         t.parse::<i64>()
             .ok()
-            .and_then(|n| Quantity::new(n))
+            .and_then(Quantity::new)
             .ok_or(FieldError::OutOfRange(1, Quantity::MAX))
     }
 

@@ -32,11 +32,14 @@ pub struct Email {
     pub html: String,
 }
 
+/// What the memory backend sent: each message as RFC 5322 bytes.
+pub type SentMail = Arc<Mutex<Vec<Vec<u8>>>>;
+
 #[derive(Clone)]
 enum Backend {
     Smtp(SmtpTransport),
     File(FileTransport, std::path::PathBuf),
-    Memory(Arc<Mutex<Vec<Message>>>),
+    Memory(SentMail),
 }
 
 #[derive(Clone)]
@@ -86,7 +89,7 @@ impl Mailer {
     }
 
     /// A mailer that keeps messages in memory; the handle reads them back.
-    pub fn memory(from: &str) -> (Self, Arc<Mutex<Vec<Message>>>) {
+    pub fn memory(from: &str) -> (Self, SentMail) {
         let store = Arc::new(Mutex::new(Vec::new()));
         let mailer = Mailer {
             backend: Backend::Memory(store.clone()),
@@ -132,7 +135,7 @@ impl Mailer {
             Backend::Memory(store) => store
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .push(message),
+                .push(message.formatted()),
         }
         Ok(())
     }

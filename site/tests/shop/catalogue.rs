@@ -1,0 +1,176 @@
+use crate::support::TestApp;
+
+#[actix_web::test]
+async fn home_shows_categories_and_newest_products() {
+    let app = TestApp::spawn().await;
+    app.seed(30, 12);
+    let page = app.client().get("/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("Coffee"));
+    assert!(!page.contains("Watches"), "only the 12 seeded categories");
+    assert!(page.contains("Shop by category"));
+    assert_eq!(page.count("class=\"card\""), 8, "eight newest products");
+    assert!(page.contains("Cart 0"), "the nav shows an empty cart");
+}
+
+#[actix_web::test]
+async fn list_paginates_24_per_page_and_falls_back_past_the_end() {
+    let app = TestApp::spawn().await;
+    app.seed(60, 5);
+    let c = app.client();
+    let p1 = c.get("/products/").await;
+    assert_eq!(p1.status, 200);
+    assert_eq!(p1.count("class=\"card\""), 24);
+    assert!(p1.contains("1–24 of 60 products"));
+    let p3 = c.get("/products/?page=3").await;
+    assert_eq!(p3.count("class=\"card\""), 12);
+    assert!(p3.contains("49–60 of 60 products"));
+    let past = c.get("/products/?page=99").await;
+    assert_eq!(past.status, 200, "past the end shows the last page");
+    assert!(past.contains("49–60 of 60 products"));
+    // Links to other pages keep the other parameters.
+    let sorted = c.get("/products/?sort=price&in_stock=1").await;
+    assert!(
+        sorted
+            .body
+            .contains("?sort=price&amp;in_stock=1&amp;page=2"),
+        "{}",
+        sorted.body
+    );
+}
+
+#[actix_web::test]
+async fn bad_listing_parameters_get_a_clear_400() {
+    let app = TestApp::spawn().await;
+    app.seed(5, 2);
+    let c = app.client();
+    for (url, says) in [
+        ("/products/?page=abc", "is not a page number"),
+        ("/products/?page=0", "is not a page number"),
+        ("/products/?sort=drop", "Unknown sort order"),
+        ("/products/?in_stock=maybe", "in_stock"),
+        ("/products/?category=nope", "There is no category"),
+    ] {
+        let page = c.get(url).await;
+        assert_eq!(page.status, 400, "{url}");
+        assert!(
+            page.contains(says),
+            "{url} should say {says:?}: {}",
+            page.text()
+        );
+        assert!(page.contains("Bad request"));
+    }
+}
+
+#[actix_web::test]
+async fn sorting_filtering_and_search() {
+    let app = TestApp::spawn().await;
+    let cheap = app.product("Cheap Teapot", 3, 500);
+    let dear = app.product("Dear Teapot", 0, 90000);
+    app.product("Plain Mug", 2, 1500);
+    let c = app.client();
+
+    let by_price = c.get("/products/?sort=price").await;
+    // Card titles, not the sidebar's category names.
+    let pos = |page: &crate::support::Page, name: &str| {
+        page.body.find(&format!(">{name}</a></h3>")).unwrap()
+    };
+    assert!(
+        pos(&by_price, "Cheap Teapot") < pos(&by_price, "Dear Teapot"),
+        "cheapest first"
+    );
+    let desc = c.get("/products/?sort=-price").await;
+    assert!(
+        pos(&desc, "Dear Teapot") < pos(&desc, "Cheap Teapot"),
+        "dearest first"
+    );
+
+    let in_stock = c.get("/products/?in_stock=1").await;
+    assert!(in_stock.contains("Cheap Teapot") && !in_stock.contains("Dear Teapot"));
+
+    let search = c.get("/products/?q=TEAPOT").await;
+    assert!(
+        search.contains("2 of 2 products") || search.contains("1–2 of 2 products"),
+        "{}",
+        search.text()
+    );
+    assert!(!search.contains("Plain Mug"));
+    assert!(search.contains("Results for “TEAPOT”"));
+    // Wildcards in the search text are literal.
+    let wild = c.get("/products/?q=%25").await;
+    assert!(wild.contains("No products"), "{}", wild.text());
+    let by_sku = c
+        .get(&format!("/products/?q={}", cheap.sku.to_lowercase()))
+        .await;
+    assert!(by_sku.contains("Cheap Teapot"));
+    // Inactive products are not listed and their pages are 404.
+    products::Product::set_active(&mut app.conn(), dear.id, false).unwrap();
+    assert!(!c.get("/products/").await.contains("Dear Teapot"));
+    assert_eq!(c.get(&format!("/products/{}/", dear.id)).await.status, 404);
+}
+
+#[actix_web::test]
+async fn detail_page_shows_the_product_and_related_ones() {
+    let app = TestApp::spawn().await;
+    app.seed(40, 2);
+    let c = app.client();
+    let page = c.get("/products/2/").await;
+    assert_eq!(page.status, 200);
+    let product = products::Product::find(&mut app.conn(), 2).unwrap();
+    assert!(page.contains(&product.name));
+    assert!(page.contains(&format!("SKU {}", product.sku)));
+    assert!(page.body.contains("<strong>"), "markdown is rendered");
+    assert_eq!(page.count("class=\"card\""), 4, "four related products");
+    assert!(
+        page.hidden_fields("/cart/add/2/").is_some(),
+        "an add-to-cart form"
+    );
+
+    for missing in [
+        "/products/99999/",
+        "/products/abc/",
+        "/products/category/nope/",
+        "/no/such/page",
+    ] {
+        let p = c.get(missing).await;
+        assert_eq!(p.status, 404, "{missing}");
+        assert!(p.contains("Page not found"));
+    }
+}
+
+#[actix_web::test]
+async fn category_page_lists_only_its_products() {
+    let app = TestApp::spawn().await;
+    app.seed(30, 3);
+    let page = app.client().get("/products/category/tea/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.contains("Tea"));
+    assert!(page.contains("1–10 of 10 products"), "{}", page.text());
+}
+
+/// The list page runs the same number of queries for 1 product and for 24.
+#[actix_web::test]
+async fn list_page_query_count_does_not_grow_with_products() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    app.seed(1, 1);
+    c.get("/products/").await; // warm the pool
+    let before = app.query_count();
+    assert_eq!(c.get("/products/").await.status, 200);
+    let one = app.query_count() - before;
+
+    let more = TestApp::spawn().await;
+    more.seed(24, 1);
+    let c2 = more.client();
+    c2.get("/products/").await;
+    let before = more.query_count();
+    let page = c2.get("/products/").await;
+    assert_eq!(page.count("class=\"card\""), 24);
+    let twenty_four = more.query_count() - before;
+
+    assert_eq!(one, twenty_four, "queries for 1 product vs 24");
+    assert!(
+        one <= 3,
+        "list page should need at most 3 queries, ran {one}"
+    );
+}

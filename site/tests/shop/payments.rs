@@ -1,0 +1,201 @@
+use diesel::prelude::*;
+use orders::Order;
+use site_core::schema::{payments_payment as pay, payments_transaction as tx};
+
+use crate::support::{order_public_id, Client, Page, TestApp};
+
+async fn placed_order(app: &TestApp) -> (Client, Page, String) {
+    let p = app.product("Desk Lamp", 5, 3999);
+    let c = app.client();
+    c.add_to_cart(p.id, 1).await;
+    let page = c.checkout("pay@example.com").await;
+    let id = order_public_id(&page);
+    (c, page, id)
+}
+
+fn card(number: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("holder", "Ada Lovelace"),
+        ("card_number", number),
+        ("expiry", "12/39"),
+        ("cvc", "123"),
+    ]
+}
+
+#[actix_web::test]
+async fn the_demo_card_pays_the_order() {
+    let app = TestApp::spawn().await;
+    let (c, order_page, id) = placed_order(&app).await;
+    assert!(
+        order_page
+            .body
+            .contains(&format!("href=\"/payments/{id}/\"")),
+        "a pay button"
+    );
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    assert!(pay_page.contains("Pay $39.99"));
+    let done = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &card("4242 4242 4242 4242"),
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.url.ends_with(&format!("/orders/{id}/")));
+    assert!(done.contains("Payment received."));
+    assert!(done.contains("Paid"));
+    let order = Order::by_public_id(&mut app.conn(), &id).unwrap();
+    assert_eq!(order.status, "paid");
+    assert!(order.paid_at.is_some());
+
+    let payments: Vec<(String, String, i64)> = pay::table
+        .select((pay::status, pay::card_last4, pay::amount_minor))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(
+        payments,
+        vec![("succeeded".to_string(), "4242".to_string(), 3999)]
+    );
+    let txs: Vec<(String, String)> = tx::table
+        .select((tx::kind, tx::status))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(txs, vec![("charge".to_string(), "approved".to_string())]);
+
+    // The paid order no longer offers payment; resubmitting charges nothing.
+    let again = c.get(&format!("/payments/{id}/")).await;
+    assert!(again.url.ends_with(&format!("/orders/{id}/")));
+    assert!(again.contains("This order does not need paying any more."));
+    let resubmit = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert!(resubmit.contains("This payment was already received."));
+    assert_eq!(
+        pay::table
+            .count()
+            .get_result::<i64>(&mut *app.conn())
+            .unwrap(),
+        1,
+        "one charge"
+    );
+}
+
+#[actix_web::test]
+async fn a_declined_card_leaves_the_order_unpaid_and_payable() {
+    let app = TestApp::spawn().await;
+    let (c, _, id) = placed_order(&app).await;
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    let declined = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &card("4000 0000 0000 0002"),
+        )
+        .await;
+    assert_eq!(declined.status, 402);
+    assert!(
+        declined.contains("Your card was declined."),
+        "{}",
+        declined.text()
+    );
+    assert!(declined.contains("has not been paid"));
+    assert!(
+        !declined.body.contains("value=\"4000"),
+        "card number not echoed into the form"
+    );
+    assert_eq!(
+        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
+        "pending"
+    );
+
+    let paid = c
+        .submit(
+            &declined,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert!(paid.contains("Payment received."));
+    let statuses: Vec<String> = pay::table
+        .order(pay::id)
+        .select(pay::status)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(statuses, vec!["failed", "succeeded"]);
+}
+
+#[actix_web::test]
+async fn bad_card_details_are_field_errors() {
+    let app = TestApp::spawn().await;
+    let (c, _, id) = placed_order(&app).await;
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    let page = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &[
+                ("holder", ""),
+                ("card_number", "4242 4242 4242 4241"),
+                ("expiry", "01/20"),
+                ("cvc", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    for says in [
+        "This card number is not valid",
+        "This card has expired.",
+        "Enter the 3 or 4 digit security code.",
+        "This field is required.",
+    ] {
+        assert!(page.contains(says), "{says}: {}", page.text());
+    }
+    assert!(!page.body.contains("4241"), "card number not echoed back");
+    assert_eq!(
+        pay::table
+            .count()
+            .get_result::<i64>(&mut *app.conn())
+            .unwrap(),
+        0
+    );
+}
+
+#[actix_web::test]
+async fn card_numbers_are_never_stored() {
+    let app = TestApp::spawn().await;
+    let (c, _, id) = placed_order(&app).await;
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    c.submit(
+        &pay_page,
+        &format!("/payments/{id}/"),
+        &card("4242424242424242"),
+    )
+    .await;
+    let rows: Vec<(String, String, String)> = pay::table
+        .inner_join(tx::table)
+        .select((pay::card_last4, tx::reference, tx::message))
+        .load(&mut *app.conn())
+        .unwrap();
+    for (last4, reference, message) in rows {
+        assert_eq!(last4, "4242");
+        assert!(!reference.contains("42424242") && !message.contains("42424242"));
+    }
+}
+
+#[actix_web::test]
+async fn unknown_orders_have_no_payment_page() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    assert_eq!(
+        c.get(&format!("/payments/{}/", "b".repeat(32)))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(c.get("/payments/short/").await.status, 404);
+}

@@ -1,0 +1,271 @@
+//! What every page shares: security headers, CSRF, error pages, static
+//! files, and a schema both backends agree on.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::support::TestApp;
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn().await;
+    app.seed(3, 1);
+    let c = app.client();
+    for path in ["/", "/products/", "/no/such/page", "/cart/"] {
+        let page = c.get_raw(path).await;
+        let csp = page
+            .header("content-security-policy")
+            .unwrap_or_else(|| panic!("CSP on {path}"));
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(page.header("x-frame-options").as_deref(), Some("DENY"));
+        assert_eq!(
+            page.header("x-content-type-options").as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(
+            page.header("referrer-policy").as_deref(),
+            Some("same-origin")
+        );
+        assert!(page.header("x-request-id").is_some());
+        assert!(
+            page.header("strict-transport-security").is_none(),
+            "no HSTS over plain HTTP"
+        );
+        assert!(
+            !page.body.contains("<script>"),
+            "no inline script on {path}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn posts_without_a_valid_csrf_token_are_refused() {
+    let app = TestApp::spawn().await;
+    let p = app.product("Guarded", 5, 100);
+    let c = app.client();
+    let page = c.get(&format!("/products/{}/", p.id)).await;
+    let action = format!("/cart/add/{}/", p.id);
+
+    let missing = c.post_raw(&action, &[("quantity", "1")]).await;
+    assert_eq!(missing.status, 403);
+    assert!(missing.contains("CSRF check failed"), "{}", missing.text());
+    let forged = c
+        .post_raw(
+            &action,
+            &[("quantity", "1"), ("csrf_token", &"x".repeat(43))],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    // A fresh browser has no token cookie: its POST cannot pass.
+    let stranger = app
+        .client()
+        .post_raw(
+            &action,
+            &[("quantity", "1"), ("csrf_token", &"x".repeat(43))],
+        )
+        .await;
+    assert_eq!(stranger.status, 403);
+
+    let token = page
+        .hidden_fields(&action)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .unwrap()
+        .1;
+    let cross_site = c
+        .post_with_headers(
+            &action,
+            &[("quantity", "1"), ("csrf_token", &token)],
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(cross_site.status, 403);
+    assert!(cross_site.contains("sent from another site"));
+    assert!(
+        c.get("/cart/").await.contains("Cart 0"),
+        "nothing was added by refused posts"
+    );
+
+    let same_site = c
+        .post_with_headers(
+            &action,
+            &[("quantity", "1"), ("csrf_token", &token)],
+            &[("origin", &app.base)],
+        )
+        .await;
+    assert_eq!(same_site.status, 303);
+    let by_header = c
+        .post_with_headers(&action, &[("quantity", "1")], &[("x-csrf-token", &token)])
+        .await;
+    assert_eq!(by_header.status, 303);
+    assert!(c.get("/cart/").await.contains("Cart 2"));
+}
+
+#[actix_web::test]
+async fn a_server_error_page_leaks_nothing_and_gives_a_reference() {
+    let app = TestApp::spawn().await;
+    app.seed(3, 1);
+    app.conn()
+        .batch_execute("ALTER TABLE products_product RENAME TO products_gone")
+        .unwrap();
+    let page = app.client().get("/products/").await;
+    assert_eq!(page.status, 500);
+    assert!(page.contains("Something went wrong on our side."));
+    let id = page.header("x-request-id").unwrap();
+    assert!(page.contains(&format!("Reference: {id}")));
+    let lower = page.body.to_lowercase();
+    for secret in [
+        "products_product",
+        "no such table",
+        "relation",
+        "diesel",
+        "sql",
+    ] {
+        assert!(!lower.contains(secret), "the 500 page mentions {secret:?}");
+    }
+}
+
+#[actix_web::test]
+async fn static_files_are_hashed_cached_and_compressed() {
+    let app = TestApp::spawn().await;
+    let page = app.client().get("/cart/").await;
+    let start = page.body.find("/static/css/shop.").unwrap();
+    let href = &page.body[start..start + page.body[start..].find('"').unwrap()];
+    let http = reqwest::Client::new();
+    let res = http
+        .get(app.url(href))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(res.headers()["content-type"], "text/css");
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let plain = http
+        .get(app.url("/static/css/shop.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(
+        http.get(app.url("/static/../Cargo.toml"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+/// Each model's columns exist with the types the schema says, on this
+/// backend: a full purchase writes every table, then every model loads.
+#[actix_web::test]
+async fn migrations_match_the_schema() {
+    let app = TestApp::spawn().await;
+    let p = app.product("Schema Check", 5, 100);
+    let c = app.client();
+    c.add_to_cart(p.id, 1).await;
+    let page = c.checkout("s@example.com").await;
+    let id = crate::support::order_public_id(&page);
+    let pay = c.get(&format!("/payments/{id}/")).await;
+    c.submit(
+        &pay,
+        &format!("/payments/{id}/"),
+        &[
+            ("holder", "A"),
+            ("card_number", "4242424242424242"),
+            ("expiry", "12/39"),
+            ("cvc", "123"),
+        ],
+    )
+    .await;
+    let email = site_core::forms::Email::parse("u@example.com").unwrap();
+    accounts::User::create(
+        &mut app.conn(),
+        &accounts::NewUser {
+            email: &email,
+            password: "long enough",
+            is_staff: false,
+            is_superuser: false,
+        },
+    )
+    .unwrap();
+
+    let mut conn = app.conn();
+    use site_core::schema::*;
+    assert_eq!(
+        accounts_user::table
+            .select(accounts::User::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        products_category::table
+            .select(products::Category::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        products_product::table
+            .select(products::Product::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        orders_order::table
+            .select(orders::Order::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        orders_line::table
+            .select(orders::OrderLine::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        payments_payment::table
+            .select(payments::Payment::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        payments_transaction::table
+            .select(payments::models::Transaction::as_select())
+            .load(&mut *conn)
+            .unwrap()
+            .len(),
+        1
+    );
+    let sessions: i64 = core_session::table.count().get_result(&mut *conn).unwrap();
+    assert!(sessions >= 1);
+    // Stock can never go below zero, whatever the code does.
+    let negative = diesel::update(products_product::table.find(p.id))
+        .set(products_product::stock.eq(-1))
+        .execute(&mut *conn);
+    assert!(
+        negative.is_err(),
+        "the CHECK constraint refuses negative stock"
+    );
+}

@@ -1,0 +1,362 @@
+//! The harness every integration test uses: the real shop on port 0 with a
+//! fresh database (a temp SQLite file, or a fresh PostgreSQL schema when
+//! `TEST_DATABASE_URL` is set), and a client that keeps cookies and submits
+//! forms with their hidden fields (CSRF token included), as a browser does.
+#![allow(dead_code)]
+
+pub mod html;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use site::Shop;
+use site_core::db::{Database, PooledConn};
+use site_core::mail::{Mailer, SentMail};
+use site_core::Config;
+
+pub use html::Page;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Database,
+    pub config: Config,
+    mail: SentMail,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+}
+
+/// The PostgreSQL server to test against, if any. When `.ci/run` sets it,
+/// an unreachable server fails the tests rather than skipping them.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+fn with_options(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, pg_schema) = match postgres_url() {
+            Some(base) => {
+                let schema = format!("test_{}", site_core::random_token(12).to_lowercase());
+                let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
+                    panic!("TEST_DATABASE_URL={base} is set but unreachable: {e}")
+                });
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create test schema");
+                (with_options(&base, &schema), Some((base, schema)))
+            }
+            None => (
+                format!("sqlite://{}/shop.sqlite3", dir.path().display()),
+                None,
+            ),
+        };
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("DATABASE_URL", database_url),
+            ("SHOP_VAR_DIR", dir.path().display().to_string()),
+            ("SHOP_BIND", "127.0.0.1:0".to_string()),
+            ("SECRET_KEY", site_core::random_token(64)),
+        ]);
+        let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let addr = listener.local_addr().unwrap();
+        config.site_url = format!("http://{addr}");
+        let (mailer, mail) = Mailer::memory("Demo Shop <shop@example.com>");
+        let shop = Shop::open(config.clone(), mailer).expect("open the shop");
+        let db = shop.db.clone();
+        let server = shop.server(listener).expect("server");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestApp {
+            base: format!("http://{addr}"),
+            db,
+            config,
+            mail,
+            handle,
+            _dir: dir,
+            pg_schema,
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.db.backend.name()
+    }
+
+    pub fn conn(&self) -> PooledConn {
+        self.db.get().expect("a database connection")
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Statements run against the database so far.
+    pub fn query_count(&self) -> u64 {
+        self.db.query_count()
+    }
+
+    pub fn seed(&self, products: usize, categories: usize) {
+        let opts = products::demo::SeedOptions {
+            categories,
+            products,
+            media_root: self.config.media_root.clone(),
+            currency: self.config.currency,
+        };
+        products::demo::seed(&mut self.conn(), &opts, &|_| {}).expect("seed");
+    }
+
+    /// A product with exactly this stock and price, in a fresh category.
+    pub fn product(&self, name: &str, stock: i64, price_minor: i64) -> products::Product {
+        use products::models::{Category, NewCategory, NewProduct};
+        let mut conn = self.conn();
+        let slug = site_core::forms::Slug::from_name(name);
+        // A category named apart from the product, so text searches for
+        // the product do not also find the sidebar.
+        let aisle = site_core::random_token(8).to_lowercase();
+        let now = site_core::now();
+        let category = Category::insert(
+            &mut conn,
+            &NewCategory {
+                name: &format!("Aisle {aisle}"),
+                slug: &format!("aisle-{aisle}"),
+                description: "",
+                parent_id: None,
+                created_at: now,
+            },
+        )
+        .expect("category");
+        products::Product::insert(
+            &mut conn,
+            &NewProduct {
+                category_id: category.id,
+                name,
+                slug: slug.as_str(),
+                sku: &format!("SKU-{}", slug.as_str()),
+                description: "A *test* product.",
+                price_minor,
+                currency: "USD",
+                stock,
+                is_active: true,
+                image: "",
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .expect("product")
+    }
+
+    pub fn stock(&self, product_id: i64) -> i64 {
+        products::Product::find(&mut self.conn(), product_id)
+            .expect("product")
+            .stock
+    }
+
+    /// Every message sent so far, parsed.
+    pub fn sent_mail(&self) -> Vec<Mail> {
+        self.mail
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|raw| {
+                let m = mail_parser::MessageParser::default()
+                    .parse(raw)
+                    .expect("a parseable message");
+                Mail {
+                    to: m
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_string(),
+                    subject: m.subject().unwrap_or_default().to_string(),
+                    text: m.body_text(0).map(|t| t.to_string()).unwrap_or_default(),
+                    html: m.body_html(0).map(|t| t.to_string()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+        if let Some((base, schema)) = &self.pg_schema {
+            if let Ok(mut c) = diesel::PgConnection::establish(base) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// A browser-like client: keeps cookies, follows redirects when asked, and
+/// submits forms with the hidden fields the page put in them.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Client {
+            http,
+            base: base.to_string(),
+        }
+    }
+
+    fn abs(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    /// GET without following redirects.
+    pub async fn get_raw(&self, path: &str) -> Page {
+        Page::from(self.http.get(self.abs(path)).send().await.expect("GET")).await
+    }
+
+    /// GET, following redirects like a browser.
+    pub async fn get(&self, path: &str) -> Page {
+        self.follow(self.get_raw(path).await).await
+    }
+
+    /// POST these exact fields (no CSRF token added), without following.
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Page::from(
+            self.http
+                .post(self.abs(path))
+                .form(fields)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut req = self.http.post(self.abs(path)).form(fields);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Page::from(req.send().await.expect("POST")).await
+    }
+
+    pub async fn follow(&self, mut page: Page) -> Page {
+        for _ in 0..10 {
+            match page.location() {
+                Some(loc) if (300..400).contains(&page.status) => page = self.get_raw(&loc).await,
+                _ => return page,
+            }
+        }
+        panic!("too many redirects");
+    }
+
+    /// Submits the form on `page` whose action is `action`: its hidden
+    /// fields plus `fields`, without following the redirect.
+    pub async fn submit_raw(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(String, String)> = page.hidden_fields(action).unwrap_or_else(|| {
+            panic!(
+                "no form with action {action} on {}:\n{}",
+                page.url, page.body
+            )
+        });
+        for (k, v) in fields {
+            all.retain(|(name, _)| name != k);
+            all.push((k.to_string(), v.to_string()));
+        }
+        Page::from(
+            self.http
+                .post(self.abs(action))
+                .form(&all)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// Submits a form and follows where it leads.
+    pub async fn submit(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Page {
+        let first = self.submit_raw(page, action, fields).await;
+        self.follow(first).await
+    }
+
+    /// Opens a product page and adds `quantity` of it to the cart.
+    pub async fn add_to_cart(&self, product_id: i64, quantity: i64) -> Page {
+        let page = self.get(&format!("/products/{product_id}/")).await;
+        assert_eq!(page.status, 200, "product page: {}", page.body);
+        self.submit(
+            &page,
+            &format!("/cart/add/{product_id}/"),
+            &[("quantity", &quantity.to_string())],
+        )
+        .await
+    }
+
+    /// Fills in and submits the checkout form; returns where it leads.
+    pub async fn checkout(&self, email: &str) -> Page {
+        let form = self.get("/orders/checkout/").await;
+        assert_eq!(form.status, 200, "checkout form: {}", form.body);
+        self.submit(&form, "/orders/checkout/", &checkout_fields(email))
+            .await
+    }
+}
+
+pub fn checkout_fields(email: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("email", email),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("address", "12 St James's Square"),
+        ("postal_code", "SW1Y 4JH"),
+        ("city", "London"),
+        ("country", "United Kingdom"),
+    ]
+}
+
+/// The public id in an order page's URL.
+pub fn order_public_id(page: &Page) -> String {
+    let id = page
+        .url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(id.len(), 32, "expected an order URL, got {}", page.url);
+    id
+}
