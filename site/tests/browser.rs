@@ -1,0 +1,163 @@
+//! The purchase journey in real Chromium, driven through chromedriver.
+//! `.ci/run` sets SHOP_REQUIRE_BROWSER=1: there a missing browser fails the
+//! test; elsewhere it is skipped with a note.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use support::TestApp;
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn required() -> bool {
+    std::env::var("SHOP_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
+}
+
+fn find(names: &[&str]) -> Option<String> {
+    names.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+}
+
+async fn start_browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
+    let (Some(driver_bin), Some(chrome_bin)) = (
+        find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]),
+        find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
+    ) else {
+        assert!(!required(), "chromium and chromium-driver are required (apt-get install chromium chromium-driver)");
+        eprintln!("skipping the browser test: chromium/chromedriver not installed");
+        return None;
+    };
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(driver_bin)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver(child);
+    let caps: serde_json::Map<String, serde_json::Value> = serde_json::from_value(serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chrome_bin,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    }))
+    .unwrap();
+    let mut last_err = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(client) => return Some((driver, client)),
+            Err(e) => {
+                last_err = Some(e.to_string());
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("could not start a Chromium session: {last_err:?}");
+}
+
+async fn text(c: &Client) -> String {
+    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+}
+
+async fn fill(c: &Client, name: &str, value: &str) {
+    let el = c.find(Locator::Css(&format!("input[name='{name}']"))).await.unwrap();
+    el.clear().await.unwrap();
+    el.send_keys(value).await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_shopper_buys_with_the_demo_card_in_chromium() {
+    let app = TestApp::spawn().await;
+    app.seed(12, 3);
+    let mug = app.product("Browser Mug", 3, 1800);
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else { return };
+
+    c.goto(&app.url("/products/?q=browser")).await.unwrap();
+    assert!(text(&c).await.contains("Browser Mug"));
+    c.find(Locator::LinkText("Browser Mug")).await.unwrap().click().await.unwrap();
+    wait_path(&c, &format!("/products/{}/", mug.id)).await;
+
+    fill(&c, "quantity", "2").await;
+    c.find(Locator::Css("form.add button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_path(&c, "/cart/").await;
+    let cart = text(&c).await;
+    assert!(cart.contains("Added 2 × “Browser Mug” to your cart."), "{cart}");
+    assert!(cart.contains("$36.00"));
+
+    c.find(Locator::LinkText("Check out")).await.unwrap().click().await.unwrap();
+    wait_path(&c, "/orders/checkout/").await;
+    for (name, value) in support::checkout_fields("chromium@example.com") {
+        fill(&c, name, value).await;
+    }
+    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_prefix(&c, "/orders/", "/orders/checkout/").await;
+    let order = text(&c).await;
+    assert!(order.contains("Awaiting payment"), "{order}");
+
+    c.find(Locator::Css("a.button[href^='/payments/']")).await.unwrap().click().await.unwrap();
+    wait_prefix(&c, "/payments/", "").await;
+    fill(&c, "card_number", "4000 0000 0000 0002").await;
+    fill(&c, "expiry", "12/39").await;
+    fill(&c, "cvc", "123").await;
+    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".alert-error")).await.unwrap();
+    assert!(text(&c).await.contains("Your card was declined."));
+
+    fill(&c, "card_number", "4242 4242 4242 4242").await;
+    fill(&c, "expiry", "12/39").await;
+    fill(&c, "cvc", "123").await;
+    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_prefix(&c, "/orders/", "").await;
+    let paid = text(&c).await;
+    assert!(paid.contains("Payment received."), "{paid}");
+    assert!(paid.contains("Paid"));
+
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(std::env::temp_dir().join("shop-browser-journey.png"), png);
+    }
+    c.close().await.unwrap();
+
+    assert_eq!(app.stock(mug.id), 1);
+    let mail = app.sent_mail();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "chromium@example.com");
+}
+
+async fn wait_path(c: &Client, path: &str) {
+    for _ in 0..150 {
+        if c.current_url().await.unwrap().path() == path {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached {path}; at {} showing:\n{}", c.current_url().await.unwrap(), text(c).await);
+}
+
+/// Waits for a path under `prefix` that is not `not`.
+async fn wait_prefix(c: &Client, prefix: &str, not: &str) {
+    for _ in 0..150 {
+        let url = c.current_url().await.unwrap();
+        if url.path().starts_with(prefix) && url.path() != not && text(c).await.len() > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never reached {prefix}; at {} showing:\n{}", c.current_url().await.unwrap(), text(c).await);
+}
