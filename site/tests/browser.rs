@@ -25,7 +25,10 @@ fn required() -> bool {
 }
 
 fn find(names: &[&str]) -> Option<String> {
-    names.iter().find(|p| std::path::Path::new(p).exists()).map(|p| p.to_string())
+    names
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| p.to_string())
 }
 
 async fn start_browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
@@ -33,11 +36,18 @@ async fn start_browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
         find(&["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]),
         find(&["/usr/bin/chromium", "/usr/bin/chromium-browser"]),
     ) else {
-        assert!(!required(), "chromium and chromium-driver are required (apt-get install chromium chromium-driver)");
+        assert!(
+            !required(),
+            "chromium and chromium-driver are required (apt-get install chromium chromium-driver)"
+        );
         eprintln!("skipping the browser test: chromium/chromedriver not installed");
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(driver_bin)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
@@ -60,7 +70,11 @@ async fn start_browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
     let mut last_err = None;
     for _ in 0..50 {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
             Ok(client) => return Some((driver, client)),
             Err(e) => {
                 last_err = Some(e.to_string());
@@ -72,11 +86,19 @@ async fn start_browser(profile: &std::path::Path) -> Option<(Driver, Client)> {
 }
 
 async fn text(c: &Client) -> String {
-    c.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn fill(c: &Client, name: &str, value: &str) {
-    let el = c.find(Locator::Css(&format!("input[name='{name}']"))).await.unwrap();
+    let el = c
+        .find(Locator::Css(&format!("input[name='{name}']")))
+        .await
+        .unwrap();
     el.clear().await.unwrap();
     el.send_keys(value).await.unwrap();
 }
@@ -87,43 +109,87 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     app.seed(12, 3);
     let mug = app.product("Browser Mug", 3, 1800);
     let profile = tempfile::tempdir().unwrap();
-    let Some((_driver, c)) = start_browser(profile.path()).await else { return };
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
 
     c.goto(&app.url("/products/?q=browser")).await.unwrap();
     assert!(text(&c).await.contains("Browser Mug"));
-    c.find(Locator::LinkText("Browser Mug")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Browser Mug"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_path(&c, &format!("/products/{}/", mug.id)).await;
 
     fill(&c, "quantity", "2").await;
-    c.find(Locator::Css("form.add button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.add button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_path(&c, "/cart/").await;
     let cart = text(&c).await;
-    assert!(cart.contains("Added 2 × “Browser Mug” to your cart."), "{cart}");
+    assert!(
+        cart.contains("Added 2 × “Browser Mug” to your cart."),
+        "{cart}"
+    );
     assert!(cart.contains("$36.00"));
 
-    c.find(Locator::LinkText("Check out")).await.unwrap().click().await.unwrap();
+    c.find(Locator::LinkText("Check out"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_path(&c, "/orders/checkout/").await;
     for (name, value) in support::checkout_fields("chromium@example.com") {
         fill(&c, name, value).await;
     }
-    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.panel button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_prefix(&c, "/orders/", "/orders/checkout/").await;
     let order = text(&c).await;
     assert!(order.contains("Awaiting payment"), "{order}");
 
-    c.find(Locator::Css("a.button[href^='/payments/']")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("a.button[href^='/payments/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_prefix(&c, "/payments/", "").await;
     fill(&c, "card_number", "4000 0000 0000 0002").await;
     fill(&c, "expiry", "12/39").await;
     fill(&c, "cvc", "123").await;
-    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
-    c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".alert-error")).await.unwrap();
+    c.find(Locator::Css("form.panel button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(".alert-error"))
+        .await
+        .unwrap();
     assert!(text(&c).await.contains("Your card was declined."));
 
     fill(&c, "card_number", "4242 4242 4242 4242").await;
     fill(&c, "expiry", "12/39").await;
     fill(&c, "cvc", "123").await;
-    c.find(Locator::Css("form.panel button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("form.panel button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_prefix(&c, "/orders/", "").await;
     let paid = text(&c).await;
     assert!(paid.contains("Payment received."), "{paid}");
@@ -147,7 +213,11 @@ async fn wait_path(c: &Client, path: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("never reached {path}; at {} showing:\n{}", c.current_url().await.unwrap(), text(c).await);
+    panic!(
+        "never reached {path}; at {} showing:\n{}",
+        c.current_url().await.unwrap(),
+        text(c).await
+    );
 }
 
 /// Waits for a path under `prefix` that is not `not`.
@@ -159,5 +229,9 @@ async fn wait_prefix(c: &Client, prefix: &str, not: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("never reached {prefix}; at {} showing:\n{}", c.current_url().await.unwrap(), text(c).await);
+    panic!(
+        "never reached {prefix}; at {} showing:\n{}",
+        c.current_url().await.unwrap(),
+        text(c).await
+    );
 }
