@@ -224,7 +224,7 @@ async fn wait_path(c: &Client, path: &str) {
 async fn wait_prefix(c: &Client, prefix: &str, not: &str) {
     for _ in 0..150 {
         let url = c.current_url().await.unwrap();
-        if url.path().starts_with(prefix) && url.path() != not && text(c).await.len() > 0 {
+        if url.path().starts_with(prefix) && url.path() != not && !text(c).await.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
