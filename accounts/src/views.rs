@@ -15,10 +15,11 @@ use crate::models::User;
 /// (another host, a scheme, `//evil`) goes to the home page.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
     let n = next?.trim();
+    // Browsers strip tabs and newlines from URLs and read `\` as `/`, so
+    // any of them could turn a local path into `//other-host`.
     let ok = n.starts_with('/')
         && !n.starts_with("//")
-        && !n.starts_with("/\\")
-        && !n.contains(['\r', '\n', '\\']);
+        && !n.chars().any(|c| c.is_control() || c == '\\');
     ok.then(|| n.to_string())
 }
 
@@ -131,6 +132,9 @@ mod tests {
             "javascript:alert(1)",
             "",
             "/a\r\nSet-Cookie: x",
+            // Browsers drop tabs inside URLs: this one is //evil.example.
+            "/\t/evil.example",
+            "/\u{0}/evil.example",
         ] {
             assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
         }

@@ -165,11 +165,13 @@ impl Shop {
             App::new()
                 .configure(|cfg| shop.configure(cfg))
                 .default_service(web::to(security::not_found))
-                // Outermost last: compression, then ids/headers/error pages,
-                // then sessions, then the CSRF check nearest the handlers.
+                // Outermost last: compression, sessions, then ids, headers
+                // and error pages (inside the session, so an error page shows
+                // the cart and consumes flash messages for good), then the
+                // CSRF check nearest the handlers.
                 .wrap(from_fn(csrf::middleware))
-                .wrap(session)
                 .wrap(from_fn(security::middleware))
+                .wrap(session)
                 .wrap(Compress::default())
         })
         .listen(listener)?

@@ -139,4 +139,19 @@ async fn next_redirects_stay_on_this_site() {
         )
         .await;
     assert_eq!(res.location().as_deref(), Some("/"));
+
+    // A tab is dropped by browsers, turning "/\t/evil" into "//evil".
+    let c3 = app.client();
+    let form = c3.get("/accounts/login/?next=/%09/evil.example").await;
+    let res = c3
+        .submit_raw(
+            &form,
+            "/accounts/login/",
+            &[
+                ("email", "s@example.com"),
+                ("password", "a long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.location().as_deref(), Some("/"));
 }

@@ -269,3 +269,23 @@ async fn migrations_match_the_schema() {
         "the CHECK constraint refuses negative stock"
     );
 }
+
+/// A flash message is shown once, even when the page that shows it is an
+/// error page.
+#[actix_web::test]
+async fn a_message_shown_on_an_error_page_is_not_shown_again() {
+    let app = TestApp::spawn().await;
+    let p = app.product("Once", 5, 100);
+    let c = app.client();
+    let page = c.get(&format!("/products/{}/", p.id)).await;
+    let added = c
+        .submit_raw(&page, &format!("/cart/add/{}/", p.id), &[("quantity", "1")])
+        .await;
+    assert_eq!(added.status, 303);
+    let missing = c.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.contains("Added 1 × “Once” to your cart."));
+    assert!(missing.contains("Cart 1"), "error pages show the real cart");
+    let cart = c.get("/cart/").await;
+    assert!(!cart.contains("Added 1 ×"), "the message was already shown");
+}
