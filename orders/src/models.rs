@@ -124,6 +124,17 @@ impl Order {
         o::table.count().get_result(conn)
     }
 
+    /// Whether `cart` holds exactly what this order bought.
+    pub fn bought(&self, conn: &mut DbConn, cart: &Cart) -> QueryResult<bool> {
+        let mut bought: Vec<(i64, i64)> = self
+            .lines(conn)?
+            .iter()
+            .filter_map(|l| l.product_id.map(|id| (id, l.quantity)))
+            .collect();
+        bought.sort_unstable();
+        Ok(bought == cart.lines().collect::<Vec<_>>())
+    }
+
     /// Marks a pending order paid. Only a pending order moves, so a second
     /// call (a replayed webhook, a double submit) changes nothing and
     /// returns false.

@@ -100,6 +100,12 @@ pub async fn checkout_submit(
             )?))
         }
         Ok(Placed::Existing(order)) => {
+            // A double click: this request loaded the session before the
+            // first one emptied the cart, and would write the cart back.
+            let o = order.clone();
+            if rq.db(move |conn| Ok(o.bought(conn, &cart)?)).await? {
+                Cart::clear(&rq.session);
+            }
             rq.flash(Level::Info, "This order was already placed; here it is.");
             Ok(redirect(&rq.url(
                 "orders:detail",

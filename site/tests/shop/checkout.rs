@@ -176,6 +176,9 @@ async fn a_double_click_sending_both_at_once_creates_one_order() {
     assert_eq!(a.location(), b.location());
     assert_eq!(order_count(&app), 1);
     assert_eq!(app.stock(p.id), 4);
+    // The second request loaded the session before the first emptied the
+    // cart; it must not write the bought cart back.
+    assert!(c.get("/cart/").await.contains("Your cart is empty."));
 }
 
 #[actix_web::test]
