@@ -91,21 +91,18 @@ impl User {
         }
     }
 
-    /// The active user with this email and password, if any. Always runs
-    /// one hash verification, so timing does not tell whether the email
-    /// has an account.
-    pub fn authenticate(
-        conn: &mut DbConn,
-        email: &Email,
-        password_text: &str,
-    ) -> QueryResult<Option<User>> {
-        let user = User::by_email(conn, email).optional()?;
-        let stored = user
+    /// The candidate if it is active and `password_text` is its password.
+    /// Runs exactly one hash verification whether or not there is a
+    /// candidate, so timing does not tell whether the email has an account.
+    /// CPU-heavy and needs no connection: call it off the async workers,
+    /// without holding a pooled connection.
+    pub fn verify(candidate: Option<User>, password_text: &str) -> Option<User> {
+        let stored = candidate
             .as_ref()
             .map(|u| u.password_hash.as_str())
             .unwrap_or_else(|| password::dummy_hash());
         let ok = password::verify(password_text, stored);
-        Ok(user.filter(|u| ok && u.is_active))
+        candidate.filter(|u| ok && u.is_active)
     }
 
     pub fn record_login(conn: &mut DbConn, id: i64) -> QueryResult<usize> {

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
+use diesel::OptionalExtension;
 use site_core::forms::{Email, FormState};
 use site_core::http::auth::{set_current_user, SessionUser};
 use site_core::http::{redirect, Level, RequestContext};
@@ -77,15 +78,14 @@ pub async fn login_submit(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    let user = rq
-        .db(move |conn| {
-            let user = User::authenticate(conn, &email, &password)?;
-            if let Some(u) = &user {
-                User::record_login(conn, u.id)?;
-            }
-            Ok(user)
-        })
+    let candidate = rq
+        .db(move |conn| Ok(User::by_email(conn, &email).optional()?))
         .await?;
+    let user = web::block(move || User::verify(candidate, &password)).await?;
+    if let Some(u) = &user {
+        let id = u.id;
+        rq.db(move |conn| Ok(User::record_login(conn, id)?)).await?;
+    }
     let Some(user) = user else {
         form.add_non_field_error(
             "That email and password do not match an account. Check them and try again.",

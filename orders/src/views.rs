@@ -178,8 +178,9 @@ async fn send_confirmation(rq: &RequestContext, order: Order) {
     let db = rq.db.clone();
     let public_id = order.public_id.clone();
     let result = web::block(move || -> anyhow::Result<()> {
-        let mut conn = db.get()?;
-        let lines = order.lines(&mut conn)?;
+        // Release the connection before talking to the mail server, which
+        // may take seconds.
+        let lines = order.lines(&mut *db.get()?)?;
         let email = crate::emails::order_confirmation(&renderer, &site_url, &order, &lines)?;
         mailer.send(&email)?;
         Ok(())

@@ -260,6 +260,15 @@ impl Product {
         p::table.count().get_result(conn)
     }
 
+    /// The currencies the catalogue is priced in.
+    pub fn currencies(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+        p::table
+            .select(p::currency)
+            .distinct()
+            .order(p::currency)
+            .load(conn)
+    }
+
     pub fn set_stock(conn: &mut DbConn, id: i64, stock: i64) -> QueryResult<usize> {
         diesel::update(p::table.find(id))
             .set((p::stock.eq(stock), p::updated_at.eq(site_core::now())))

@@ -96,6 +96,14 @@ impl Shop {
             .unwrap_or(16);
         let db = Database::open(&config.database_url, pool_size).context("opening the database")?;
         db.migrate().context("migrating the database")?;
+        let priced_in = products::Product::currencies(&mut *db.get()?)?;
+        if let Some(other) = priced_in.iter().find(|c| *c != config.currency.code()) {
+            anyhow::bail!(
+                "the catalogue is priced in {other}, but SHOP_CURRENCY is {}: set SHOP_CURRENCY={other} \
+                 (one shop sells in one currency)",
+                config.currency
+            );
+        }
         let statics = Arc::new(StaticFiles::embedded());
         let renderer = Arc::new(renderer(&config, statics.clone())?);
         let session_key = session_key(&config)?;

@@ -289,3 +289,20 @@ async fn a_message_shown_on_an_error_page_is_not_shown_again() {
     let cart = c.get("/cart/").await;
     assert!(!cart.contains("Added 1 ×"), "the message was already shown");
 }
+
+/// A catalogue priced in another currency than SHOP_CURRENCY would fail
+/// on every cart: the shop refuses to start and says why.
+#[actix_web::test]
+async fn the_shop_refuses_to_start_with_a_mismatched_currency() {
+    let app = TestApp::spawn().await;
+    app.product("Priced in dollars", 1, 100);
+    let mut config = app.config.clone();
+    config.currency = site_core::Currency::Eur;
+    let (mailer, _) = site_core::mail::Mailer::memory("shop@example.com");
+    let err = site::Shop::open(config, mailer).err().expect("refused");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("SHOP_CURRENCY is EUR") && text.contains("USD"),
+        "{text}"
+    );
+}
