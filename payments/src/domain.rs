@@ -144,15 +144,27 @@ pub struct ProviderError(pub String);
 
 /// A way to take money. Implementations talk to a payment service; the demo
 /// one decides from the card number.
+///
+/// `reference` is our payment's idempotency key: a provider must treat a
+/// second charge with the same reference as the same charge, and must be
+/// able to say what became of it (`lookup`) when a call's answer was lost.
 pub trait PaymentProvider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, ProviderError>;
+    /// The outcome of the charge made with `reference`; `None` if the
+    /// provider never received it (nothing was charged).
+    fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, ProviderError>;
 }
 
 /// Test cards, as payment services document them:
 /// 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
 /// 4000 0000 0000 9995 is declined for insufficient funds.
-pub struct DemoCardProvider;
+/// It remembers its charges (in memory, as a real service would on its
+/// side), so a lost answer can be looked up.
+#[derive(Default)]
+pub struct DemoCardProvider {
+    charges: std::sync::Mutex<std::collections::HashMap<String, ChargeOutcome>>,
+}
 
 pub const DEMO_CARD_OK: &str = "4242424242424242";
 pub const DEMO_CARD_DECLINED: &str = "4000000000000002";
@@ -164,8 +176,12 @@ impl PaymentProvider for DemoCardProvider {
     }
 
     fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, ProviderError> {
+        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = charges.get(request.reference) {
+            return Ok(done.clone());
+        }
         let reference = format!("demo_{}", site_core::random_token(20));
-        Ok(match request.card.number.digits() {
+        let outcome = match request.card.number.digits() {
             DEMO_CARD_OK => ChargeOutcome::Approved { reference },
             DEMO_CARD_DECLINED => ChargeOutcome::Declined {
                 reference,
@@ -180,7 +196,18 @@ impl PaymentProvider for DemoCardProvider {
                 reason: "This demo shop only accepts its test cards: use 4242 4242 4242 4242."
                     .into(),
             },
-        })
+        };
+        charges.insert(request.reference.to_string(), outcome.clone());
+        Ok(outcome)
+    }
+
+    fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
+        Ok(self
+            .charges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(reference)
+            .cloned())
     }
 }
 
@@ -230,26 +257,31 @@ mod tests {
             holder: "A".into(),
         };
         let amount = Money::from_minor(100, site_core::Currency::Usd);
-        let charge = |c: &Card| {
-            DemoCardProvider
-                .charge(&ChargeRequest {
-                    amount,
-                    card: c,
-                    reference: "k",
-                })
-                .unwrap()
+        let demo = DemoCardProvider::default();
+        let charge = |c: &Card, key: &str| {
+            demo.charge(&ChargeRequest {
+                amount,
+                card: c,
+                reference: key,
+            })
+            .unwrap()
         };
+        let ok = charge(&card(DEMO_CARD_OK), "a");
+        assert!(matches!(ok, ChargeOutcome::Approved { .. }));
         assert!(matches!(
-            charge(&card(DEMO_CARD_OK)),
-            ChargeOutcome::Approved { .. }
-        ));
-        assert!(matches!(
-            charge(&card(DEMO_CARD_DECLINED)),
+            charge(&card(DEMO_CARD_DECLINED), "b"),
             ChargeOutcome::Declined { .. }
         ));
         assert!(matches!(
-            charge(&card("5555555555554444")),
+            charge(&card("5555555555554444"), "c"),
             ChargeOutcome::Declined { .. }
         ));
+        assert_eq!(
+            charge(&card(DEMO_CARD_DECLINED), "a"),
+            ok,
+            "the same reference is the same charge"
+        );
+        assert_eq!(demo.lookup("a").unwrap(), Some(ok));
+        assert_eq!(demo.lookup("never").unwrap(), None);
     }
 }

@@ -15,7 +15,12 @@ use crate::domain::ChargeOutcome;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaymentStatus {
+    /// Claimed; the provider is being asked.
     Processing,
+    /// The provider's answer was lost (an error or timeout): the card may
+    /// or may not have been charged. Resolved by `lookup` before any new
+    /// attempt for the order.
+    Unconfirmed,
     Succeeded,
     Failed,
 }
@@ -24,6 +29,7 @@ impl PaymentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentStatus::Processing => "processing",
+            PaymentStatus::Unconfirmed => "unconfirmed",
             PaymentStatus::Succeeded => "succeeded",
             PaymentStatus::Failed => "failed",
         }
@@ -83,6 +89,30 @@ impl Payment {
             .load(conn)
     }
 
+    /// The order's live payment: processing, unconfirmed or succeeded.
+    pub fn live(conn: &mut DbConn, order_id: i64) -> QueryResult<Option<Payment>> {
+        p::table
+            .filter(p::order_id.eq(order_id))
+            .filter(p::status.eq_any([
+                PaymentStatus::Processing.as_str(),
+                PaymentStatus::Unconfirmed.as_str(),
+                PaymentStatus::Succeeded.as_str(),
+            ]))
+            .select(Payment::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Whether the provider must be asked what became of this payment before
+    /// the order may be charged again: its answer was lost, or it has been
+    /// "processing" longer than any provider call takes (the server died
+    /// mid-charge).
+    pub fn needs_lookup(&self, now: NaiveDateTime) -> bool {
+        self.status == PaymentStatus::Unconfirmed.as_str()
+            || (self.status == PaymentStatus::Processing.as_str()
+                && now - self.updated_at > STALE_PROCESSING)
+    }
+
     /// The decline reason of a failed payment, from its transaction.
     pub fn failure_message(&self, conn: &mut DbConn) -> QueryResult<Option<String>> {
         Ok(self
@@ -94,6 +124,25 @@ impl Payment {
     }
 }
 
+/// Longer than any provider call may take (their timeouts are seconds).
+pub const STALE_PROCESSING: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
+
+/// The provider's answer was lost: the payment stays live (no new attempt
+/// for the order) until `lookup` says what happened.
+pub fn mark_unconfirmed(conn: &mut DbConn, payment: &Payment) -> QueryResult<()> {
+    diesel::update(
+        p::table
+            .find(payment.id)
+            .filter(p::status.eq(PaymentStatus::Processing.as_str())),
+    )
+    .set((
+        p::status.eq(PaymentStatus::Unconfirmed.as_str()),
+        p::updated_at.eq(site_core::now()),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 #[derive(Debug)]
 pub enum Claim {
     /// A new payment, now `processing`: charge it.
@@ -102,8 +151,10 @@ pub enum Claim {
     Duplicate(Order, Payment),
     /// The order no longer awaits payment.
     NotPayable(Order),
-    /// Another payment for this order is being processed right now.
-    InProgress(Order),
+    /// Another payment for this order is live (processing or unconfirmed).
+    InProgress(Order, Payment),
+    /// Another payment for this order changed state just now: try again.
+    Busy(Order),
 }
 
 /// Step one: claim the order for a new payment, idempotently per form key.
@@ -146,19 +197,29 @@ pub fn claim(
             let order = Order::by_public_id(conn, public_id)?;
             match Payment::by_key(conn, key).optional()? {
                 Some(existing) => Ok(Claim::Duplicate(order, existing)),
-                None => Ok(Claim::InProgress(order)),
+                None => match Payment::live(conn, order.id)? {
+                    Some(live) if live.status == PaymentStatus::Succeeded.as_str() => {
+                        Ok(Claim::NotPayable(order))
+                    }
+                    Some(live) => Ok(Claim::InProgress(order, live)),
+                    // The live payment finished between the insert and this look.
+                    None => Ok(Claim::Busy(order)),
+                },
             }
         }
         other => other,
     }
 }
 
-/// Step two: record the provider's answer; an approval marks the order paid.
+/// Step two: record the provider's answer; an approval marks the order
+/// paid. Only a payment still processing or unconfirmed is recorded, so a
+/// second recording (a replay, a lookup racing the original) changes
+/// nothing. Returns whether this call recorded it.
 pub fn record_outcome(
     conn: &mut DbConn,
     payment: &Payment,
     outcome: &ChargeOutcome,
-) -> QueryResult<()> {
+) -> QueryResult<bool> {
     write_transaction(conn, |conn| {
         let now = site_core::now();
         let (status, tx_status, reference, message) = match outcome {
@@ -172,6 +233,15 @@ pub fn record_outcome(
                 reason.as_str(),
             ),
         };
+        let moved = diesel::update(p::table.find(payment.id).filter(p::status.eq_any([
+            PaymentStatus::Processing.as_str(),
+            PaymentStatus::Unconfirmed.as_str(),
+        ])))
+        .set((p::status.eq(status.as_str()), p::updated_at.eq(now)))
+        .execute(conn)?;
+        if moved == 0 {
+            return Ok(false);
+        }
         diesel::insert_into(t::table)
             .values((
                 t::payment_id.eq(payment.id),
@@ -184,12 +254,45 @@ pub fn record_outcome(
                 t::created_at.eq(now),
             ))
             .execute(conn)?;
-        diesel::update(p::table.find(payment.id))
-            .set((p::status.eq(status.as_str()), p::updated_at.eq(now)))
-            .execute(conn)?;
         if status == PaymentStatus::Succeeded {
             Order::mark_paid(conn, payment.order_id)?;
         }
-        Ok(())
+        Ok(true)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(status: PaymentStatus, updated_at: NaiveDateTime) -> Payment {
+        Payment {
+            id: 1,
+            order_id: 1,
+            provider: "demo-card".into(),
+            status: status.as_str().into(),
+            amount_minor: 100,
+            currency: "USD".into(),
+            card_last4: "4242".into(),
+            idempotency_key: "k".into(),
+            created_at: updated_at,
+            updated_at,
+        }
+    }
+
+    #[test]
+    fn lost_or_stale_payments_are_looked_up_before_a_new_attempt() {
+        let now = site_core::now();
+        assert!(payment(PaymentStatus::Unconfirmed, now).needs_lookup(now));
+        assert!(
+            !payment(PaymentStatus::Processing, now).needs_lookup(now),
+            "in flight right now"
+        );
+        let long_ago = now - STALE_PROCESSING - chrono::TimeDelta::seconds(1);
+        assert!(
+            payment(PaymentStatus::Processing, long_ago).needs_lookup(now),
+            "its server died mid-charge"
+        );
+        assert!(!payment(PaymentStatus::Succeeded, long_ago).needs_lookup(now));
+    }
 }

@@ -12,7 +12,7 @@ use site_core::AppError;
 
 use crate::domain::{ChargeOutcome, ChargeRequest, PaymentProvider};
 use crate::forms::{parse_card, parse_payment_key};
-use crate::models::{claim, record_outcome, Claim, Payment};
+use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment};
 
 fn valid_public_id(id: &str) -> Result<(), AppError> {
     if id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -118,52 +118,87 @@ pub async fn pay_submit(
             rq.flash(Level::Info, "This order does not need paying any more.");
             return Ok(redirect(&order_url(&rq, &order)?));
         }
-        Claim::InProgress(_) => {
-            return Err(AppError::Conflict("A payment for this order is already being processed. Wait a moment and open the order again.".into()))
+        Claim::Busy(_) => {
+            return Err(AppError::Conflict(
+                "Another payment for this order just changed. Open the order again.".into(),
+            ))
         }
-        Claim::Duplicate(order, existing) => return answer_duplicate(&rq, order, existing, &key).await,
+        Claim::InProgress(order, live) => return settle_earlier(&rq, provider, order, live).await,
+        Claim::Duplicate(order, existing) => {
+            return answer_duplicate(&rq, provider, order, existing).await
+        }
     };
 
     // Charge outside any transaction: a provider call can be slow, and the
     // claim already keeps a second payment for this order out.
     let amount = order.total();
     let k = key.clone();
-    let outcome = web::block(move || {
-        provider.charge(&ChargeRequest {
+    let p = provider.clone();
+    let charged = web::block(move || {
+        p.charge(&ChargeRequest {
             amount,
             card: &card,
             reference: &k,
         })
     })
     .await?;
-    let outcome = match outcome {
-        Ok(o) => o,
-        Err(e) => {
-            // Unknown outcome: record it as failed so the shopper can retry.
-            tracing::error!(order = %order.public_id, error = %e, "payment provider failed");
-            ChargeOutcome::Declined { reference: String::new(), reason: "The payment service did not answer. You have not been charged; please try again.".into() }
-        }
-    };
-    let (p, o) = (payment.clone(), outcome.clone());
-    rq.db(move |conn| Ok(record_outcome(conn, &p, &o)?)).await?;
-
-    match outcome {
-        ChargeOutcome::Approved { .. } => {
-            rq.flash(
-                Level::Success,
+    match charged {
+        Ok(outcome) => {
+            let (pay, o) = (payment.clone(), outcome.clone());
+            rq.db(move |conn| Ok(record_outcome(conn, &pay, &o)?))
+                .await?;
+            respond(
+                &rq,
+                &order,
+                &outcome,
                 "Payment received. Thank you for your order!",
-            );
-            Ok(redirect(&order_url(&rq, &order)?))
+            )
         }
-        ChargeOutcome::Declined { reason, .. } => declined(&rq, &order, &reason),
+        Err(e) => {
+            // The card may or may not have been charged. Keep the payment
+            // live and offer the same form (same key): submitting it asks
+            // the provider what happened before anything else is tried.
+            tracing::error!(order = %order.public_id, error = %e, "payment provider failed; payment left unconfirmed");
+            rq.db(move |conn| Ok(mark_unconfirmed(conn, &payment)?))
+                .await?;
+            unconfirmed(&rq, &order, &key)
+        }
     }
 }
 
-fn declined(rq: &RequestContext, order: &Order, reason: &str) -> Result<HttpResponse, AppError> {
-    let mut form = FormState::initial(&[(
+fn respond(
+    rq: &RequestContext,
+    order: &Order,
+    outcome: &ChargeOutcome,
+    success: &str,
+) -> Result<HttpResponse, AppError> {
+    match outcome {
+        ChargeOutcome::Approved { .. } => {
+            rq.flash(Level::Success, success);
+            Ok(redirect(&order_url(rq, order)?))
+        }
+        ChargeOutcome::Declined { reason, .. } => declined(rq, order, reason),
+    }
+}
+
+fn unconfirmed(rq: &RequestContext, order: &Order, key: &str) -> Result<HttpResponse, AppError> {
+    let mut form = holder_form(order);
+    form.add_non_field_error(
+        "We could not confirm your payment with the payment service. Submit the form again in a moment: \
+         we will check what happened first, and you will not be charged twice.",
+    );
+    render_pay(rq, order, &form, key, StatusCode::SERVICE_UNAVAILABLE)
+}
+
+fn holder_form(order: &Order) -> FormState {
+    FormState::initial(&[(
         "holder",
         &format!("{} {}", order.first_name, order.last_name),
-    )]);
+    )])
+}
+
+fn declined(rq: &RequestContext, order: &Order, reason: &str) -> Result<HttpResponse, AppError> {
+    let mut form = holder_form(order);
     form.add_non_field_error(format!(
         "{reason} Your order is saved and has not been paid; you can try another card."
     ));
@@ -180,9 +215,9 @@ fn declined(rq: &RequestContext, order: &Order, reason: &str) -> Result<HttpResp
 /// The same payment form arrived again: answer as the first one was answered.
 async fn answer_duplicate(
     rq: &RequestContext,
+    provider: web::Data<dyn PaymentProvider>,
     order: Order,
     existing: Payment,
-    key: &str,
 ) -> Result<HttpResponse, AppError> {
     match existing.status.as_str() {
         "succeeded" => {
@@ -197,12 +232,43 @@ async fn answer_duplicate(
                 .unwrap_or_else(|| "Your card was declined.".into());
             declined(rq, &order, &reason)
         }
-        _ => {
-            tracing::info!(key, "duplicate submit while the payment is processing");
-            Err(AppError::Conflict(
-                "This payment is still being processed. Wait a moment and open the order again."
-                    .into(),
-            ))
-        }
+        _ => settle_earlier(rq, provider, order, existing).await,
     }
+}
+
+/// An earlier payment for the order is still live. If its answer was lost
+/// (or its server died mid-charge), ask the provider what became of it and
+/// record that; the order is charged at most once either way.
+async fn settle_earlier(
+    rq: &RequestContext,
+    provider: web::Data<dyn PaymentProvider>,
+    order: Order,
+    earlier: Payment,
+) -> Result<HttpResponse, AppError> {
+    if !earlier.needs_lookup(site_core::now()) {
+        return Err(AppError::Conflict(
+            "A payment for this order is being processed right now. Wait a moment and open the order again.".into(),
+        ));
+    }
+    let key = earlier.idempotency_key.clone();
+    let found = web::block(move || provider.lookup(&key)).await?;
+    let outcome = match found {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => ChargeOutcome::Declined {
+            reference: String::new(),
+            reason: "Your earlier payment attempt did not reach the payment service, so you were not charged.".into(),
+        },
+        Err(e) => {
+            tracing::warn!(order = %order.public_id, error = %e, "payment lookup failed");
+            return unconfirmed(rq, &order, &earlier.idempotency_key);
+        }
+    };
+    let (p, o) = (earlier.clone(), outcome.clone());
+    rq.db(move |conn| Ok(record_outcome(conn, &p, &o)?)).await?;
+    respond(
+        rq,
+        &order,
+        &outcome,
+        "Your earlier payment went through: the order is paid. You were charged once.",
+    )
 }

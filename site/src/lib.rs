@@ -113,7 +113,7 @@ impl Shop {
             renderer,
             mailer,
             statics,
-            payment_provider: Arc::new(DemoCardProvider),
+            payment_provider: Arc::new(DemoCardProvider::default()),
             session_key,
         })
     }

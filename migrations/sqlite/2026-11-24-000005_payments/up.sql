@@ -2,7 +2,7 @@ CREATE TABLE payments_payment (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     order_id BIGINT NOT NULL REFERENCES orders_order (id) ON DELETE CASCADE,
     provider TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('processing', 'succeeded', 'failed')),
+    status TEXT NOT NULL CHECK (status IN ('processing', 'unconfirmed', 'succeeded', 'failed')),
     amount_minor BIGINT NOT NULL CHECK (amount_minor >= 0),
     currency TEXT NOT NULL,
     card_last4 TEXT NOT NULL DEFAULT '',
@@ -11,9 +11,10 @@ CREATE TABLE payments_payment (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE INDEX payments_payment_order ON payments_payment (order_id);
--- One charge per order: never two payments in flight or succeeded at once.
+-- One charge per order: never two payments in flight, unconfirmed or
+-- succeeded at once.
 CREATE UNIQUE INDEX payments_payment_one_live ON payments_payment (order_id)
-    WHERE status IN ('processing', 'succeeded');
+    WHERE status IN ('processing', 'unconfirmed', 'succeeded');
 
 CREATE TABLE payments_transaction (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,

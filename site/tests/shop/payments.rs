@@ -199,3 +199,165 @@ async fn unknown_orders_have_no_payment_page() {
     );
     assert_eq!(c.get("/payments/short/").await.status, 404);
 }
+
+/// Wraps the demo provider; the first charge's answer is lost, either
+/// after the card was charged or before the request reached the provider.
+struct LosesFirstAnswer {
+    demo: payments::DemoCardProvider,
+    charged_before_failing: bool,
+    calls: std::sync::atomic::AtomicUsize,
+    charges: std::sync::atomic::AtomicUsize,
+}
+
+impl LosesFirstAnswer {
+    fn new(charged_before_failing: bool) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(LosesFirstAnswer {
+            demo: Default::default(),
+            charged_before_failing,
+            calls: Default::default(),
+            charges: Default::default(),
+        })
+    }
+}
+
+impl payments::PaymentProvider for LosesFirstAnswer {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+
+    fn charge(
+        &self,
+        request: &payments::ChargeRequest<'_>,
+    ) -> Result<payments::ChargeOutcome, payments::ProviderError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let first = self.calls.fetch_add(1, SeqCst) == 0;
+        if first && !self.charged_before_failing {
+            return Err(payments::ProviderError("connection refused".into()));
+        }
+        if self.demo.lookup(request.reference).unwrap().is_none() {
+            self.charges.fetch_add(1, SeqCst);
+        }
+        let outcome = self.demo.charge(request)?;
+        if first {
+            return Err(payments::ProviderError(
+                "timed out reading the answer".into(),
+            ));
+        }
+        Ok(outcome)
+    }
+
+    fn lookup(
+        &self,
+        reference: &str,
+    ) -> Result<Option<payments::ChargeOutcome>, payments::ProviderError> {
+        self.demo.lookup(reference)
+    }
+}
+
+#[actix_web::test]
+async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
+    let provider = LosesFirstAnswer::new(true);
+    let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
+    let (c, _, id) = placed_order(&app).await;
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    let lost = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert_eq!(lost.status, 503);
+    assert!(
+        lost.contains("We could not confirm your payment"),
+        "{}",
+        lost.text()
+    );
+    assert_eq!(
+        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
+        "pending"
+    );
+
+    // Submitting again (the same form, as the page asks) settles it.
+    let settled = c
+        .submit(
+            &lost,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert!(
+        settled.contains("Your earlier payment went through"),
+        "{}",
+        settled.text()
+    );
+    assert_eq!(
+        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
+        "paid"
+    );
+    assert_eq!(
+        provider.charges.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "charged once"
+    );
+    let statuses: Vec<String> = pay::table
+        .select(pay::status)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(statuses, vec!["succeeded"]);
+
+    // A fresh form for the paid order charges nothing either.
+    let fresh = c.get(&format!("/payments/{id}/")).await;
+    assert!(fresh.contains("This order does not need paying any more."));
+}
+
+#[actix_web::test]
+async fn a_lost_request_that_never_charged_lets_the_shopper_pay_again() {
+    let provider = LosesFirstAnswer::new(false);
+    let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
+    let (c, _, id) = placed_order(&app).await;
+    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    let lost = c
+        .submit(
+            &pay_page,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert_eq!(lost.status, 503);
+
+    // A new payment form (another tab, or later): the earlier attempt is
+    // looked up first, found never to have reached the provider, and closed.
+    let other = c.get(&format!("/payments/{id}/")).await;
+    let closed = c
+        .submit(
+            &other,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert_eq!(closed.status, 402);
+    assert!(
+        closed.contains("did not reach the payment service, so you were not charged"),
+        "{}",
+        closed.text()
+    );
+    let paid = c
+        .submit(
+            &closed,
+            &format!("/payments/{id}/"),
+            &card("4242424242424242"),
+        )
+        .await;
+    assert!(paid.contains("Payment received."));
+    assert_eq!(
+        provider.charges.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let statuses: Vec<String> = pay::table
+        .order(pay::id)
+        .select(pay::status)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(statuses, vec!["failed", "succeeded"]);
+}

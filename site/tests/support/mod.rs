@@ -43,6 +43,13 @@ fn with_options(url: &str, schema: &str) -> String {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with_provider(None).await
+    }
+
+    /// The shop with another payment provider than the demo card one.
+    pub async fn spawn_with_provider(
+        provider: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_schema) = match postgres_url() {
             Some(base) => {
@@ -71,7 +78,10 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         config.site_url = format!("http://{addr}");
         let (mailer, mail) = Mailer::memory("Demo Shop <shop@example.com>");
-        let shop = Shop::open(config.clone(), mailer).expect("open the shop");
+        let mut shop = Shop::open(config.clone(), mailer).expect("open the shop");
+        if let Some(p) = provider {
+            shop.payment_provider = p;
+        }
         let db = shop.db.clone();
         let server = shop.server(listener).expect("server");
         let handle = server.handle();
