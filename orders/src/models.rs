@@ -124,6 +124,70 @@ impl Order {
         o::table.count().get_result(conn)
     }
 
+    /// Marks a pending order as being paid for now (resets its hold time).
+    /// A conditional UPDATE, so on PostgreSQL it also locks the row against
+    /// a concurrent `cancel_unpaid`; false if the order is no longer pending.
+    pub fn touch_pending(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+        let n = diesel::update(
+            o::table
+                .filter(o::id.eq(order_id))
+                .filter(o::status.eq(OrderStatus::Pending.as_str())),
+        )
+        .set(o::updated_at.eq(site_core::now()))
+        .execute(conn)?;
+        Ok(n == 1)
+    }
+
+    /// Pending orders untouched since `cutoff`, oldest first.
+    pub fn unpaid_since(
+        conn: &mut DbConn,
+        cutoff: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<i64>> {
+        o::table
+            .filter(o::status.eq(OrderStatus::Pending.as_str()))
+            .filter(o::updated_at.lt(cutoff))
+            .order(o::updated_at.asc())
+            .limit(limit)
+            .select(o::id)
+            .load(conn)
+    }
+
+    /// Cancels a pending order untouched since `cutoff` and puts its stock
+    /// back; call it inside a transaction. False if the order was paid,
+    /// touched or cancelled meanwhile (then nothing changes).
+    pub fn cancel_unpaid(
+        conn: &mut DbConn,
+        order_id: i64,
+        cutoff: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let now = site_core::now();
+        let n = diesel::update(
+            o::table
+                .filter(o::id.eq(order_id))
+                .filter(o::status.eq(OrderStatus::Pending.as_str()))
+                .filter(o::updated_at.lt(cutoff)),
+        )
+        .set((
+            o::status.eq(OrderStatus::Cancelled.as_str()),
+            o::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let lines: Vec<(Option<i64>, i64)> = l::table
+            .filter(l::order_id.eq(order_id))
+            .select((l::product_id, l::quantity))
+            .load(conn)?;
+        for (product_id, quantity) in lines {
+            if let Some(id) = product_id {
+                products::models::release_stock(conn, id, quantity)?;
+            }
+        }
+        Ok(true)
+    }
+
     /// Whether `cart` holds exactly what this order bought.
     pub fn bought(&self, conn: &mut DbConn, cart: &Cart) -> QueryResult<bool> {
         let mut bought: Vec<(i64, i64)> = self

@@ -170,7 +170,9 @@ pub fn claim(
         if let Some(existing) = Payment::by_key(conn, key).optional()? {
             return Ok(Claim::Duplicate(order, existing));
         }
-        if !order.status().awaits_payment() {
+        // Touching the order both checks it still awaits payment and keeps
+        // the unpaid-order sweep away from it while it is being paid.
+        if !order.status().awaits_payment() || !Order::touch_pending(conn, order.id)? {
             return Ok(Claim::NotPayable(order));
         }
         let now = site_core::now();

@@ -300,3 +300,14 @@ pub fn reserve_stock(conn: &mut DbConn, product_id: i64, quantity: i64) -> Query
     .execute(conn)?;
     Ok(updated == 1)
 }
+
+/// Puts `quantity` back into stock (an unpaid order was cancelled).
+pub fn release_stock(conn: &mut DbConn, product_id: i64, quantity: i64) -> QueryResult<()> {
+    diesel::update(p::table.filter(p::id.eq(product_id)))
+        .set((
+            p::stock.eq(p::stock + quantity),
+            p::updated_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

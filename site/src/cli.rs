@@ -57,6 +57,9 @@ pub enum Command {
     Collectstatic { dir: PathBuf },
     /// Delete expired sessions.
     Clearsessions,
+    /// Cancel orders unpaid for longer than SHOP_ORDER_HOLD_MINUTES and
+    /// return their stock (the server also does it every minute).
+    ReleaseUnpaidOrders,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -101,6 +104,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 "{n} static files written to {} (each under its plain and its hashed name).",
                 dir.display()
             );
+            Ok(())
+        }
+        Command::ReleaseUnpaidOrders => {
+            let db = open_db(&config)?;
+            let n = crate::jobs::release_unpaid_orders(
+                &db,
+                chrono::TimeDelta::minutes(config.order_hold_minutes),
+            )?;
+            println!("Cancelled {n} unpaid orders and returned their stock.");
             Ok(())
         }
         Command::Clearsessions => {
@@ -223,7 +235,7 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let db = shop.db.clone();
     actix_web::rt::System::new().block_on(async move {
         let server = shop.server(listener)?;
-        crate::spawn_session_cleanup(db);
+        crate::jobs::spawn(db, config.order_hold_minutes);
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
         if let Some(note) = admin_note {
             println!("{note}");

@@ -2,6 +2,7 @@
 //! stack, static and media files, and what `main.rs` offers operators.
 
 pub mod cli;
+pub mod jobs;
 mod statics;
 
 use std::net::TcpListener;
@@ -216,25 +217,4 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     opts.mode(0o600);
     opts.open(path)?.write_all(text.as_bytes())
-}
-
-/// Deletes expired sessions every hour while the server runs.
-pub fn spawn_session_cleanup(db: Database) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
-        loop {
-            tick.tick().await;
-            let db = db.clone();
-            let done = web::block(move || -> anyhow::Result<usize> {
-                Ok(site_core::db::clear_expired_sessions(&mut *db.get()?)?)
-            })
-            .await;
-            match done {
-                Ok(Ok(n)) if n > 0 => tracing::info!(deleted = n, "expired sessions cleared"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "clearing expired sessions failed"),
-                Err(e) => tracing::warn!(error = %e, "clearing expired sessions failed"),
-            }
-        }
-    });
 }

@@ -33,6 +33,8 @@ pub struct Config {
     pub currency: Currency,
     pub locale: Locale,
     pub session_days: i64,
+    /// How long an unpaid order holds its stock before it is cancelled.
+    pub order_hold_minutes: i64,
     /// Signs session cookies; when unset, `site` keeps one in `var/secret.key`.
     pub secret_key: Option<String>,
     /// Where the shop keeps its files (`var/`).
@@ -103,6 +105,16 @@ impl Config {
                 value: session_raw.clone(),
                 reason: "expected a whole number of days from 1 to 365".into(),
             })?;
+        let hold_raw = get("SHOP_ORDER_HOLD_MINUTES").unwrap_or_else(|| "60".into());
+        let order_hold_minutes = hold_raw
+            .parse::<i64>()
+            .ok()
+            .filter(|m| (5..=10_080).contains(m))
+            .ok_or_else(|| ConfigError {
+                name: "SHOP_ORDER_HOLD_MINUTES",
+                value: hold_raw.clone(),
+                reason: "expected a whole number of minutes from 5 to 10080 (a week)".into(),
+            })?;
         let https = flag("SHOP_HTTPS")?;
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
@@ -124,6 +136,7 @@ impl Config {
             currency,
             locale,
             session_days,
+            order_hold_minutes,
             secret_key: match get("SECRET_KEY").filter(|k| !k.is_empty()) {
                 Some(k) if k.len() < 64 => {
                     return Err(ConfigError {
@@ -173,5 +186,13 @@ mod tests {
         assert_eq!(e.name, "SHOP_HTTPS");
         let e = cfg(&[("SHOP_CURRENCY", "XYZ1")]).unwrap_err();
         assert_eq!(e.name, "SHOP_CURRENCY");
+        let e = cfg(&[("SHOP_ORDER_HOLD_MINUTES", "1")]).unwrap_err();
+        assert_eq!(e.name, "SHOP_ORDER_HOLD_MINUTES");
+        assert_eq!(
+            cfg(&[("SHOP_ORDER_HOLD_MINUTES", "30")])
+                .unwrap()
+                .order_hold_minutes,
+            30
+        );
     }
 }

@@ -9,5 +9,6 @@ mod cart;
 mod catalogue;
 mod checkout;
 mod concurrency;
+mod holds;
 mod payments;
 mod platform;
