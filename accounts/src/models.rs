@@ -91,6 +91,23 @@ impl User {
         }
     }
 
+    /// A staff superuser (what `site createsuperuser` makes).
+    pub fn create_superuser(
+        conn: &mut DbConn,
+        email: &Email,
+        password: &str,
+    ) -> Result<User, UserError> {
+        User::create(
+            conn,
+            &NewUser {
+                email,
+                password,
+                is_staff: true,
+                is_superuser: true,
+            },
+        )
+    }
+
     /// The candidate if it is active and `password_text` is its password.
     /// Runs exactly one hash verification whether or not there is a
     /// candidate, so timing does not tell whether the email has an account.

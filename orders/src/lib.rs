@@ -12,7 +12,7 @@ use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
 pub use domain::{CheckoutDetails, OrderStatus};
-pub use models::{place_order, Order, OrderLine, PlaceOrderError, Placed};
+pub use models::{place_order, CheckoutRequest, Order, OrderLine, PlaceOrderError, Placed};
 
 pub const ROUTES: &[Route] = &[
     ("orders:checkout", "/orders/checkout/"),

@@ -300,15 +300,9 @@ pub enum Placed {
 /// `idempotency_key` always yields the same single order.
 pub fn place_order(
     conn: &mut DbConn,
-    cart: &Cart,
-    details: &CheckoutDetails,
-    idempotency_key: &str,
-    user_id: Option<i64>,
-    currency: Currency,
+    req: &CheckoutRequest<'_>,
 ) -> Result<Placed, PlaceOrderError> {
-    let attempt = write_transaction(conn, |conn| {
-        place_order_tx(conn, cart, details, idempotency_key, user_id, currency)
-    });
+    let attempt = write_transaction(conn, |conn| place_order_tx(conn, req));
     match attempt {
         // Two submissions of one form raced (PostgreSQL): the loser's
         // transaction rolled back whole; the winner's order is the answer.
@@ -317,20 +311,30 @@ pub fn place_order(
             _,
         ))) => Ok(Placed::Existing(Order::by_idempotency_key(
             conn,
-            idempotency_key,
+            req.idempotency_key,
         )?)),
         other => other,
     }
 }
 
-fn place_order_tx(
-    conn: &mut DbConn,
-    cart: &Cart,
-    details: &CheckoutDetails,
-    idempotency_key: &str,
-    user_id: Option<i64>,
-    currency: Currency,
-) -> Result<Placed, PlaceOrderError> {
+/// What a checkout submits: the cart, who buys and where it goes, and the
+/// form's idempotency key.
+pub struct CheckoutRequest<'a> {
+    pub cart: &'a Cart,
+    pub details: &'a CheckoutDetails,
+    pub idempotency_key: &'a str,
+    pub user_id: Option<i64>,
+    pub currency: Currency,
+}
+
+fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed, PlaceOrderError> {
+    let CheckoutRequest {
+        cart,
+        details,
+        idempotency_key,
+        user_id,
+        currency,
+    } = *req;
     if let Some(existing) = Order::by_idempotency_key(conn, idempotency_key).optional()? {
         return Ok(Placed::Existing(existing));
     }

@@ -12,7 +12,7 @@ use site_core::tera::Context;
 use site_core::AppError;
 
 use crate::forms::{parse_checkout, parse_checkout_key};
-use crate::models::{place_order, Order, PlaceOrderError, Placed};
+use crate::models::{place_order, CheckoutRequest, Order, PlaceOrderError, Placed};
 
 /// Renders the checkout page (form + summary) with `status`.
 async fn checkout_page(
@@ -83,9 +83,17 @@ pub async fn checkout_submit(
     let currency = rq.config.currency;
     let (c, d, k) = (cart.clone(), details.clone(), key.clone());
     let outcome = rq
-        .db(move |conn| Ok(place_order(conn, &c, &d, &k, user_id, currency)))
+        .db(move |conn| {
+            let req = CheckoutRequest {
+                cart: &c,
+                details: &d,
+                idempotency_key: &k,
+                user_id,
+                currency,
+            };
+            Ok(place_order(conn, &req))
+        })
         .await?;
-
     match outcome {
         Ok(Placed::New(order)) => {
             Cart::clear(&rq.session);

@@ -183,15 +183,7 @@ fn createsuperuser(
         }
         first
     };
-    let user = accounts::User::create(
-        &mut *db.get()?,
-        &accounts::NewUser {
-            email: &email,
-            password: &password,
-            is_staff: true,
-            is_superuser: true,
-        },
-    )?;
+    let user = accounts::User::create_superuser(&mut *db.get()?, &email, &password)?;
     println!("Superuser {} created.", user.email);
     Ok(())
 }
@@ -212,15 +204,7 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let admin_note = if accounts::User::count(&mut conn)? == 0 {
         let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
         let password = site_core::random_token(16);
-        accounts::User::create(
-            &mut conn,
-            &accounts::NewUser {
-                email: &email,
-                password: &password,
-                is_staff: true,
-                is_superuser: true,
-            },
-        )?;
+        accounts::User::create_superuser(&mut conn, &email, &password)?;
         Some(format!("Staff login: admin@example.com / {password} (shown once; change it with createsuperuser)"))
     } else {
         None

@@ -148,12 +148,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     for (name, value) in support::checkout_fields("chromium@example.com") {
         fill(&c, name, value).await;
     }
-    c.find(Locator::Css("form.panel button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_panel(&c).await;
     wait_prefix(&c, "/orders/", "/orders/checkout/").await;
     let order = text(&c).await;
     assert!(order.contains("Awaiting payment"), "{order}");
@@ -165,15 +160,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
         .await
         .unwrap();
     wait_prefix(&c, "/payments/", "").await;
-    fill(&c, "card_number", "4000 0000 0000 0002").await;
-    fill(&c, "expiry", "12/39").await;
-    fill(&c, "cvc", "123").await;
-    c.find(Locator::Css("form.panel button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    pay_with(&c, "4000 0000 0000 0002").await;
     c.wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::Css(".alert-error"))
@@ -181,15 +168,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
         .unwrap();
     assert!(text(&c).await.contains("Your card was declined."));
 
-    fill(&c, "card_number", "4242 4242 4242 4242").await;
-    fill(&c, "expiry", "12/39").await;
-    fill(&c, "cvc", "123").await;
-    c.find(Locator::Css("form.panel button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    pay_with(&c, "4242 4242 4242 4242").await;
     wait_prefix(&c, "/orders/", "").await;
     let paid = text(&c).await;
     assert!(paid.contains("Payment received."), "{paid}");
@@ -204,6 +183,22 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     let mail = app.sent_mail();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to, "chromium@example.com");
+}
+
+/// Submits the page's main form (checkout, payment).
+async fn submit_panel(c: &Client) {
+    let button = c
+        .find(Locator::Css("form.panel button[type=submit]"))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
+async fn pay_with(c: &Client, card_number: &str) {
+    fill(c, "card_number", card_number).await;
+    fill(c, "expiry", "12/39").await;
+    fill(c, "cvc", "123").await;
+    submit_panel(c).await;
 }
 
 async fn wait_path(c: &Client, path: &str) {

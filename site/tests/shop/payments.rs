@@ -13,6 +13,12 @@ async fn placed_order(app: &TestApp) -> (Client, Page, String) {
     (c, page, id)
 }
 
+/// Submits the payment form on `page` with this card number.
+async fn pay(c: &Client, page: &Page, id: &str, number: &str) -> Page {
+    c.submit(page, &format!("/payments/{id}/"), &card(number))
+        .await
+}
+
 fn card(number: &str) -> Vec<(&str, &str)> {
     vec![
         ("holder", "Ada Lovelace"),
@@ -34,13 +40,7 @@ async fn the_demo_card_pays_the_order() {
     );
     let pay_page = c.get(&format!("/payments/{id}/")).await;
     assert!(pay_page.contains("Pay $39.99"));
-    let done = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
-            &card("4242 4242 4242 4242"),
-        )
-        .await;
+    let done = pay(&c, &pay_page, &id, "4242 4242 4242 4242").await;
     assert_eq!(done.status, 200);
     assert!(done.url.ends_with(&format!("/orders/{id}/")));
     assert!(done.contains("Payment received."));
@@ -67,13 +67,7 @@ async fn the_demo_card_pays_the_order() {
     let again = c.get(&format!("/payments/{id}/")).await;
     assert!(again.url.ends_with(&format!("/orders/{id}/")));
     assert!(again.contains("This order does not need paying any more."));
-    let resubmit = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let resubmit = pay(&c, &pay_page, &id, "4242424242424242").await;
     assert!(resubmit.contains("This payment was already received."));
     assert_eq!(
         pay::table
@@ -90,13 +84,7 @@ async fn a_declined_card_leaves_the_order_unpaid_and_payable() {
     let app = TestApp::spawn().await;
     let (c, _, id) = placed_order(&app).await;
     let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let declined = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
-            &card("4000 0000 0000 0002"),
-        )
-        .await;
+    let declined = pay(&c, &pay_page, &id, "4000 0000 0000 0002").await;
     assert_eq!(declined.status, 402);
     assert!(
         declined.contains("Your card was declined."),
@@ -113,13 +101,7 @@ async fn a_declined_card_leaves_the_order_unpaid_and_payable() {
         "pending"
     );
 
-    let paid = c
-        .submit(
-            &declined,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let paid = pay(&c, &declined, &id, "4242424242424242").await;
     assert!(paid.contains("Payment received."));
     let statuses: Vec<String> = pay::table
         .order(pay::id)
@@ -170,12 +152,7 @@ async fn card_numbers_are_never_stored() {
     let app = TestApp::spawn().await;
     let (c, _, id) = placed_order(&app).await;
     let pay_page = c.get(&format!("/payments/{id}/")).await;
-    c.submit(
-        &pay_page,
-        &format!("/payments/{id}/"),
-        &card("4242424242424242"),
-    )
-    .await;
+    pay(&c, &pay_page, &id, "4242424242424242").await;
     let rows: Vec<(String, String, String)> = pay::table
         .inner_join(tx::table)
         .select((pay::card_last4, tx::reference, tx::message))
@@ -260,13 +237,7 @@ async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
     let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
     let (c, _, id) = placed_order(&app).await;
     let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let lost = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let lost = pay(&c, &pay_page, &id, "4242424242424242").await;
     assert_eq!(lost.status, 503);
     assert!(
         lost.contains("We could not confirm your payment"),
@@ -279,13 +250,7 @@ async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
     );
 
     // Submitting again (the same form, as the page asks) settles it.
-    let settled = c
-        .submit(
-            &lost,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let settled = pay(&c, &lost, &id, "4242424242424242").await;
     assert!(
         settled.contains("Your earlier payment went through"),
         "{}",
@@ -317,38 +282,20 @@ async fn a_lost_request_that_never_charged_lets_the_shopper_pay_again() {
     let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
     let (c, _, id) = placed_order(&app).await;
     let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let lost = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let lost = pay(&c, &pay_page, &id, "4242424242424242").await;
     assert_eq!(lost.status, 503);
 
     // A new payment form (another tab, or later): the earlier attempt is
     // looked up first, found never to have reached the provider, and closed.
     let other = c.get(&format!("/payments/{id}/")).await;
-    let closed = c
-        .submit(
-            &other,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let closed = pay(&c, &other, &id, "4242424242424242").await;
     assert_eq!(closed.status, 402);
     assert!(
         closed.contains("did not reach the payment service, so you were not charged"),
         "{}",
         closed.text()
     );
-    let paid = c
-        .submit(
-            &closed,
-            &format!("/payments/{id}/"),
-            &card("4242424242424242"),
-        )
-        .await;
+    let paid = pay(&c, &closed, &id, "4242424242424242").await;
     assert!(paid.contains("Payment received."));
     assert_eq!(
         provider.charges.load(std::sync::atomic::Ordering::SeqCst),
