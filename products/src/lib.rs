@@ -1,6 +1,7 @@
 //! The catalogue: categories and products, their pages, search, and the
 //! demo catalogue the shop seeds itself with.
 
+pub mod cache;
 pub mod demo;
 pub mod domain;
 pub mod models;
@@ -10,6 +11,7 @@ use actix_web::web;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
+pub use cache::CatalogueCache;
 pub use models::{Category, Product};
 
 pub const ROUTES: &[Route] = &[

@@ -65,6 +65,103 @@ pub struct NewProduct<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+/// Applies a listing's filters (all on product columns) to a boxed query.
+macro_rules! filter_listing {
+    ($query:expr, $listing:expr) => {{
+        let l: &Listing = $listing;
+        let mut q = $query.filter(p::is_active.eq(true));
+        if let Some(cat) = l.category_id {
+            q = q.filter(p::category_id.eq(cat));
+        }
+        if l.in_stock_only {
+            q = q.filter(p::stock.gt(0));
+        }
+        if let Some(text) = &l.query {
+            let pattern = like_pattern(text);
+            q = q.filter(
+                lower(p::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(p::sku).like(pattern).escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
+/// What a product card shows: only the columns it needs.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = p)]
+pub struct CardRow {
+    pub id: i64,
+    pub name: String,
+    pub price_minor: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub image: String,
+}
+
+impl CardRow {
+    pub fn price(&self) -> Money {
+        Money::from_minor(
+            self.price_minor,
+            Currency::parse(&self.currency).unwrap_or(Currency::Usd),
+        )
+    }
+}
+
+/// Orders a boxed listing query.
+macro_rules! order_listing {
+    ($query:expr, $sort:expr) => {
+        match $sort {
+            SortOrder::Newest => $query.order((p::created_at.desc(), p::id.desc())),
+            SortOrder::PriceLow => $query.order((p::price_minor.asc(), p::id.asc())),
+            SortOrder::PriceHigh => $query.order((p::price_minor.desc(), p::id.desc())),
+            SortOrder::Name => $query.order((p::name.asc(), p::id.asc())),
+        }
+    };
+}
+
+/// One page of a listing as cards, with each card's category name, in one
+/// query. A deferred join: the page's ids come from the covering index
+/// (skipping OFFSET rows there, not in the table), then only those rows are
+/// read. MultiConnection cannot embed a boxed subquery, so the query is
+/// built for the concrete backend of the connection.
+pub fn listing_cards(
+    conn: &mut DbConn,
+    l: &Listing,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<(CardRow, String)>> {
+    macro_rules! cards_on {
+        ($conn:expr, $backend:ty) => {{
+            let ids = order_listing!(
+                filter_listing!(p::table.into_boxed::<$backend>(), l),
+                l.sort
+            )
+            .select(p::id)
+            .offset(offset)
+            .limit(limit);
+            let rows = p::table
+                .inner_join(c::table)
+                .into_boxed::<$backend>()
+                .filter(p::id.eq_any(ids));
+            order_listing!(rows, l.sort)
+                .select((CardRow::as_select(), c::name))
+                .load($conn)
+        }};
+    }
+    match conn {
+        DbConn::Sqlite(inner) => cards_on!(inner, diesel::sqlite::Sqlite),
+        DbConn::Postgres(inner) => cards_on!(inner, diesel::pg::Pg),
+    }
+}
+
+/// The newest `n` active products as cards.
+pub fn newest_cards(conn: &mut DbConn, n: i64) -> QueryResult<Vec<(CardRow, String)>> {
+    listing_cards(conn, &Listing::default(), 0, n)
+}
+
 /// Stock at or below this shows "only N left".
 pub const LOW_STOCK: i64 = 5;
 
@@ -142,37 +239,6 @@ impl Category {
     }
 }
 
-type Joined = diesel::dsl::InnerJoin<p::table, c::table>;
-
-/// Applies a listing's filters (all on product columns) to a boxed query.
-macro_rules! filter_listing {
-    ($query:expr, $listing:expr) => {{
-        let l: &Listing = $listing;
-        let mut q = $query.filter(p::is_active.eq(true));
-        if let Some(cat) = l.category_id {
-            q = q.filter(p::category_id.eq(cat));
-        }
-        if l.in_stock_only {
-            q = q.filter(p::stock.gt(0));
-        }
-        if let Some(text) = &l.query {
-            let pattern = like_pattern(text);
-            q = q.filter(
-                lower(p::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(p::sku).like(pattern).escape('\\')),
-            );
-        }
-        q
-    }};
-}
-
-/// The active products a listing shows, with their categories.
-fn listing_query<'a>(l: &'a Listing) -> diesel::dsl::IntoBoxed<'a, Joined, MultiBackend> {
-    filter_listing!(p::table.inner_join(c::table).into_boxed(), l)
-}
-
 impl Product {
     /// Counts without the join: every filter is on the product itself, so
     /// the count is an index scan of one table.
@@ -180,26 +246,6 @@ impl Product {
         filter_listing!(p::table.into_boxed::<MultiBackend>(), l)
             .count()
             .get_result(conn)
-    }
-
-    /// One page of a listing with each product's category, in one query.
-    pub fn listing_page(
-        conn: &mut DbConn,
-        l: &Listing,
-        offset: i64,
-        limit: i64,
-    ) -> QueryResult<Vec<(Product, Category)>> {
-        let q = listing_query(l);
-        let q = match l.sort {
-            SortOrder::Newest => q.order((p::created_at.desc(), p::id.desc())),
-            SortOrder::PriceLow => q.order((p::price_minor.asc(), p::id.asc())),
-            SortOrder::PriceHigh => q.order((p::price_minor.desc(), p::id.desc())),
-            SortOrder::Name => q.order((p::name.asc(), p::id.asc())),
-        };
-        q.offset(offset)
-            .limit(limit)
-            .select((Product::as_select(), Category::as_select()))
-            .load(conn)
     }
 
     /// An active product and its category; inactive ones are not found.
@@ -213,19 +259,15 @@ impl Product {
     }
 
     /// Up to `n` other active products of the same category, newest first.
-    pub fn related(conn: &mut DbConn, product: &Product, n: i64) -> QueryResult<Vec<Product>> {
+    pub fn related(conn: &mut DbConn, product: &Product, n: i64) -> QueryResult<Vec<CardRow>> {
         p::table
             .filter(p::category_id.eq(product.category_id))
             .filter(p::is_active.eq(true))
             .filter(p::id.ne(product.id))
             .order((p::created_at.desc(), p::id.desc()))
             .limit(n)
-            .select(Product::as_select())
+            .select(CardRow::as_select())
             .load(conn)
-    }
-
-    pub fn newest(conn: &mut DbConn, n: i64) -> QueryResult<Vec<(Product, Category)>> {
-        Product::listing_page(conn, &Listing::default(), 0, n)
     }
 
     /// The active products among `ids` (for a cart), in one query.

@@ -1,28 +1,113 @@
 //! Catalogue pages: parse the request, ask the models, render.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use site_core::http::{Paginator, RequestContext};
 use site_core::tera::Context;
 use site_core::AppError;
 
+use crate::cache::CatalogueCache;
 use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
-use crate::models::{Category, Product};
+use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
+
+/// What a card in a grid shows, ready to print: links and prices are made
+/// here once rather than by template calls per card.
+#[derive(Debug, Serialize)]
+pub struct ProductCard {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub image_url: String,
+    pub price: String,
+    pub in_stock: bool,
+    pub low_stock: bool,
+    pub stock: i64,
+    pub category_name: String,
+}
+
+/// A category link in a list or sidebar.
+#[derive(Debug, Serialize)]
+pub struct CategoryLink<'a> {
+    pub id: i64,
+    pub name: &'a str,
+    pub url: String,
+}
+
+/// Builds cards and links for one request.
+struct Cards<'a> {
+    rq: &'a RequestContext,
+    placeholder: String,
+}
+
+impl<'a> Cards<'a> {
+    fn new(rq: &'a RequestContext) -> Self {
+        let placeholder = rq
+            .renderer
+            .statics()
+            .url("img/placeholder.svg")
+            .unwrap_or_default();
+        Cards { rq, placeholder }
+    }
+
+    fn card(&self, row: &CardRow, category_name: &str) -> Result<ProductCard, AppError> {
+        let in_stock = row.stock > 0;
+        Ok(ProductCard {
+            id: row.id,
+            name: row.name.clone(),
+            url: self
+                .rq
+                .url("products:detail", &[("id", &row.id.to_string())])?,
+            image_url: if row.image.is_empty() {
+                self.placeholder.clone()
+            } else {
+                format!("/media/{}", row.image)
+            },
+            price: row.price().format(self.rq.renderer.locale()),
+            in_stock,
+            low_stock: in_stock && row.stock <= LOW_STOCK,
+            stock: row.stock,
+            category_name: category_name.to_string(),
+        })
+    }
+
+    fn cards(&self, rows: &[(CardRow, String)]) -> Result<Vec<ProductCard>, AppError> {
+        rows.iter().map(|(row, cat)| self.card(row, cat)).collect()
+    }
+
+    fn links<'c>(&self, categories: &'c [Category]) -> Result<Vec<CategoryLink<'c>>, AppError> {
+        categories
+            .iter()
+            .map(|c| {
+                Ok(CategoryLink {
+                    id: c.id,
+                    name: &c.name,
+                    url: self.rq.url("products:category", &[("slug", &c.slug)])?,
+                })
+            })
+            .collect()
+    }
+}
 
 pub const PER_PAGE: i64 = 24;
 const HOME_NEWEST: i64 = 8;
 const RELATED: i64 = 4;
 
+fn cache(rq: &RequestContext) -> Result<web::Data<CatalogueCache>, AppError> {
+    rq.req
+        .app_data::<web::Data<CatalogueCache>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("the catalogue cache is not registered"))
+}
+
 pub async fn home(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    let cache = cache(&rq)?;
     let (categories, newest) = rq
-        .db(|conn| Ok((Category::all(conn)?, Product::newest(conn, HOME_NEWEST)?)))
+        .db(move |conn| Ok((cache.categories(conn)?, newest_cards(conn, HOME_NEWEST)?)))
         .await?;
+    let cards = Cards::new(&rq);
     let mut ctx = Context::new();
-    ctx.insert("categories", &categories);
-    ctx.insert(
-        "products",
-        &newest.iter().map(|(p, c)| p.view(c)).collect::<Vec<_>>(),
-    );
+    ctx.insert("categories", &cards.links(&categories)?);
+    ctx.insert("products", &cards.cards(&newest)?);
     rq.render("products/home.html", ctx)
 }
 
@@ -65,9 +150,10 @@ async fn listing(
     let slug = path_slug.or(params.category.clone().filter(|s| !s.trim().is_empty()));
 
     let q = query.clone();
+    let cache = cache(&rq)?;
     let (categories, current, page, rows) = rq
         .db(move |conn| {
-            let categories = Category::all(conn)?;
+            let categories = cache.categories(conn)?;
             let current = match &slug {
                 None => None,
                 Some(s) => Some(
@@ -90,9 +176,9 @@ async fn listing(
                 in_stock_only,
                 sort,
             };
-            let count = Product::listing_count(conn, &listing)?;
+            let count = cache.count(conn, &listing)?;
             let page = Paginator::new(PER_PAGE).page(page_number, count);
-            let rows = Product::listing_page(conn, &listing, page.offset(), PER_PAGE)?;
+            let rows = listing_cards(conn, &listing, page.offset(), PER_PAGE)?;
             Ok((categories, current, page, rows))
         })
         .await?;
@@ -116,13 +202,11 @@ async fn listing(
         page_query.push('&');
     }
 
+    let cards = Cards::new(&rq);
     let mut ctx = Context::new();
-    ctx.insert("categories", &categories);
+    ctx.insert("categories", &cards.links(&categories)?);
     ctx.insert("category", &current);
-    ctx.insert(
-        "products",
-        &rows.iter().map(|(p, c)| p.view(c)).collect::<Vec<_>>(),
-    );
+    ctx.insert("products", &cards.cards(&rows)?);
     ctx.insert("page", &page);
     ctx.insert("page_query", &page_query);
     ctx.insert("search_query", &query.unwrap_or_default());
@@ -148,16 +232,15 @@ pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpRes
             Ok((product, category, related))
         })
         .await?;
+    let cards = Cards::new(&rq);
+    let related: Vec<ProductCard> = related
+        .iter()
+        .map(|r| cards.card(r, &category.name))
+        .collect::<Result<_, _>>()?;
     let mut ctx = Context::new();
     ctx.insert("product", &product.view(&category));
     ctx.insert("category", &category);
-    ctx.insert(
-        "related",
-        &related
-            .iter()
-            .map(|p| p.view(&category))
-            .collect::<Vec<_>>(),
-    );
+    ctx.insert("related", &related);
     ctx.insert(
         "max_quantity",
         &product.stock.clamp(1, site_core::forms::Quantity::MAX),

@@ -14,7 +14,9 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BENCH="${BENCH_DIR:-$ROOT/../shared/bench}"
 ROUNDS="${1:-3}"
 OUT="$HERE/results"; mkdir -p "$OUT"
-TSV="$OUT/results.tsv"; rm -f "$TSV"
+TSV="$OUT/results.tsv"
+# load.sh appends rows; the header is ours to write (as run_all.sh does).
+printf 'label\tpage\treq_s\tp50_ms\tp99_ms\trequests\tnon2xx\tsockerr\tpeak_rss_mib\tpeak_pss_mib\tmem_samples\tbytes\tsrv_cpu_pct\twrk_cpu_pct\tother_cpu_pct\tforeign_run_pct\tforeign_cpu_pct\tnice\n' >"$TSV"
 NICE="${NICE:-0}"
 [[ -d "$BENCH" ]] || { echo "no reference bench at $BENCH (set BENCH_DIR)" >&2; exit 1; }
 

@@ -38,6 +38,8 @@ pub struct Shop {
     pub statics: Arc<StaticFiles>,
     pub payment_provider: Arc<dyn PaymentProvider>,
     pub session_key: Key,
+    /// Shared by every worker, so one refresh serves them all.
+    pub catalogue_cache: web::Data<products::CatalogueCache>,
 }
 
 /// Every app's named routes, for reversing URLs.
@@ -91,11 +93,8 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 impl Shop {
     /// Opens the database (migrating it) and builds what the server needs.
     pub fn open(config: Config, mailer: Mailer) -> anyhow::Result<Shop> {
-        let pool_size = std::env::var("SHOP_DB_POOL")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(16);
-        let db = Database::open(&config.database_url, pool_size).context("opening the database")?;
+        let db =
+            Database::open(&config.database_url, config.db_pool).context("opening the database")?;
         db.migrate().context("migrating the database")?;
         let priced_in = products::Product::currencies(&mut *db.get()?)?;
         if let Some(other) = priced_in.iter().find(|c| *c != config.currency.code()) {
@@ -109,13 +108,16 @@ impl Shop {
         let renderer = Arc::new(renderer(&config, statics.clone())?);
         let session_key = session_key(&config)?;
         Ok(Shop {
-            config,
+            config: config.clone(),
             db,
             renderer,
             mailer,
             statics,
             payment_provider: Arc::new(DemoCardProvider::default()),
             session_key,
+            catalogue_cache: web::Data::new(products::CatalogueCache::new(
+                std::time::Duration::from_secs(config.catalogue_cache_seconds),
+            )),
         })
     }
 
@@ -127,6 +129,7 @@ impl Shop {
             .app_data(web::Data::new(self.mailer.clone()))
             .app_data(web::Data::from(self.payment_provider.clone()))
             .app_data(web::Data::from(self.statics.clone()))
+            .app_data(self.catalogue_cache.clone())
             .app_data(web::Data::new(SecurityHeaders::new(self.config.https)))
             .app_data(web::Data::new(CookieSecurity {
                 secure: self.config.https,
@@ -156,6 +159,8 @@ impl Shop {
 
     /// Binds the HTTP server to `listener` (port 0 works: tests use it).
     pub fn server(self, listener: TcpListener) -> anyhow::Result<Server> {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let blocking_threads = (self.db.pool.max_size() as usize).div_ceil(workers).max(2);
         let shop = self;
         let server = HttpServer::new(move || {
             let session = SessionMiddleware::builder(
@@ -183,6 +188,10 @@ impl Shop {
                 .wrap(session)
                 .wrap(Compress::default())
         })
+        // Database work runs on the blocking pool; threads beyond the
+        // connection pool would only queue for a connection (and each
+        // keeps its own allocator heap).
+        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
         .run();
         Ok(server)

@@ -33,6 +33,11 @@ pub struct Config {
     pub currency: Currency,
     pub locale: Locale,
     pub session_days: i64,
+    /// Database connections: SHOP_DB_POOL, or 8 for SQLite (its work is
+    /// CPU on this host) and 16 for PostgreSQL (which waits on the network).
+    pub db_pool: u32,
+    /// How long listings may reuse the category list and product counts.
+    pub catalogue_cache_seconds: u64,
     /// How long an unpaid order holds its stock before it is cancelled.
     pub order_hold_minutes: i64,
     /// Signs session cookies; when unset, `site` keeps one in `var/secret.key`.
@@ -115,6 +120,31 @@ impl Config {
                 value: hold_raw.clone(),
                 reason: "expected a whole number of minutes from 5 to 10080 (a week)".into(),
             })?;
+        let cache_raw = get("SHOP_CATALOGUE_CACHE_SECONDS").unwrap_or_else(|| "5".into());
+        let catalogue_cache_seconds = cache_raw
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 3600)
+            .ok_or_else(|| ConfigError {
+                name: "SHOP_CATALOGUE_CACHE_SECONDS",
+                value: cache_raw.clone(),
+                reason: "expected a whole number of seconds from 0 (off) to 3600".into(),
+            })?;
+        let default_pool = if database_url.starts_with("sqlite") {
+            "8"
+        } else {
+            "16"
+        };
+        let pool_raw = get("SHOP_DB_POOL").unwrap_or_else(|| default_pool.into());
+        let db_pool = pool_raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=256).contains(n))
+            .ok_or_else(|| ConfigError {
+                name: "SHOP_DB_POOL",
+                value: pool_raw.clone(),
+                reason: "expected a number of connections from 1 to 256".into(),
+            })?;
         let https = flag("SHOP_HTTPS")?;
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
@@ -137,6 +167,8 @@ impl Config {
             locale,
             session_days,
             order_hold_minutes,
+            catalogue_cache_seconds,
+            db_pool,
             secret_key: match get("SECRET_KEY").filter(|k| !k.is_empty()) {
                 Some(k) if k.len() < 64 => {
                     return Err(ConfigError {

@@ -226,8 +226,12 @@ fn register(
     tera.register_function("url", UrlFunction(urls));
     tera.register_function("static", StaticFunction(statics));
     tera.register_function("csrf_token", CsrfFunction);
+    tera.register_function("current_year", |_: &HashMap<String, Value>| {
+        use chrono::Datelike;
+        Ok(Value::from(chrono::Utc::now().year()))
+    });
     tera.register_filter("currency", CurrencyFilter { locale, currency });
-    tera.register_filter("markdown", MarkdownFilter);
+    tera.register_filter("markdown", MarkdownFilter::default());
     tera.register_filter("linebreaks", LinebreaksFilter);
 }
 
@@ -342,13 +346,46 @@ pub fn markdown_to_safe_html(text: &str) -> String {
         .to_string()
 }
 
-struct MarkdownFilter;
+/// Sanitising is the costly part of a product page (ammonia parses the
+/// HTML), and descriptions rarely change: rendered HTML is kept by the hash
+/// of its source text, so an edit is simply a new entry. Bounded: when full
+/// it starts again.
+#[derive(Default)]
+struct MarkdownFilter {
+    rendered: std::sync::Mutex<HashMap<u64, Arc<str>>>,
+}
+
+const MARKDOWN_CACHE_ENTRIES: usize = 2048;
+
+impl MarkdownFilter {
+    fn render(&self, text: &str) -> Arc<str> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let key = h.finish();
+        if let Some(html) = self
+            .rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return html.clone();
+        }
+        let html: Arc<str> = markdown_to_safe_html(text).into();
+        let mut cache = self.rendered.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MARKDOWN_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, html.clone());
+        html
+    }
+}
 
 impl tera::Filter for MarkdownFilter {
     fn filter(&self, value: &Value, _: &HashMap<String, Value>) -> tera::Result<Value> {
-        Ok(Value::String(markdown_to_safe_html(
-            value.as_str().unwrap_or_default(),
-        )))
+        Ok(Value::String(
+            self.render(value.as_str().unwrap_or_default()).to_string(),
+        ))
     }
 
     fn is_safe(&self) -> bool {
@@ -394,6 +431,18 @@ mod tests {
         assert!(html.contains("<strong>bold</strong>"));
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn markdown_cache_gives_the_same_html_and_follows_edits() {
+        let f = MarkdownFilter::default();
+        let a = tera::Filter::filter(&f, &Value::from("*a*"), &HashMap::new()).unwrap();
+        assert_eq!(
+            a,
+            tera::Filter::filter(&f, &Value::from("*a*"), &HashMap::new()).unwrap()
+        );
+        let b = tera::Filter::filter(&f, &Value::from("*b*"), &HashMap::new()).unwrap();
+        assert_eq!(b, Value::from("<p><em>b</em></p>\n"));
     }
 
     #[test]

@@ -174,3 +174,24 @@ async fn list_page_query_count_does_not_grow_with_products() {
         "list page should need at most 3 queries, ran {one}"
     );
 }
+
+/// With the catalogue cache on, a repeated listing reads only its page.
+#[actix_web::test]
+async fn the_catalogue_cache_spares_the_count_and_the_categories() {
+    let app = TestApp::spawn_with(crate::support::Options {
+        catalogue_cache_seconds: 60,
+        ..Default::default()
+    })
+    .await;
+    app.seed(30, 3);
+    let c = app.client();
+    c.get("/products/").await;
+    let before = app.query_count();
+    let page = c.get("/products/").await;
+    assert!(page.contains("1–24 of 30 products"));
+    assert_eq!(app.query_count() - before, 1, "only the page of products");
+    // Searches are always counted afresh.
+    let before = app.query_count();
+    c.get("/products/?q=oak").await;
+    assert_eq!(app.query_count() - before, 2);
+}

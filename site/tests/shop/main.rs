@@ -8,6 +8,7 @@ mod accounts;
 mod cart;
 mod catalogue;
 mod checkout;
+mod cli;
 mod concurrency;
 mod holds;
 mod payments;

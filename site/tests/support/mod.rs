@@ -18,6 +18,15 @@ use site_core::Config;
 
 pub use html::Page;
 
+/// What a test may change about the shop it spawns.
+#[derive(Default)]
+pub struct Options {
+    pub provider: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
+    /// As if served behind HTTPS (`SHOP_HTTPS=1`).
+    pub https: bool,
+    pub catalogue_cache_seconds: u64,
+}
+
 pub struct TestApp {
     pub base: String,
     pub db: Database,
@@ -43,13 +52,26 @@ fn with_options(url: &str, schema: &str) -> String {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
-        TestApp::spawn_with_provider(None).await
+        TestApp::spawn_with(Options::default()).await
     }
 
     /// The shop with another payment provider than the demo card one.
     pub async fn spawn_with_provider(
         provider: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
     ) -> TestApp {
+        TestApp::spawn_with(Options {
+            provider,
+            ..Options::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_with(options: Options) -> TestApp {
+        let Options {
+            provider,
+            https,
+            catalogue_cache_seconds,
+        } = options;
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_schema) = match postgres_url() {
             Some(base) => {
@@ -72,8 +94,15 @@ impl TestApp {
             ("SHOP_VAR_DIR", dir.path().display().to_string()),
             ("SHOP_BIND", "127.0.0.1:0".to_string()),
             ("SECRET_KEY", site_core::random_token(64)),
+            // Off unless a test asks: tests change the catalogue and look at
+            // it at once, and count queries.
+            (
+                "SHOP_CATALOGUE_CACHE_SECONDS",
+                catalogue_cache_seconds.to_string(),
+            ),
         ]);
         let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
+        config.https = https;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         config.site_url = format!("http://{addr}");

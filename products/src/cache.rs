@@ -1,0 +1,81 @@
+//! A short-lived cache of what every listing reads and staff rarely change:
+//! the category list and listing counts. Entries expire after the TTL
+//! (`SHOP_CATALOGUE_CACHE_SECONDS`), so every app server sees a change
+//! within it without any invalidation messages; a TTL of zero turns the
+//! cache off. Searches are never cached.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::QueryResult;
+use site_core::db::DbConn;
+
+use crate::domain::Listing;
+use crate::models::{Category, Product};
+
+type CountKey = (Option<i64>, bool);
+
+pub struct CatalogueCache {
+    ttl: Duration,
+    categories: Mutex<Option<(Instant, Arc<Vec<Category>>)>>,
+    counts: Mutex<HashMap<CountKey, (Instant, i64)>>,
+}
+
+impl CatalogueCache {
+    pub fn new(ttl: Duration) -> Self {
+        CatalogueCache {
+            ttl,
+            categories: Mutex::new(None),
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fresh(&self, at: Instant) -> bool {
+        at.elapsed() < self.ttl
+    }
+
+    /// All categories, ordered by name.
+    pub fn categories(&self, conn: &mut DbConn) -> QueryResult<Arc<Vec<Category>>> {
+        if let Some((at, cats)) = self
+            .categories
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if self.fresh(*at) {
+                return Ok(cats.clone());
+            }
+        }
+        let cats = Arc::new(Category::all(conn)?);
+        if !self.ttl.is_zero() {
+            *self.categories.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((Instant::now(), cats.clone()));
+        }
+        Ok(cats)
+    }
+
+    /// How many products a listing has.
+    pub fn count(&self, conn: &mut DbConn, listing: &Listing) -> QueryResult<i64> {
+        if listing.query.is_some() || self.ttl.is_zero() {
+            return Product::listing_count(conn, listing);
+        }
+        let key = (listing.category_id, listing.in_stock_only);
+        if let Some((at, n)) = self
+            .counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            if self.fresh(*at) {
+                return Ok(*n);
+            }
+        }
+        let n = Product::listing_count(conn, listing)?;
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (Instant::now(), n));
+        Ok(n)
+    }
+}

@@ -1,0 +1,128 @@
+//! The command line, run as operators run it.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn site(var_dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_site"));
+    cmd.args(args)
+        .env("SHOP_VAR_DIR", var_dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run site");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn a_fresh_directory_is_migrated_seeded_and_given_a_superuser() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = site(dir.path(), &["migrate"], None);
+    assert!(migrated.status.success(), "{}", text(&migrated));
+    assert!(text(&migrated).contains("Applied"));
+    assert!(text(&site(dir.path(), &["migrate"], None)).contains("No migrations to apply."));
+
+    let seeded = site(
+        dir.path(),
+        &["seed-demo", "--products", "30", "--categories", "5"],
+        None,
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded));
+    assert!(text(&seeded).contains("Seeded 5 categories and 30 products"));
+    assert!(dir.path().join("media/products/demo-00.png").exists());
+    let again = site(dir.path(), &["seed-demo"], None);
+    assert!(
+        !again.status.success(),
+        "seeding a full catalogue is refused"
+    );
+    assert!(text(&again).contains("already has products"));
+
+    let created = site(
+        dir.path(),
+        &[
+            "createsuperuser",
+            "--email",
+            "Ops@Example.com",
+            "--password-stdin",
+        ],
+        Some("a strong passphrase\n"),
+    );
+    assert!(created.status.success(), "{}", text(&created));
+    assert!(text(&created).contains("Superuser ops@example.com created."));
+    let dup = site(
+        dir.path(),
+        &[
+            "createsuperuser",
+            "--email",
+            "ops@example.com",
+            "--password-stdin",
+        ],
+        Some("a strong passphrase\n"),
+    );
+    assert!(!dup.status.success());
+    assert!(text(&dup).contains("already exists"), "{}", text(&dup));
+    let short = site(
+        dir.path(),
+        &[
+            "createsuperuser",
+            "--email",
+            "b@example.com",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    );
+    assert!(text(&short).contains("at least 8 characters"));
+
+    let out = dir.path().join("collected");
+    let collected = site(dir.path(), &["collectstatic", out.to_str().unwrap()], None);
+    assert!(collected.status.success(), "{}", text(&collected));
+    assert!(out.join("css/shop.css").exists());
+    assert!(
+        std::fs::read_dir(out.join("css")).unwrap().count() >= 2,
+        "plain and hashed names"
+    );
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_site"));
+    let out = cmd
+        .arg("migrate")
+        .env("SHOP_VAR_DIR", dir.path())
+        .env("DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("DATABASE_URL") && err.contains("sqlite://PATH or postgres://"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_site"))
+        .arg("migrate")
+        .env("SHOP_VAR_DIR", dir.path())
+        .env("SHOP_BIND", "not-an-address")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SHOP_BIND"));
+}
