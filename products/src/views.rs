@@ -31,6 +31,8 @@ pub struct CategoryLink<'a> {
     pub id: i64,
     pub name: &'a str,
     pub url: String,
+    /// The category being shown (highlighted in the sidebar).
+    pub active: bool,
 }
 
 /// Builds cards and links for one request.
@@ -74,7 +76,11 @@ impl<'a> Cards<'a> {
         rows.iter().map(|(row, cat)| self.card(row, cat)).collect()
     }
 
-    fn links<'c>(&self, categories: &'c [Category]) -> Result<Vec<CategoryLink<'c>>, AppError> {
+    fn links<'c>(
+        &self,
+        categories: &'c [Category],
+        current: Option<i64>,
+    ) -> Result<Vec<CategoryLink<'c>>, AppError> {
         categories
             .iter()
             .map(|c| {
@@ -82,6 +88,7 @@ impl<'a> Cards<'a> {
                     id: c.id,
                     name: &c.name,
                     url: self.rq.url("products:category", &[("slug", &c.slug)])?,
+                    active: Some(c.id) == current,
                 })
             })
             .collect()
@@ -106,7 +113,7 @@ pub async fn home(rq: RequestContext) -> Result<HttpResponse, AppError> {
         .await?;
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
-    ctx.insert("categories", &cards.links(&categories)?);
+    ctx.insert("categories", &cards.links(&categories, None)?);
     ctx.insert("products", &cards.cards(&newest)?);
     rq.render("products/home.html", ctx)
 }
@@ -204,7 +211,10 @@ async fn listing(
 
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
-    ctx.insert("categories", &cards.links(&categories)?);
+    ctx.insert(
+        "categories",
+        &cards.links(&categories, current.as_ref().map(|c| c.id))?,
+    );
     ctx.insert("category", &current);
     ctx.insert("products", &cards.cards(&rows)?);
     ctx.insert("page", &page);

@@ -195,3 +195,19 @@ async fn the_catalogue_cache_spares_the_count_and_the_categories() {
     c.get("/products/?q=oak").await;
     assert_eq!(app.query_count() - before, 2);
 }
+
+#[actix_web::test]
+async fn the_sidebar_marks_the_category_being_shown() {
+    let app = TestApp::spawn().await;
+    app.seed(10, 3);
+    let page = app.client().get("/products/category/tea/").await;
+    assert_eq!(
+        page.count("aria-current=\"page\">Tea</a>"),
+        1,
+        "{}",
+        page.body
+    );
+    assert_eq!(page.count("class=\"active\" aria-current=\"page\""), 1);
+    let all = app.client().get("/products/").await;
+    assert_eq!(all.count("aria-current=\"page\""), 0);
+}
