@@ -100,51 +100,38 @@ impl Config {
                 reason: format!("{e} (expected smtp://host:port)"),
             })?;
         }
-        let session_raw = get("SHOP_SESSION_DAYS").unwrap_or_else(|| "14".into());
-        let session_days = session_raw
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=365).contains(d))
-            .ok_or_else(|| ConfigError {
-                name: "SHOP_SESSION_DAYS",
-                value: session_raw.clone(),
-                reason: "expected a whole number of days from 1 to 365".into(),
-            })?;
-        let hold_raw = get("SHOP_ORDER_HOLD_MINUTES").unwrap_or_else(|| "60".into());
-        let order_hold_minutes = hold_raw
-            .parse::<i64>()
-            .ok()
-            .filter(|m| (5..=10_080).contains(m))
-            .ok_or_else(|| ConfigError {
-                name: "SHOP_ORDER_HOLD_MINUTES",
-                value: hold_raw.clone(),
-                reason: "expected a whole number of minutes from 5 to 10080 (a week)".into(),
-            })?;
-        let cache_raw = get("SHOP_CATALOGUE_CACHE_SECONDS").unwrap_or_else(|| "5".into());
-        let catalogue_cache_seconds = cache_raw
-            .parse::<u64>()
-            .ok()
-            .filter(|s| *s <= 3600)
-            .ok_or_else(|| ConfigError {
-                name: "SHOP_CATALOGUE_CACHE_SECONDS",
-                value: cache_raw.clone(),
-                reason: "expected a whole number of seconds from 0 (off) to 3600".into(),
-            })?;
+        // A whole number in a range, or an error naming the variable.
+        let number =
+            |name: &'static str, default: i64, range: std::ops::RangeInclusive<i64>, unit: &str| {
+                let raw = get(name).unwrap_or_else(|| default.to_string());
+                raw.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| ConfigError {
+                        name,
+                        value: raw.clone(),
+                        reason: format!(
+                            "expected a whole number of {unit} from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    })
+            };
+        let session_days = number("SHOP_SESSION_DAYS", 14, 1..=365, "days")?;
+        let order_hold_minutes = number("SHOP_ORDER_HOLD_MINUTES", 60, 5..=10_080, "minutes")?;
+        let catalogue_cache_seconds = number(
+            "SHOP_CATALOGUE_CACHE_SECONDS",
+            5,
+            0..=3600,
+            "seconds (0 is off)",
+        )? as u64;
         let default_pool = if database_url.starts_with("sqlite") {
-            "8"
+            8
         } else {
-            "16"
+            16
         };
-        let pool_raw = get("SHOP_DB_POOL").unwrap_or_else(|| default_pool.into());
-        let db_pool = pool_raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=256).contains(n))
-            .ok_or_else(|| ConfigError {
-                name: "SHOP_DB_POOL",
-                value: pool_raw.clone(),
-                reason: "expected a number of connections from 1 to 256".into(),
-            })?;
+        let db_pool = number("SHOP_DB_POOL", default_pool, 1..=256, "connections")? as u32;
         let https = flag("SHOP_HTTPS")?;
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));

@@ -66,13 +66,7 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
         "{}",
         late.text()
     );
-    assert_eq!(
-        pay::table
-            .count()
-            .get_result::<i64>(&mut *app.conn())
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.payments(), 0);
 }
 
 #[actix_web::test]

@@ -69,14 +69,7 @@ async fn the_demo_card_pays_the_order() {
     assert!(again.contains("This order does not need paying any more."));
     let resubmit = pay(&c, &pay_page, &id, "4242424242424242").await;
     assert!(resubmit.contains("This payment was already received."));
-    assert_eq!(
-        pay::table
-            .count()
-            .get_result::<i64>(&mut *app.conn())
-            .unwrap(),
-        1,
-        "one charge"
-    );
+    assert_eq!(app.payments(), 1, "one charge");
 }
 
 #[actix_web::test]
@@ -138,13 +131,7 @@ async fn bad_card_details_are_field_errors() {
         assert!(page.contains(says), "{says}: {}", page.text());
     }
     assert!(!page.body.contains("4241"), "card number not echoed back");
-    assert_eq!(
-        pay::table
-            .count()
-            .get_result::<i64>(&mut *app.conn())
-            .unwrap(),
-        0
-    );
+    assert_eq!(app.payments(), 0);
 }
 
 #[actix_web::test]

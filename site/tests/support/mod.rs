@@ -197,6 +197,15 @@ impl TestApp {
         .expect("product")
     }
 
+    /// How many payments were recorded.
+    pub fn payments(&self) -> i64 {
+        use diesel::{QueryDsl, RunQueryDsl};
+        site_core::schema::payments_payment::table
+            .count()
+            .get_result(&mut *self.conn())
+            .expect("count payments")
+    }
+
     pub fn stock(&self, product_id: i64) -> i64 {
         products::Product::find(&mut self.conn(), product_id)
             .expect("product")
