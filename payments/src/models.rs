@@ -66,6 +66,15 @@ pub struct Transaction {
 }
 
 impl Payment {
+    pub fn status(&self) -> PaymentStatus {
+        match self.status.as_str() {
+            "succeeded" => PaymentStatus::Succeeded,
+            "failed" => PaymentStatus::Failed,
+            "unconfirmed" => PaymentStatus::Unconfirmed,
+            _ => PaymentStatus::Processing,
+        }
+    }
+
     pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Payment> {
         p::table
             .filter(p::idempotency_key.eq(key))
@@ -108,8 +117,8 @@ impl Payment {
     /// "processing" longer than any provider call takes (the server died
     /// mid-charge).
     pub fn needs_lookup(&self, now: NaiveDateTime) -> bool {
-        self.status == PaymentStatus::Unconfirmed.as_str()
-            || (self.status == PaymentStatus::Processing.as_str()
+        self.status() == PaymentStatus::Unconfirmed
+            || (self.status() == PaymentStatus::Processing
                 && now - self.updated_at > STALE_PROCESSING)
     }
 
@@ -200,7 +209,7 @@ pub fn claim(
             match Payment::by_key(conn, key).optional()? {
                 Some(existing) => Ok(Claim::Duplicate(order, existing)),
                 None => match Payment::live(conn, order.id)? {
-                    Some(live) if live.status == PaymentStatus::Succeeded.as_str() => {
+                    Some(live) if live.status() == PaymentStatus::Succeeded => {
                         Ok(Claim::NotPayable(order))
                     }
                     Some(live) => Ok(Claim::InProgress(order, live)),

@@ -12,7 +12,7 @@ use site_core::AppError;
 
 use crate::domain::{ChargeOutcome, ChargeRequest, PaymentProvider};
 use crate::forms::{parse_card, parse_payment_key};
-use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment};
+use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment, PaymentStatus};
 
 fn valid_public_id(id: &str) -> Result<(), AppError> {
     if id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -219,12 +219,12 @@ async fn answer_duplicate(
     order: Order,
     existing: Payment,
 ) -> Result<HttpResponse, AppError> {
-    match existing.status.as_str() {
-        "succeeded" => {
+    match existing.status() {
+        PaymentStatus::Succeeded => {
             rq.flash(Level::Info, "This payment was already received.");
             Ok(redirect(&order_url(rq, &order)?))
         }
-        "failed" => {
+        PaymentStatus::Failed => {
             let p = existing.clone();
             let reason = rq
                 .db(move |conn| Ok(p.failure_message(conn)?))

@@ -53,12 +53,7 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
         .submit(
             &pay_form,
             &format!("/payments/{id}/"),
-            &[
-                ("holder", "A"),
-                ("card_number", "4242424242424242"),
-                ("expiry", "12/39"),
-                ("cvc", "123"),
-            ],
+            &crate::support::card_fields("4242424242424242"),
         )
         .await;
     assert!(

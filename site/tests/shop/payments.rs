@@ -2,7 +2,7 @@ use diesel::prelude::*;
 use orders::Order;
 use site_core::schema::{payments_payment as pay, payments_transaction as tx};
 
-use crate::support::{order_public_id, Client, Page, TestApp};
+use crate::support::{card_fields, order_public_id, Client, Page, TestApp};
 
 async fn placed_order(app: &TestApp) -> (Client, Page, String) {
     let p = app.product("Desk Lamp", 5, 3999);
@@ -15,17 +15,8 @@ async fn placed_order(app: &TestApp) -> (Client, Page, String) {
 
 /// Submits the payment form on `page` with this card number.
 async fn pay(c: &Client, page: &Page, id: &str, number: &str) -> Page {
-    c.submit(page, &format!("/payments/{id}/"), &card(number))
+    c.submit(page, &format!("/payments/{id}/"), &card_fields(number))
         .await
-}
-
-fn card(number: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("holder", "Ada Lovelace"),
-        ("card_number", number),
-        ("expiry", "12/39"),
-        ("cvc", "123"),
-    ]
 }
 
 #[actix_web::test]

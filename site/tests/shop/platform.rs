@@ -180,12 +180,7 @@ async fn migrations_match_the_schema() {
     c.submit(
         &pay,
         &format!("/payments/{id}/"),
-        &[
-            ("holder", "A"),
-            ("card_number", "4242424242424242"),
-            ("expiry", "12/39"),
-            ("cvc", "123"),
-        ],
+        &crate::support::card_fields("4242424242424242"),
     )
     .await;
     let email = site_core::forms::Email::parse("u@example.com").unwrap();

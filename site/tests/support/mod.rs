@@ -384,6 +384,16 @@ impl Client {
     }
 }
 
+/// The payment form's fields for a card number (any future expiry, any CVC).
+pub fn card_fields(number: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("holder", "Ada Lovelace"),
+        ("card_number", number),
+        ("expiry", "12/39"),
+        ("cvc", "123"),
+    ]
+}
+
 pub fn checkout_fields(email: &str) -> Vec<(&str, &str)> {
     vec![
         ("email", email),
