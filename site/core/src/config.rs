@@ -44,6 +44,15 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Where the shop keeps its files (`var/`).
     pub var_dir: PathBuf,
+    /// Where the contact form sends messages (SHOP_STAFF_EMAIL; default:
+    /// the from address).
+    pub staff_email: String,
+    /// Staff must use two-factor authentication (SHOP_STAFF_2FA).
+    pub staff_2fa: bool,
+    /// How long a password reset link works (SHOP_PASSWORD_RESET_MINUTES).
+    pub password_reset_minutes: i64,
+    /// How long an email verification link works (SHOP_VERIFY_DAYS).
+    pub verify_days: i64,
 }
 
 impl Config {
@@ -97,7 +106,9 @@ impl Config {
             url::Url::parse(url).map_err(|e| ConfigError {
                 name: "SMTP_URL",
                 value: url.clone(),
-                reason: format!("{e} (expected smtp://host:port)"),
+                reason: format!(
+                    "{e} (expected smtp://host:port, smtp://user:pass@host:587?tls=required or smtps://host)"
+                ),
             })?;
         }
         // A whole number in a range, or an error naming the variable.
@@ -132,6 +143,14 @@ impl Config {
             16
         };
         let db_pool = number("SHOP_DB_POOL", default_pool, 1..=256, "connections")? as u32;
+        let password_reset_minutes =
+            number("SHOP_PASSWORD_RESET_MINUTES", 60, 5..=10_080, "minutes")?;
+        let verify_days = number("SHOP_VERIFY_DAYS", 3, 1..=30, "days")?;
+        let from_email =
+            get("SHOP_FROM_EMAIL").unwrap_or_else(|| "Demo Shop <shop@example.com>".into());
+        let staff_email = get("SHOP_STAFF_EMAIL")
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| from_email.clone());
         let https = flag("SHOP_HTTPS")?;
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
@@ -146,8 +165,11 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| var_dir.join("mail")),
             smtp_url,
-            from_email: get("SHOP_FROM_EMAIL")
-                .unwrap_or_else(|| "Demo Shop <shop@example.com>".into()),
+            from_email,
+            staff_email,
+            staff_2fa: flag("SHOP_STAFF_2FA")?,
+            password_reset_minutes,
+            verify_days,
             https,
             dev: flag("SHOP_DEV")?,
             currency,

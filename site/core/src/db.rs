@@ -218,7 +218,17 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    if let DbConn::Sqlite(inner) = conn {
+    // Inside a transaction already: a savepoint (the lock is held).
+    let outermost = match conn {
+        DbConn::Sqlite(inner) => <AnsiTransactionManager as TransactionManager<
+            diesel::SqliteConnection,
+        >>::transaction_manager_status_mut(inner)
+        .transaction_depth()
+        .map(|d| d.is_none())
+        .unwrap_or(false),
+        DbConn::Postgres(_) => false,
+    };
+    if let (true, DbConn::Sqlite(inner)) = (outermost, &mut *conn) {
         AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
         let outcome = f(conn);
         let DbConn::Sqlite(inner) = conn else {
@@ -277,6 +287,32 @@ mod tests {
             "second run applies nothing"
         );
         assert!(db.query_count() > 0);
+    }
+
+    #[test]
+    fn write_transactions_nest_as_savepoints() {
+        use crate::schema::accounts_group as g;
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            Database::open(&format!("sqlite://{}/t.sqlite3", dir.path().display()), 1).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        let outcome: QueryResult<()> = write_transaction(&mut conn, |conn| {
+            diesel::insert_into(g::table)
+                .values(g::name.eq("kept"))
+                .execute(conn)?;
+            let inner: QueryResult<()> = write_transaction(conn, |conn| {
+                diesel::insert_into(g::table)
+                    .values(g::name.eq("undone"))
+                    .execute(conn)?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        });
+        outcome.unwrap();
+        let names: Vec<String> = g::table.select(g::name).load(&mut conn).unwrap();
+        assert_eq!(names, vec!["kept".to_string()]);
     }
 }
 

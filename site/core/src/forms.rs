@@ -101,6 +101,38 @@ pub fn required_text(max: usize) -> impl Fn(&str) -> Result<String, FieldError> 
     }
 }
 
+/// Required text that may span lines (a message), trimmed, at most `max`
+/// characters; other control characters are refused.
+pub fn required_multiline(max: usize) -> impl Fn(&str) -> Result<String, FieldError> {
+    move |raw| {
+        let t = raw.trim();
+        if t.is_empty() {
+            Err(FieldError::Required)
+        } else if t.chars().count() > max {
+            Err(FieldError::TooLong(max))
+        } else if t
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            Err(FieldError::Required)
+        } else {
+            Ok(t.replace("\r\n", "\n"))
+        }
+    }
+}
+
+/// A postal code: letters, digits, spaces and hyphens, upper-cased.
+pub fn postal_code(raw: &str) -> Result<String, FieldError> {
+    let t = required_text(20)(raw)?;
+    if t.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+    {
+        Ok(t.to_uppercase())
+    } else {
+        Err(FieldError::InvalidPostalCode)
+    }
+}
+
 /// Optional text: empty is fine, otherwise at most `max` characters.
 pub fn optional_text(max: usize) -> impl Fn(&str) -> Result<String, FieldError> {
     move |raw| {

@@ -6,10 +6,12 @@
 pub mod config;
 pub mod db;
 pub mod forms;
+pub mod hooks;
 pub mod http;
 pub mod mail;
 pub mod money;
 pub mod schema;
+pub mod signing;
 pub mod statics;
 pub mod templates;
 pub mod urls;

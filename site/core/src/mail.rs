@@ -1,6 +1,12 @@
 //! Sending email with lettre: SMTP when `SMTP_URL` is set, otherwise `.eml`
 //! files under `var/mail/` (development), or memory (tests). Messages are
 //! multipart: a plain-text part and an HTML part, both from templates.
+//!
+//! Nothing sends mail from a request: code writes an [`Email`] to the
+//! outbox ([`outbox::enqueue`]) in the transaction that causes it, and the
+//! mail worker delivers it with retries.
+
+pub mod outbox;
 
 use std::sync::{Arc, Mutex};
 
@@ -24,12 +30,31 @@ pub enum MailError {
 }
 
 /// One email ready to send.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl Email {
+    /// An email from the templates `{template}.txt` and `{template}.html`,
+    /// both rendered with `ctx`.
+    pub fn render(
+        renderer: &crate::templates::Renderer,
+        template: &str,
+        to: &str,
+        subject: impl Into<String>,
+        ctx: &tera::Context,
+    ) -> Result<Email, tera::Error> {
+        Ok(Email {
+            to: to.to_string(),
+            subject: subject.into(),
+            text: renderer.render(&format!("{template}.txt"), ctx)?,
+            html: renderer.render(&format!("{template}.html"), ctx)?,
+        })
+    }
 }
 
 /// What the memory backend sent: each message as RFC 5322 bytes.
@@ -48,31 +73,25 @@ pub struct Mailer {
     from: Mailbox,
 }
 
-/// `smtp://[user:password@]host[:port]`: a plain SMTP relay (TLS comes with
-/// the accounts-and-email work; until then use a local relay).
+/// `SMTP_URL` as lettre reads it: `smtp://host:25` (plain, for a local
+/// relay), `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+/// `smtps://user:pass@host:465` (TLS from the first byte).
 fn smtp_transport(raw: &str) -> Result<SmtpTransport, MailError> {
-    let url = url::Url::parse(raw).map_err(|_| MailError::Address(raw.into()))?;
-    if url.scheme() != "smtp" {
-        return Err(MailError::Address(format!(
-            "{raw} (only smtp:// is supported)"
-        )));
-    }
-    let host = url
-        .host_str()
-        .ok_or_else(|| MailError::Address(raw.into()))?;
-    let mut builder = SmtpTransport::builder_dangerous(host).port(url.port().unwrap_or(25));
-    if !url.username().is_empty() {
-        let user = url::form_urlencoded::parse(url.username().as_bytes())
-            .map(|(k, _)| k.into_owned())
-            .collect::<String>();
-        let pass = url.password().unwrap_or("").to_string();
-        builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-            user, pass,
-        ));
-    }
-    Ok(builder
+    Ok(SmtpTransport::from_url(raw)?
         .timeout(Some(std::time::Duration::from_secs(10)))
         .build())
+}
+
+impl MailError {
+    /// Whether trying again later cannot help (a bad address, a message
+    /// the server refuses for good).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            MailError::Address(_) | MailError::Build(_) => true,
+            MailError::Smtp(e) => e.is_permanent(),
+            MailError::File(_) | MailError::Dir(_) => false,
+        }
+    }
 }
 
 impl Mailer {
@@ -106,12 +125,18 @@ impl Mailer {
         }
     }
 
-    pub fn build(&self, email: &Email) -> Result<Message, MailError> {
+    /// The message; `message_id` (`<...@host>`) when every attempt must
+    /// carry the same one.
+    pub fn build(&self, email: &Email, message_id: Option<&str>) -> Result<Message, MailError> {
         let to: Mailbox = email
             .to
             .parse()
             .map_err(|_| MailError::Address(email.to.clone()))?;
-        Ok(Message::builder()
+        let mut builder = Message::builder();
+        if let Some(id) = message_id {
+            builder = builder.message_id(Some(id.to_string()));
+        }
+        Ok(builder
             .from(self.from.clone())
             .to(to)
             .subject(email.subject.clone())
@@ -121,9 +146,15 @@ impl Mailer {
             ))?)
     }
 
+    /// The domain of the from address, for Message-IDs.
+    pub fn domain(&self) -> &str {
+        self.from.email.domain()
+    }
+
     /// Sends now (blocking: call it from `web::block` or a worker thread).
-    pub fn send(&self, email: &Email) -> Result<(), MailError> {
-        let message = self.build(email)?;
+    /// Code serving a request uses the outbox instead.
+    pub fn send(&self, email: &Email, message_id: Option<&str>) -> Result<(), MailError> {
+        let message = self.build(email, message_id)?;
         match &self.backend {
             Backend::Smtp(t) => {
                 t.send(&message)?;
@@ -152,12 +183,15 @@ mod tests {
         cfg.mail_dir = dir.path().join("mail");
         let m = Mailer::from_config(&cfg).unwrap();
         assert_eq!(m.backend_name(), "file");
-        m.send(&Email {
-            to: "a@example.com".into(),
-            subject: "Hi".into(),
-            text: "t".into(),
-            html: "<p>h</p>".into(),
-        })
+        m.send(
+            &Email {
+                to: "a@example.com".into(),
+                subject: "Hi".into(),
+                text: "t".into(),
+                html: "<p>h</p>".into(),
+            },
+            None,
+        )
         .unwrap();
         let files: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
             .unwrap()
@@ -168,12 +202,15 @@ mod tests {
     #[test]
     fn bad_recipient_is_an_error() {
         let (m, _) = Mailer::memory("shop@example.com");
-        let e = m.send(&Email {
-            to: "not an address".into(),
-            subject: "x".into(),
-            text: "".into(),
-            html: "".into(),
-        });
+        let e = m.send(
+            &Email {
+                to: "not an address".into(),
+                subject: "x".into(),
+                text: "".into(),
+                html: "".into(),
+            },
+            None,
+        );
         assert!(matches!(e, Err(MailError::Address(_))));
     }
 }

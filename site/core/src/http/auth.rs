@@ -1,10 +1,14 @@
-//! Who is signed in, as the session records it. accounts writes these keys
-//! at login; every app reads them here, without depending on accounts.
+//! Who is signed in, as the session records it, and what they may do.
+//! accounts writes the session key at login; every app reads it here, and
+//! checks permissions through [`has_perm`], without depending on accounts.
 
 use actix_session::Session;
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-const KEY: &str = "_auth_user";
+use crate::db::DbConn;
+
+pub const SESSION_KEY: &str = "_auth_user";
 
 /// The signed-in user as the session remembers them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -12,15 +16,79 @@ pub struct SessionUser {
     pub id: i64,
     pub email: String,
     pub is_staff: bool,
+    /// Whether the email address is confirmed (unverified customers can
+    /// shop, and are reminded).
+    #[serde(default = "yes")]
+    pub email_verified: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 pub fn current_user(session: &Session) -> Option<SessionUser> {
-    session.get::<SessionUser>(KEY).ok().flatten()
+    session.get::<SessionUser>(SESSION_KEY).ok().flatten()
 }
 
 pub fn set_current_user(
     session: &Session,
     user: &SessionUser,
 ) -> Result<(), actix_session::SessionInsertError> {
-    session.insert(KEY, user)
+    session.insert(SESSION_KEY, user)
+}
+
+/// The user id in a stored session's state (what the session store keeps
+/// beside it, so [`end_sessions`] can find a user's sessions).
+pub fn user_id_in_state(state: &std::collections::HashMap<String, String>) -> Option<i64> {
+    let raw = state.get(SESSION_KEY)?;
+    serde_json::from_str::<SessionUser>(raw).ok().map(|u| u.id)
+}
+
+/// Ends every stored session of `user_id` (after a password change or a
+/// reset; the caller renews its own session afterwards).
+pub fn end_sessions(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+    use crate::schema::core_session as s;
+    diesel::delete(s::table.filter(s::user_id.eq(user_id))).execute(conn)
+}
+
+/// Whether the user may do `codename` (`app.action_model`, e.g.
+/// `products.change_product`). Superusers may do everything; inactive users
+/// nothing; everyone else what their own and their groups' permissions
+/// allow. The one permission check every app uses.
+pub fn has_perm(conn: &mut DbConn, user_id: i64, codename: &str) -> QueryResult<bool> {
+    use crate::schema::{
+        accounts_group_permission as gp, accounts_permission as p, accounts_user as u,
+        accounts_user_group as ug, accounts_user_permission as up,
+    };
+    let Some((active, superuser)) = u::table
+        .find(user_id)
+        .select((u::is_active, u::is_superuser))
+        .first::<(bool, bool)>(conn)
+        .optional()?
+    else {
+        return Ok(false);
+    };
+    if !active {
+        return Ok(false);
+    }
+    if superuser {
+        return Ok(true);
+    }
+    let direct = up::table
+        .inner_join(p::table)
+        .filter(up::user_id.eq(user_id))
+        .filter(p::codename.eq(codename))
+        .count()
+        .get_result::<i64>(conn)?;
+    if direct > 0 {
+        return Ok(true);
+    }
+    let via_group = ug::table
+        .inner_join(gp::table.on(gp::group_id.eq(ug::group_id)))
+        .inner_join(p::table.on(p::id.eq(gp::permission_id)))
+        .filter(ug::user_id.eq(user_id))
+        .filter(p::codename.eq(codename))
+        .count()
+        .get_result::<i64>(conn)?;
+    Ok(via_group > 0)
 }

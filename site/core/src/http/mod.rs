@@ -158,19 +158,49 @@ impl RequestContext {
     }
 
     pub fn render(&self, template: &str, ctx: Context) -> Result<HttpResponse, AppError> {
-        let body = self.renderer.render_page(&self.req, template, ctx)?;
-        Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(body))
+        self.render_status(template, ctx, StatusCode::OK)
     }
 
     /// A form that did not validate: the same page, status 422, the user's
     /// input and the field errors in `ctx`.
     pub fn render_invalid(&self, template: &str, ctx: Context) -> Result<HttpResponse, AppError> {
+        self.render_status(template, ctx, StatusCode::UNPROCESSABLE_ENTITY)
+    }
+
+    pub fn render_status(
+        &self,
+        template: &str,
+        ctx: Context,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
         let body = self.renderer.render_page(&self.req, template, ctx)?;
-        Ok(HttpResponse::UnprocessableEntity()
+        Ok(HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .body(body))
+    }
+
+    /// A page whose context is just `form` (a form page, first shown or
+    /// sent back with its errors).
+    pub fn render_form(
+        &self,
+        template: &str,
+        form: &crate::forms::FormState,
+        status: StatusCode,
+    ) -> Result<HttpResponse, AppError> {
+        let mut ctx = Context::new();
+        ctx.insert("form", form);
+        self.render_status(template, ctx, status)
+    }
+
+    /// Where to send someone who must log in first: the login page, coming
+    /// back to this page afterwards.
+    pub fn login_redirect(&self) -> Result<HttpResponse, AppError> {
+        let login = self.url("accounts:login", &[])?;
+        let here = self.req.uri().path();
+        Ok(redirect(&format!(
+            "{login}?next={}",
+            url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
+        )))
     }
 
     pub fn flash(&self, level: Level, text: impl Into<String>) {

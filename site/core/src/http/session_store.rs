@@ -62,6 +62,7 @@ impl SessionStore for DbSessionStore {
         let data = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = crate::random_token(64);
         let expires = expiry(ttl);
+        let user = crate::http::auth::user_id_in_state(&state);
         let k = key.clone();
         blocking(&self.db, move |c| {
             diesel::insert_into(s::core_session)
@@ -69,6 +70,7 @@ impl SessionStore for DbSessionStore {
                     s::session_key.eq(k),
                     s::data.eq(data),
                     s::expires_at.eq(expires),
+                    s::user_id.eq(user),
                 ))
                 .execute(c)?;
             Ok(())
@@ -87,16 +89,25 @@ impl SessionStore for DbSessionStore {
         let data =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let expires = expiry(ttl);
+        let user = crate::http::auth::user_id_in_state(&state);
         let k = key.as_ref().to_string();
         let updated = blocking(&self.db, move |c| {
             Ok(diesel::update(s::core_session.filter(s::session_key.eq(k)))
-                .set((s::data.eq(data), s::expires_at.eq(expires)))
+                .set((
+                    s::data.eq(data),
+                    s::expires_at.eq(expires),
+                    s::user_id.eq(user),
+                ))
                 .execute(c)?)
         })
         .await
         .map_err(UpdateError::Other)?;
         if updated == 0 {
-            // Expired and cleaned up meanwhile: start a new row.
+            // Expired, or ended (a password change elsewhere), while this
+            // request ran: start a new row, but never a signed-in one, or
+            // an ended session would come back under a new key.
+            let mut state = state;
+            state.remove(crate::http::auth::SESSION_KEY);
             return self
                 .save(state, ttl)
                 .await

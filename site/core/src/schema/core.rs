@@ -4,5 +4,26 @@ diesel::table! {
         session_key -> Text,
         data -> Text,
         expires_at -> Timestamp,
+        /// The signed-in user, so a password change can end their other sessions.
+        user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Outgoing email, delivered by the mail worker.
+    core_outbox (id) {
+        id -> BigInt,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
     }
 }

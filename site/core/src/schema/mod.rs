@@ -3,12 +3,14 @@
 //! test checks both backends' migrations match what is written here.
 
 mod accounts;
+mod cart;
 mod core;
 mod orders;
 mod payments;
 mod products;
 
 pub use self::accounts::*;
+pub use self::cart::*;
 pub use self::core::*;
 pub use self::orders::*;
 pub use self::payments::*;
@@ -16,6 +18,17 @@ pub use self::products::*;
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts_user,
+    accounts_recovery_code,
+    accounts_login_failure,
+    accounts_address,
+    accounts_group,
+    accounts_permission,
+    accounts_group_permission,
+    accounts_user_group,
+    accounts_user_permission,
+    core_session,
+    core_outbox,
+    cart_line,
     products_category,
     products_product,
     orders_order,

@@ -1,0 +1,14 @@
+DELETE FROM accounts_permission;
+DROP TABLE accounts_user_permission;
+DROP TABLE accounts_user_group;
+DROP TABLE accounts_group_permission;
+DROP TABLE accounts_permission;
+DROP TABLE accounts_group;
+DROP TABLE accounts_address;
+DROP TABLE accounts_login_failure;
+DROP TABLE accounts_recovery_code;
+DROP INDEX core_session_user_id;
+ALTER TABLE core_session DROP COLUMN user_id;
+ALTER TABLE accounts_user DROP COLUMN totp_secret;
+ALTER TABLE accounts_user DROP COLUMN avatar;
+ALTER TABLE accounts_user DROP COLUMN email_verified;
