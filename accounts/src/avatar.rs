@@ -1,0 +1,153 @@
+//! Avatar uploads. The file name is only checked, never used; the content
+//! must decode as an image (JPEG, PNG, GIF or WebP, whatever its name
+//! says), and what is stored is our own re-encoding: a square PNG under
+//! `MEDIA_ROOT/avatars/` with a random name.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::imageops::FilterType;
+use image::{ImageFormat, ImageReader, Limits};
+
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+/// Side of the stored square, in pixels.
+pub const SIZE: u32 = 256;
+/// Larger images are refused before decoding (a small file can claim to
+/// be 50,000 pixels wide and ask for gigabytes).
+const MAX_SIDE: u32 = 6000;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AvatarError {
+    #[error("Choose an image file to upload.")]
+    Missing,
+    #[error("That file is too large. Upload an image of at most 2 MB.")]
+    TooLarge,
+    #[error("The upload could not be read. Please try again.")]
+    Unreadable,
+    #[error("That file name is not allowed. Rename the file (letters, digits, dots, dashes) and try again.")]
+    BadName,
+    #[error("That file is not an image we can read. Upload a JPEG, PNG, GIF or WebP picture.")]
+    NotAnImage,
+    #[error("That image is too large. Upload one at most 6000 pixels on each side.")]
+    TooManyPixels,
+}
+
+/// A name a browser would send for a file the user picked: no paths, no
+/// control characters, not hidden, not absurdly long.
+fn acceptable_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 200
+        && !name.starts_with('.')
+        && !name.contains("..")
+        && !name.chars().any(|c| {
+            c.is_control()
+                || matches!(
+                    c,
+                    '/' | '\\' | '\0' | '<' | '>' | ':' | '"' | '|' | '?' | '*'
+                )
+        })
+}
+
+/// Checks and re-encodes an upload: the PNG to store.
+pub fn process(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, AvatarError> {
+    if bytes.is_empty() {
+        return Err(AvatarError::Missing);
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(AvatarError::TooLarge);
+    }
+    if !acceptable_name(filename) {
+        return Err(AvatarError::BadName);
+    }
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| AvatarError::NotAnImage)?;
+    match reader.format() {
+        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP) => {}
+        _ => return Err(AvatarError::NotAnImage),
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let img = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => AvatarError::TooManyPixels,
+        _ => AvatarError::NotAnImage,
+    })?;
+    let square = img.resize_to_fill(SIZE, SIZE, FilterType::Lanczos3);
+    let mut out = Cursor::new(Vec::new());
+    square
+        .to_rgba8()
+        .write_to(&mut out, ImageFormat::Png)
+        .map_err(|_| AvatarError::NotAnImage)?;
+    Ok(out.into_inner())
+}
+
+/// Writes the PNG under `media_root/avatars/`; returns the path relative
+/// to `media_root`.
+pub fn store(media_root: &Path, png: &[u8]) -> std::io::Result<String> {
+    let dir = media_root.join("avatars");
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("avatars/{}.png", site_core::random_token(24).to_lowercase());
+    std::fs::write(media_root.join(&name), png)?;
+    Ok(name)
+}
+
+/// Deletes a stored avatar (one of ours, by its generated name).
+pub fn remove(media_root: &Path, rel: &str) {
+    let ours = rel.strip_prefix("avatars/").is_some_and(|n| {
+        n.ends_with(".png") && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+    });
+    if ours {
+        let _ = std::fs::remove_file(media_root.join(rel));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn images_are_resized_to_a_square_png() {
+        let out = process("me.jpg", &png(640, 480)).unwrap();
+        let img = image::load_from_memory(&out).unwrap();
+        assert_eq!((img.width(), img.height()), (SIZE, SIZE));
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(
+            process("a.png", b"<?php echo 1; ?>"),
+            Err(AvatarError::NotAnImage)
+        );
+        assert_eq!(
+            process("../../etc/passwd.png", &png(10, 10)),
+            Err(AvatarError::BadName)
+        );
+        assert_eq!(
+            process("a\u{0}.png", &png(10, 10)),
+            Err(AvatarError::BadName)
+        );
+        assert_eq!(
+            process("a.png", &vec![0u8; MAX_BYTES + 1]),
+            Err(AvatarError::TooLarge)
+        );
+        assert_eq!(process("a.png", b""), Err(AvatarError::Missing));
+        // An SVG is text that browsers run scripts in: not an image here.
+        assert_eq!(
+            process(
+                "a.svg",
+                b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
+            ),
+            Err(AvatarError::NotAnImage)
+        );
+    }
+}

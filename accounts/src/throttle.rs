@@ -1,0 +1,62 @@
+//! Login throttling: after too many failed logins for one account, or from
+//! one client address, within a window, logins are refused for a while,
+//! with the same message whether or not the account exists.
+//!
+//! Failures are rows in the database rather than counters in memory, so
+//! every server process (and a restart) sees the same count: a per-process
+//! limiter would give an attacker one allowance per process.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+use site_core::db::DbConn;
+use site_core::schema::accounts_login_failure as f;
+
+/// Failures allowed per account in the window.
+pub const ACCOUNT_LIMIT: i64 = 5;
+/// Failures allowed per client address in the window (higher: many people
+/// can share one address).
+pub const CLIENT_LIMIT: i64 = 20;
+pub const WINDOW_MINUTES: i64 = 15;
+
+pub fn window() -> TimeDelta {
+    TimeDelta::minutes(WINDOW_MINUTES)
+}
+
+/// Whether a login for `account` from `client` must be refused now.
+pub fn is_throttled(conn: &mut DbConn, account: &str, client: &str) -> QueryResult<bool> {
+    let since = site_core::now() - window();
+    let by_account: i64 = f::table
+        .filter(f::account.eq(account))
+        .filter(f::failed_at.gt(since))
+        .count()
+        .get_result(conn)?;
+    if by_account >= ACCOUNT_LIMIT {
+        return Ok(true);
+    }
+    let by_client: i64 = f::table
+        .filter(f::client.eq(client))
+        .filter(f::failed_at.gt(since))
+        .count()
+        .get_result(conn)?;
+    Ok(by_client >= CLIENT_LIMIT)
+}
+
+pub fn record_failure(conn: &mut DbConn, account: &str, client: &str) -> QueryResult<usize> {
+    diesel::insert_into(f::table)
+        .values((
+            f::account.eq(account),
+            f::client.eq(client),
+            f::failed_at.eq(site_core::now()),
+        ))
+        .execute(conn)
+}
+
+/// A successful login (or a password reset) clears the account's count.
+pub fn clear_account(conn: &mut DbConn, account: &str) -> QueryResult<usize> {
+    diesel::delete(f::table.filter(f::account.eq(account))).execute(conn)
+}
+
+/// Deletes failures older than the window (the hourly job).
+pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(f::table.filter(f::failed_at.le(now - window()))).execute(conn)
+}

@@ -1,0 +1,116 @@
+//! Setting up and turning off two-factor authentication. Enrolment shows a
+//! secret (and its QR code) and asks for a code from the app before it is
+//! saved; recovery codes are shown once.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use site_core::db::write_transaction;
+use site_core::forms::FormState;
+use site_core::http::{redirect, Level, RequestContext};
+use site_core::tera::Context;
+use site_core::AppError;
+
+use super::{page, Fields};
+use crate::models::User;
+use crate::twofactor;
+
+const ENROLLING: &str = "_totp_enrolling";
+
+async fn setup_page(
+    rq: &RequestContext,
+    form: &FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let me = match super::signed_in(rq) {
+        Ok(u) => u,
+        Err(to_login) => return Ok(*to_login),
+    };
+    let id = me.id;
+    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+    let mut ctx = Context::new();
+    ctx.insert("form", form);
+    ctx.insert("enabled", &user.totp_secret.is_some());
+    ctx.insert("required", &(user.is_staff && rq.config.staff_2fa));
+    if user.totp_secret.is_none() {
+        let secret = match rq.session.get::<String>(ENROLLING).ok().flatten() {
+            Some(s) => s,
+            None => {
+                let s = twofactor::new_secret();
+                rq.session
+                    .insert(ENROLLING, &s)
+                    .map_err(AppError::internal)?;
+                s
+            }
+        };
+        let totp = twofactor::totp(&secret, &user.email)
+            .ok_or_else(|| AppError::internal("a generated TOTP secret was refused"))?;
+        ctx.insert("secret", &secret);
+        ctx.insert("otpauth", &totp.get_url());
+        ctx.insert("qr", &totp.get_qr_base64().ok());
+    }
+    page(rq, "accounts/two_factor.html", ctx, status)
+}
+
+pub async fn show(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    setup_page(&rq, &FormState::default(), StatusCode::OK).await
+}
+
+/// `action=enable` with a code from the app, or `action=disable` with the
+/// password.
+pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
+    let me = crate::login_required!(rq);
+    let mut form = FormState::new(body.into_inner());
+    let id = me.id;
+    match form.raw("action") {
+        "enable" => {
+            let Some(secret) = rq.session.get::<String>(ENROLLING).ok().flatten() else {
+                return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
+            };
+            let code = form.raw("code").to_string();
+            if !twofactor::check_code(&secret, &me.email, &code) {
+                form.add_error(
+                    "code",
+                    "That code is not right. Enter the 6-digit code your app shows now.",
+                );
+                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            let codes = rq
+                .db(move |conn| {
+                    write_transaction(conn, |conn| -> Result<_, AppError> {
+                        User::set_totp_secret(conn, id, Some(&secret))?;
+                        Ok(twofactor::new_recovery_codes(conn, id)?)
+                    })
+                })
+                .await?;
+            rq.session.remove(ENROLLING);
+            rq.flash(Level::Success, "Two-factor authentication is on.");
+            let mut ctx = Context::new();
+            ctx.insert("codes", &codes);
+            page(&rq, "accounts/recovery_codes.html", ctx, StatusCode::OK)
+        }
+        "disable" => {
+            let password_text = form.raw("password").to_string();
+            form.values.remove("password");
+            let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+            if user.is_staff && rq.config.staff_2fa {
+                form.add_non_field_error("Staff accounts must keep two-factor authentication on.");
+                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            if !super::confirm_password(&rq, &user, password_text).await? {
+                form.add_error("password", "Your password is not right.");
+                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            rq.db(move |conn| {
+                write_transaction(conn, |conn| -> Result<(), AppError> {
+                    User::set_totp_secret(conn, id, None)?;
+                    twofactor::clear_recovery_codes(conn, id)?;
+                    Ok(())
+                })
+            })
+            .await?;
+            rq.flash(Level::Success, "Two-factor authentication is off.");
+            Ok(redirect(&rq.url("accounts:profile", &[])?))
+        }
+        _ => Err(AppError::BadRequest("Unknown action.".into())),
+    }
+}
