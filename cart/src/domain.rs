@@ -49,6 +49,17 @@ impl Cart {
             .map_err(site_core::AppError::internal)
     }
 
+    pub fn from_lines(lines: impl IntoIterator<Item = (i64, i64)>) -> Cart {
+        Cart {
+            lines: lines.into_iter().filter(|(_, q)| *q > 0).collect(),
+        }
+    }
+
+    /// Sets a line without a stock check (the caller checked).
+    pub(crate) fn insert_unchecked(&mut self, product_id: i64, quantity: i64) {
+        self.lines.insert(product_id, quantity);
+    }
+
     pub fn clear(session: &Session) {
         session.remove(SESSION_KEY);
     }
@@ -181,10 +192,10 @@ impl PricedCart {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn product(id: i64, stock: i64, price_minor: i64) -> Product {
+    pub(crate) fn product(id: i64, stock: i64, price_minor: i64) -> Product {
         Product {
             id,
             category_id: 1,

@@ -1,7 +1,9 @@
-//! The cart: for guests it lives in the session. Lines hold product ids and
+//! The cart: for guests it lives in the session, for customers in the
+//! database too (see `saved`). Lines hold product ids and
 //! quantities; prices always come fresh from the catalogue.
 
 pub mod domain;
+pub mod saved;
 mod views;
 
 use actix_web::web;
@@ -9,6 +11,7 @@ use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
 pub use domain::{Cart, CartError, PricedCart, PricedLine};
+pub use saved::CartFollowsCustomer;
 
 pub const ROUTES: &[Route] = &[
     ("cart:detail", "/cart/"),

@@ -15,7 +15,7 @@ fn parse_id(raw: &str) -> Result<i64, AppError> {
 }
 
 pub async fn detail(rq: RequestContext) -> Result<HttpResponse, AppError> {
-    let mut cart = Cart::load(&rq.session);
+    let mut cart = Cart::current(&rq).await?;
     let currency = rq.config.currency;
     let c = cart.clone();
     let priced = rq.db(move |conn| c.price(conn, currency)).await?;
@@ -23,7 +23,7 @@ pub async fn detail(rq: RequestContext) -> Result<HttpResponse, AppError> {
         for id in &priced.missing {
             cart.remove(*id);
         }
-        cart.save(&rq.session)?;
+        cart.store(&rq).await?;
         rq.flash(
             Level::Warning,
             "Some products in your cart are no longer sold and were removed.",
@@ -54,10 +54,10 @@ pub async fn add(
             return Ok(redirect(&back));
         }
     };
-    let mut cart = Cart::load(&rq.session);
+    let mut cart = Cart::current(&rq).await?;
     match cart.add(&product, quantity) {
         Ok(()) => {
-            cart.save(&rq.session)?;
+            cart.store(&rq).await?;
             rq.flash(
                 Level::Success,
                 format!(
@@ -87,10 +87,10 @@ pub async fn update(
         .get("quantity")
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
-    let mut cart = Cart::load(&rq.session);
+    let mut cart = Cart::current(&rq).await?;
     if raw == "0" {
         cart.remove(id);
-        cart.save(&rq.session)?;
+        cart.store(&rq).await?;
         rq.flash(Level::Info, "Removed from your cart.");
         return Ok(redirect(&cart_url));
     }
@@ -106,7 +106,7 @@ pub async fn update(
         .await?;
     match cart.set(&product, quantity) {
         Ok(()) => {
-            cart.save(&rq.session)?;
+            cart.store(&rq).await?;
             rq.flash(Level::Success, format!("Updated “{}”.", product.name));
         }
         Err(e) => rq.flash(Level::Error, e.to_string()),
@@ -116,9 +116,9 @@ pub async fn update(
 
 pub async fn remove(rq: RequestContext, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id)?;
-    let mut cart = Cart::load(&rq.session);
+    let mut cart = Cart::current(&rq).await?;
     if cart.remove(id) {
-        cart.save(&rq.session)?;
+        cart.store(&rq).await?;
         rq.flash(Level::Info, "Removed from your cart.");
     }
     Ok(redirect(&rq.url("cart:detail", &[])?))

@@ -1,53 +1,22 @@
 //! The checkout form, parsed into `CheckoutDetails`.
 
-use site_core::forms::{required_text, Email, FieldError, FormState};
+use accounts::address::parse_address;
+use site_core::forms::{Email, FormState};
 
 use crate::domain::CheckoutDetails;
 
-fn postal_code(raw: &str) -> Result<String, FieldError> {
-    let t = required_text(20)(raw)?;
-    if t.chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
-    {
-        Ok(t.to_uppercase())
-    } else {
-        Err(FieldError::InvalidPostalCode)
-    }
-}
-
 pub fn parse_checkout(mut form: FormState) -> Result<CheckoutDetails, FormState> {
     let email = form.field("email", Email::parse);
-    let first_name = form.field("first_name", required_text(100));
-    let last_name = form.field("last_name", required_text(100));
-    let address = form.field("address", required_text(250));
-    let postal_code = form.field("postal_code", postal_code);
-    let city = form.field("city", required_text(100));
-    let country = form.field("country", required_text(100));
-    match (
-        email,
-        first_name,
-        last_name,
-        address,
-        postal_code,
-        city,
-        country,
-    ) {
-        (
-            Some(email),
-            Some(first_name),
-            Some(last_name),
-            Some(address),
-            Some(postal_code),
-            Some(city),
-            Some(country),
-        ) => Ok(CheckoutDetails {
+    let address = parse_address(&mut form);
+    match (email, address) {
+        (Some(email), Some(a)) => Ok(CheckoutDetails {
             email,
-            first_name,
-            last_name,
-            address,
-            postal_code,
-            city,
-            country,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            address: a.address,
+            postal_code: a.postal_code,
+            city: a.city,
+            country: a.country,
         }),
         _ => Err(form),
     }

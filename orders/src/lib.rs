@@ -1,6 +1,7 @@
 //! Checkout and orders: placing an order is one transaction that copies the
 //! cart into order lines, takes the stock, and is idempotent per form.
 
+pub mod account;
 pub mod domain;
 pub mod emails;
 pub mod forms;
@@ -11,12 +12,15 @@ use actix_web::web;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
+pub use account::OrdersOfCustomer;
 pub use domain::{CheckoutDetails, OrderStatus};
 pub use models::{place_order, CheckoutRequest, Order, OrderLine, PlaceOrderError, Placed};
 
 pub const ROUTES: &[Route] = &[
     ("orders:checkout", "/orders/checkout/"),
     ("orders:detail", "/orders/{public_id}/"),
+    ("orders:history", "/accounts/orders/"),
+    ("orders:history_detail", "/accounts/orders/{id}/"),
 ];
 
 pub fn templates() -> TemplateSource {
@@ -29,5 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(views::checkout_form))
             .route(web::post().to(views::checkout_submit)),
     )
-    .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)));
+    .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
+    .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
+    .service(resource(ROUTES, "orders:history_detail").route(web::get().to(views::history_detail)));
 }

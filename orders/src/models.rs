@@ -120,6 +120,56 @@ impl Order {
             .load(conn)
     }
 
+    pub fn count_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<i64> {
+        o::table
+            .filter(o::user_id.eq(user_id))
+            .count()
+            .get_result(conn)
+    }
+
+    /// A page of the customer's orders, newest first.
+    pub fn for_user(
+        conn: &mut DbConn,
+        user_id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> QueryResult<Vec<Order>> {
+        o::table
+            .filter(o::user_id.eq(user_id))
+            .order(o::id.desc())
+            .limit(limit)
+            .offset(offset)
+            .select(Order::as_select())
+            .load(conn)
+    }
+
+    /// One of the customer's orders; someone else's is `NotFound`.
+    pub fn find_for_user(conn: &mut DbConn, user_id: i64, id: i64) -> QueryResult<Order> {
+        o::table
+            .filter(o::user_id.eq(user_id))
+            .filter(o::id.eq(id))
+            .select(Order::as_select())
+            .first(conn)
+    }
+
+    /// Removes the customer from their orders when they delete their
+    /// account: the orders stay (with lines, totals and payments, for the
+    /// books), the person's name, email and address do not.
+    pub fn anonymise_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+        diesel::update(o::table.filter(o::user_id.eq(user_id)))
+            .set((
+                o::user_id.eq(None::<i64>),
+                o::email.eq("deleted@invalid"),
+                o::first_name.eq(""),
+                o::last_name.eq(""),
+                o::address.eq(""),
+                o::postal_code.eq(""),
+                o::city.eq(""),
+                o::updated_at.eq(site_core::now()),
+            ))
+            .execute(conn)
+    }
+
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
         o::table.count().get_result(conn)
     }
@@ -282,6 +332,8 @@ pub enum PlaceOrderError {
     Unavailable(Vec<i64>),
     #[error(transparent)]
     Money(#[from] MoneyError),
+    #[error("queueing the confirmation: {0}")]
+    Confirmation(String),
     #[error(transparent)]
     Db(#[from] DieselError),
 }
@@ -325,7 +377,13 @@ pub struct CheckoutRequest<'a> {
     pub idempotency_key: &'a str,
     pub user_id: Option<i64>,
     pub currency: Currency,
+    /// Runs in the order's transaction once it is written (the view queues
+    /// the confirmation email here, so an order never lacks one).
+    pub on_placed: Option<&'a OnPlaced<'a>>,
 }
+
+/// Work done inside `place_order`'s transaction for a new order.
+pub type OnPlaced<'f> = dyn Fn(&mut DbConn, &Order, &[OrderLine]) -> Result<(), String> + 'f;
 
 fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed, PlaceOrderError> {
     let CheckoutRequest {
@@ -334,6 +392,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         idempotency_key,
         user_id,
         currency,
+        on_placed,
     } = *req;
     if let Some(existing) = Order::by_idempotency_key(conn, idempotency_key).optional()? {
         return Ok(Placed::Existing(existing));
@@ -400,6 +459,10 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
                 line_total_minor: line.line_total.minor(),
             })
             .execute(conn)?;
+    }
+    if let Some(f) = on_placed {
+        let lines = order.lines(conn)?;
+        f(conn, &order, &lines).map_err(PlaceOrderError::Confirmation)?;
     }
     Ok(Placed::New(order))
 }
