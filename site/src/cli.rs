@@ -53,6 +53,17 @@ pub enum Command {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Change a user's password (asks twice; or reads one line from stdin).
+    Changepassword {
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Run the background jobs without serving pages: deliver queued email
+    /// (with retries), cancel unpaid orders, clear expired sessions. Safe
+    /// beside running servers, which do the same.
+    Worker,
     /// Write every static file (plain and content-hashed names) into DIR.
     Collectstatic { dir: PathBuf },
     /// Delete expired sessions.
@@ -95,6 +106,28 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = open_db(&config)?;
             db.migrate()?;
             createsuperuser(&db, email, password_stdin)
+        }
+        Command::Changepassword {
+            email,
+            password_stdin,
+        } => {
+            let db = open_db(&config)?;
+            db.migrate()?;
+            changepassword(&db, &email, password_stdin)
+        }
+        Command::Worker => {
+            let db = open_db(&config)?;
+            db.migrate()?;
+            let mailer = Mailer::from_config(&config)?;
+            println!(
+                "Worker running (mail: {}). Press Ctrl-C to stop.",
+                mailer.backend_name()
+            );
+            actix_web::rt::System::new().block_on(async move {
+                crate::jobs::spawn(db, mailer, config.order_hold_minutes);
+                actix_web::rt::signal::ctrl_c().await?;
+                Ok(())
+            })
         }
         Command::Collectstatic { dir } => {
             let n = site_core::statics::StaticFiles::embedded()
@@ -171,20 +204,45 @@ fn createsuperuser(
         }
     };
     let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
-    let password = if password_stdin || !stdin.is_terminal() {
-        let mut line = String::new();
-        stdin.lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_string()
-    } else {
-        let first = rpassword::prompt_password("Password: ")?;
-        let again = rpassword::prompt_password("Password (again): ")?;
-        if first != again {
-            bail!("the passwords do not match");
-        }
-        first
-    };
+    let password = read_password(password_stdin)?;
     let user = accounts::User::create_superuser(&mut *db.get()?, &email, &password)?;
     println!("Superuser {} created.", user.email);
+    Ok(())
+}
+
+/// A new password: one line of standard input (scripts), or typed twice
+/// at a prompt.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if from_stdin || !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let again = rpassword::prompt_password("Password (again): ")?;
+    if first != again {
+        bail!("the passwords do not match");
+    }
+    Ok(first)
+}
+
+fn changepassword(db: &Database, email: &str, password_stdin: bool) -> anyhow::Result<()> {
+    let email = Email::parse(email).map_err(|e| anyhow::anyhow!("email: {e}"))?;
+    let mut conn = db.get()?;
+    let user = accounts::User::by_email(&mut conn, &email)
+        .map_err(|_| anyhow::anyhow!("no user has the email {email}"))?;
+    let password = read_password(password_stdin)?;
+    let problems = accounts::validators::validate(&password, &user.attributes());
+    if !problems.is_empty() {
+        bail!("{}", problems.join(" "));
+    }
+    let hash = accounts::password::hash(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    accounts::User::set_password_hash(&mut conn, user.id, &hash)?;
+    println!(
+        "Password changed for {}; their sessions were ended.",
+        user.email
+    );
     Ok(())
 }
 
@@ -216,10 +274,11 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let addr = listener.local_addr()?;
     let backend = shop.db.backend.name();
     let mail = shop.mailer.backend_name();
+    let mailer = shop.mailer.clone();
     let db = shop.db.clone();
     actix_web::rt::System::new().block_on(async move {
         let server = shop.server(listener)?;
-        crate::jobs::spawn(db, config.order_hold_minutes);
+        crate::jobs::spawn(db, mailer, config.order_hold_minutes);
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
         if let Some(note) = admin_note {
             println!("{note}");

@@ -1,11 +1,15 @@
-//! Background work the server does on a timer (and the CLI on demand):
-//! cancelling unpaid orders so their stock returns, deleting expired
-//! sessions.
+//! Background work the server (or `site worker`) does on a timer, and the
+//! CLI on demand: delivering queued email, cancelling unpaid orders so
+//! their stock returns, deleting expired sessions and old login failures.
 
 use std::time::Duration;
 
 use actix_web::web;
 use site_core::db::{write_transaction, Database};
+use site_core::mail::{outbox, Mailer};
+
+/// How often the worker looks for email to send.
+pub const MAIL_POLL: Duration = Duration::from_secs(2);
 
 /// Cancels orders unpaid for longer than `hold` and puts their stock back.
 /// An order with a live payment (in flight, unconfirmed or succeeded) is
@@ -57,9 +61,25 @@ fn every(
     });
 }
 
-/// Starts the timers; call from inside the server's runtime.
-pub fn spawn(db: Database, order_hold_minutes: i64) {
+/// Sends the email that is due (see `site_core::mail::outbox`).
+pub fn deliver_mail(db: &Database, mailer: &Mailer) -> anyhow::Result<usize> {
+    let report = outbox::deliver_due(db, mailer, site_core::now())?;
+    if report.deferred + report.failed > 0 {
+        tracing::warn!(
+            sent = report.sent,
+            deferred = report.deferred,
+            failed = report.failed,
+            "mail delivery round"
+        );
+    }
+    Ok(report.sent)
+}
+
+/// Starts the timers; call from inside the server's (or worker's) runtime.
+pub fn spawn(db: Database, mailer: Mailer, order_hold_minutes: i64) {
     let hold = chrono::TimeDelta::minutes(order_hold_minutes);
+    let d = db.clone();
+    every(MAIL_POLL, "deliver-mail", move || deliver_mail(&d, &mailer));
     let d = db.clone();
     every(
         Duration::from_secs(60),
@@ -67,6 +87,9 @@ pub fn spawn(db: Database, order_hold_minutes: i64) {
         move || release_unpaid_orders(&d, hold),
     );
     every(Duration::from_secs(3600), "clear-sessions", move || {
-        Ok(site_core::db::clear_expired_sessions(&mut *db.get()?)?)
+        let mut conn = db.get()?;
+        let sessions = site_core::db::clear_expired_sessions(&mut conn)?;
+        let failures = accounts::throttle::prune(&mut conn, site_core::now())?;
+        Ok(sessions + failures)
     });
 }

@@ -2,7 +2,9 @@
 //! stack, static and media files, and what `main.rs` offers operators.
 
 pub mod cli;
+mod contact;
 pub mod jobs;
+mod staff;
 mod statics;
 
 use std::net::TcpListener;
@@ -17,12 +19,14 @@ use actix_web::{dev::Server, web, App, HttpServer};
 use anyhow::Context as _;
 use payments::{DemoCardProvider, PaymentProvider};
 use site_core::db::Database;
+use site_core::hooks::AccountHooks;
 use site_core::http::csrf::CookieSecurity;
 use site_core::http::flash::Messages;
 use site_core::http::security::{self, SecurityHeaders};
 use site_core::http::session_store::DbSessionStore;
 use site_core::http::{csrf, AppError};
 use site_core::mail::Mailer;
+use site_core::signing::Signer;
 use site_core::statics::StaticFiles;
 use site_core::templates::Renderer;
 use site_core::urls::UrlTable;
@@ -38,8 +42,13 @@ pub struct Shop {
     pub statics: Arc<StaticFiles>,
     pub payment_provider: Arc<dyn PaymentProvider>,
     pub session_key: Key,
+    /// Signs the links in account emails.
+    pub signer: Signer,
+    /// What other apps do when an account logs in, exports or is deleted.
+    pub account_hooks: AccountHooks,
     /// Shared by every worker, so one refresh serves them all.
     pub catalogue_cache: web::Data<products::CatalogueCache>,
+    pub contact_limiter: web::Data<contact::ContactLimiter>,
 }
 
 /// Every app's named routes, for reversing URLs.
@@ -50,6 +59,8 @@ pub fn url_table() -> UrlTable {
         orders::ROUTES,
         payments::ROUTES,
         accounts::ROUTES,
+        contact::ROUTES,
+        staff::ROUTES,
     ])
 }
 
@@ -61,6 +72,7 @@ pub fn renderer(config: &Config, statics: Arc<StaticFiles>) -> anyhow::Result<Re
         orders::templates(),
         payments::templates(),
         accounts::templates(),
+        site_core::template_source!(),
     ];
     let mut renderer = Renderer::new(
         sources,
@@ -106,7 +118,9 @@ impl Shop {
         }
         let statics = Arc::new(StaticFiles::embedded());
         let renderer = Arc::new(renderer(&config, statics.clone())?);
-        let session_key = session_key(&config)?;
+        let secret = secret(&config)?;
+        let session_key = Key::derive_from(secret.as_bytes());
+        let signer = Signer::new(secret.as_bytes());
         Ok(Shop {
             config: config.clone(),
             db,
@@ -115,6 +129,12 @@ impl Shop {
             statics,
             payment_provider: Arc::new(DemoCardProvider::default()),
             session_key,
+            signer,
+            account_hooks: AccountHooks(vec![
+                Arc::new(cart::CartFollowsCustomer),
+                Arc::new(orders::OrdersOfCustomer),
+            ]),
+            contact_limiter: web::Data::new(contact::ContactLimiter::default()),
             catalogue_cache: web::Data::new(products::CatalogueCache::new(
                 std::time::Duration::from_secs(config.catalogue_cache_seconds),
             )),
@@ -130,6 +150,13 @@ impl Shop {
             .app_data(web::Data::from(self.payment_provider.clone()))
             .app_data(web::Data::from(self.statics.clone()))
             .app_data(self.catalogue_cache.clone())
+            .app_data(self.contact_limiter.clone())
+            .app_data(web::Data::new(self.signer.clone()))
+            .app_data(web::Data::new(self.account_hooks.clone()))
+            // Avatar uploads: the CSRF check reads the body, so this is the
+            // largest request accepted at all; the avatar form itself
+            // refuses more than 2 MB with a form error.
+            .app_data(web::PayloadConfig::new(10 * 1024 * 1024))
             .app_data(web::Data::new(SecurityHeaders::new(self.config.https)))
             .app_data(web::Data::new(CookieSecurity {
                 secure: self.config.https,
@@ -149,6 +176,8 @@ impl Shop {
             .configure(orders::configure)
             .configure(payments::configure)
             .configure(accounts::configure)
+            .configure(contact::configure)
+            .configure(staff::configure)
             .configure(statics::configure)
             .service(
                 actix_files::Files::new("/media", &self.config.media_root)
@@ -198,23 +227,24 @@ impl Shop {
     }
 }
 
-/// The key that signs session cookies: `SECRET_KEY`, or one generated once
-/// and kept in `var/secret.key` so sessions survive restarts.
-fn session_key(config: &Config) -> anyhow::Result<Key> {
+/// The secret that session cookies and emailed links are signed with:
+/// `SECRET_KEY`, or one generated once and kept in `var/secret.key` so
+/// sessions and links survive restarts.
+fn secret(config: &Config) -> anyhow::Result<String> {
     if let Some(k) = &config.secret_key {
-        return Ok(Key::derive_from(k.as_bytes()));
+        return Ok(k.clone());
     }
     let path = config.var_dir.join("secret.key");
     if let Ok(existing) = std::fs::read_to_string(&path) {
         if existing.trim().len() >= 64 {
-            return Ok(Key::derive_from(existing.trim().as_bytes()));
+            return Ok(existing.trim().to_string());
         }
     }
     std::fs::create_dir_all(&config.var_dir)
         .with_context(|| format!("creating {}", config.var_dir.display()))?;
     let fresh = site_core::random_token(64);
     write_private(&path, &fresh).with_context(|| format!("writing {}", path.display()))?;
-    Ok(Key::derive_from(fresh.as_bytes()))
+    Ok(fresh)
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

@@ -1,29 +1,7 @@
-use accounts::{NewUser, User};
-use site_core::forms::Email;
-
 use crate::support::TestApp;
 
 fn staff(app: &TestApp, email: &str, password: &str) {
-    let email = Email::parse(email).unwrap();
-    User::create(
-        &mut app.conn(),
-        &NewUser {
-            email: &email,
-            password,
-            is_staff: true,
-            is_superuser: true,
-        },
-    )
-    .unwrap();
-}
-
-fn session_cookie(page: &crate::support::Page) -> Option<String> {
-    page.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("sessionid="))
-        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+    app.user(email, password, true);
 }
 
 #[actix_web::test]
@@ -86,7 +64,7 @@ async fn login_rotates_the_session_id() {
     let c = app.client();
     let cart = c.add_to_cart(p.id, 1).await;
     drop(cart);
-    let before = session_cookie(&c.get_raw(&format!("/products/{}/", p.id)).await);
+    let before = c.cookie("sessionid").expect("a guest session");
     let form = c.get("/accounts/login/").await;
     let res = c
         .submit_raw(
@@ -99,8 +77,8 @@ async fn login_rotates_the_session_id() {
         )
         .await;
     assert_eq!(res.status, 303);
-    let after = session_cookie(&res).expect("a new session cookie at login");
-    assert_ne!(Some(after), before);
+    let after = c.cookie("sessionid").expect("a session after login");
+    assert_ne!(after, before);
     assert!(
         c.get("/cart/").await.contains("Cart 1"),
         "the guest cart survives the rotation"
@@ -141,4 +119,122 @@ async fn next_redirects_stay_on_this_site() {
     // A tab is dropped by browsers, turning "/\t/evil" into "//evil".
     let tab = login_redirect(&app, "/accounts/login/?next=/%09/evil.example", &[]).await;
     assert_eq!(tab.as_deref(), Some("/"));
+}
+
+#[actix_web::test]
+async fn login_is_case_insensitive_and_the_pre_login_session_id_stops_working() {
+    let app = TestApp::spawn().await;
+    app.customer("mixed@example.com", "a long passphrase");
+    let p = app.product("Thing", 5, 100);
+    let c = app.client();
+    c.add_to_cart(p.id, 1).await;
+    // The session id an attacker could have planted before the login.
+    let planted = c.cookie("sessionid").expect("a guest session");
+    let ok = c.login("MIXED@Example.COM", "a long passphrase").await;
+    assert!(ok.contains("Signed in as mixed@example.com."));
+    let now = c.cookie("sessionid").expect("a signed-in session");
+    assert_ne!(planted, now, "a new id at login");
+    let replay = |id: String| {
+        let url = app.url("/accounts/profile/");
+        async move {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(url)
+                .header("cookie", format!("sessionid={id}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        replay(planted).await,
+        303,
+        "the planted id is not signed in"
+    );
+    assert_eq!(replay(now.clone()).await, 200, "the new one is");
+    // After logout the id is dead too.
+    c.logout().await;
+    assert_eq!(replay(now).await, 303);
+}
+
+#[actix_web::test]
+async fn logins_are_throttled_per_account_without_telling_whether_it_exists() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", "a long passphrase");
+    let c = app.client();
+    for _ in 0..accounts::throttle::ACCOUNT_LIMIT {
+        let page = c.login("ann@example.com", "wrong password").await;
+        assert_eq!(page.status, 422);
+    }
+    let blocked = c.login("ann@example.com", "a long passphrase").await;
+    assert_eq!(blocked.status, 429, "even the right password waits");
+    assert!(blocked.contains("Too many failed attempts to log in."));
+    assert!(!blocked.contains("Signed in"));
+
+    for _ in 0..accounts::throttle::ACCOUNT_LIMIT {
+        c.login("ghost@example.com", "wrong password").await;
+    }
+    let ghost = c.login("ghost@example.com", "wrong password").await;
+    assert_eq!(
+        ghost.status, 429,
+        "an unknown account is throttled the same way"
+    );
+    assert!(ghost.contains("Too many failed attempts to log in."));
+
+    // Another account from the same address is not locked out.
+    app.customer("bob@example.com", "a long passphrase");
+    assert!(c
+        .login("bob@example.com", "a long passphrase")
+        .await
+        .contains("Signed in"));
+}
+
+#[actix_web::test]
+async fn logins_are_throttled_per_client_address() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", "a long passphrase");
+    let c = app.client();
+    // Spread over many accounts, so no single account hits its limit.
+    for i in 0..accounts::throttle::CLIENT_LIMIT {
+        c.login(&format!("guess{i}@example.com"), "wrong").await;
+    }
+    let page = c.login("ann@example.com", "a long passphrase").await;
+    assert_eq!(page.status, 429);
+}
+
+#[actix_web::test]
+async fn old_password_hashes_are_upgraded_at_login() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let app = TestApp::spawn().await;
+    let user = app.customer("old@example.com", "a long passphrase");
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8 * 1024, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let old_hash = weak
+        .hash_password(b"a long passphrase", &salt)
+        .unwrap()
+        .to_string();
+    accounts::User::set_password_hash(&mut app.conn(), user.id, &old_hash).unwrap();
+    assert!(app
+        .client()
+        .login("old@example.com", "a long passphrase")
+        .await
+        .contains("Signed in"));
+    let stored = accounts::User::find(&mut app.conn(), user.id)
+        .unwrap()
+        .password_hash;
+    assert_ne!(stored, old_hash);
+    assert!(!accounts::password::needs_rehash(&stored));
+    assert!(app
+        .client()
+        .login("old@example.com", "a long passphrase")
+        .await
+        .contains("Signed in"));
 }

@@ -183,17 +183,7 @@ async fn migrations_match_the_schema() {
         &crate::support::card_fields("4242424242424242"),
     )
     .await;
-    let email = site_core::forms::Email::parse("u@example.com").unwrap();
-    accounts::User::create(
-        &mut app.conn(),
-        &accounts::NewUser {
-            email: &email,
-            password: "long enough",
-            is_staff: false,
-            is_superuser: false,
-        },
-    )
-    .unwrap();
+    app.customer("u@example.com", "long enough to pass");
 
     let mut conn = app.conn();
     use site_core::schema::*;

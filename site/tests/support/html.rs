@@ -97,6 +97,20 @@ impl Page {
         None
     }
 
+    /// The text directly inside each element marked `data-testid="id"`.
+    pub fn testid_texts(&self, id: &str) -> Vec<String> {
+        let needle = format!("data-testid=\"{id}\"");
+        self.body
+            .match_indices(&needle)
+            .filter_map(|(i, _)| {
+                let rest = &self.body[i..];
+                let open = rest.find('>')? + 1;
+                let close = rest[open..].find('<')?;
+                Some(decode(rest[open..open + close].trim()))
+            })
+            .collect()
+    }
+
     /// Number of elements carrying `class="...name..."` exactly as written.
     pub fn count(&self, needle: &str) -> usize {
         self.body.matches(needle).count()

@@ -25,6 +25,8 @@ pub struct Options {
     /// As if served behind HTTPS (`SHOP_HTTPS=1`).
     pub https: bool,
     pub catalogue_cache_seconds: u64,
+    /// Staff must use two-factor authentication (`SHOP_STAFF_2FA=1`).
+    pub staff_2fa: bool,
 }
 
 pub struct TestApp {
@@ -32,6 +34,7 @@ pub struct TestApp {
     pub db: Database,
     pub config: Config,
     mail: SentMail,
+    pub mailer: Mailer,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
     pg_schema: Option<(String, String)>,
@@ -71,6 +74,7 @@ impl TestApp {
             provider,
             https,
             catalogue_cache_seconds,
+            staff_2fa,
         } = options;
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_schema) = match postgres_url() {
@@ -103,11 +107,12 @@ impl TestApp {
         ]);
         let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
         config.https = https;
+        config.staff_2fa = staff_2fa;
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         config.site_url = format!("http://{addr}");
         let (mailer, mail) = Mailer::memory("Demo Shop <shop@example.com>");
-        let mut shop = Shop::open(config.clone(), mailer).expect("open the shop");
+        let mut shop = Shop::open(config.clone(), mailer.clone()).expect("open the shop");
         if let Some(p) = provider {
             shop.payment_provider = p;
         }
@@ -120,6 +125,7 @@ impl TestApp {
             db,
             config,
             mail,
+            mailer,
             handle,
             _dir: dir,
             pg_schema,
@@ -197,6 +203,37 @@ impl TestApp {
         .expect("product")
     }
 
+    /// A user with this email and password (verified; staff if asked).
+    pub fn user(&self, email: &str, password: &str, staff: bool) -> accounts::User {
+        let email = site_core::forms::Email::parse(email).expect("test email");
+        accounts::User::create(
+            &mut self.conn(),
+            &accounts::NewUser {
+                email: &email,
+                password,
+                first_name: "",
+                last_name: "",
+                is_staff: staff,
+                is_superuser: staff,
+                email_verified: true,
+            },
+        )
+        .expect("create user")
+    }
+
+    /// A verified customer.
+    pub fn customer(&self, email: &str, password: &str) -> accounts::User {
+        self.user(email, password, false)
+    }
+
+    /// Rows in `core_outbox` with this status.
+    pub fn outbox(
+        &self,
+        status: site_core::mail::outbox::Status,
+    ) -> Vec<site_core::mail::outbox::OutboxMessage> {
+        site_core::mail::outbox::list(&mut self.conn(), status, 1000).expect("outbox")
+    }
+
     /// How many payments were recorded.
     pub fn payments(&self) -> i64 {
         use diesel::{QueryDsl, RunQueryDsl};
@@ -212,8 +249,15 @@ impl TestApp {
             .stock
     }
 
-    /// Every message sent so far, parsed.
+    /// Runs the mail worker once (the test server runs no background jobs).
+    pub fn deliver_mail(&self) -> site_core::mail::outbox::Delivery {
+        site_core::mail::outbox::deliver_due(&self.db, &self.mailer, site_core::now())
+            .expect("mail delivery")
+    }
+
+    /// Every message sent so far (after delivering what is queued), parsed.
     pub fn sent_mail(&self) -> Vec<Mail> {
+        self.deliver_mail();
         self.mail
             .lock()
             .unwrap()
@@ -246,6 +290,18 @@ pub struct Mail {
     pub html: String,
 }
 
+impl Mail {
+    /// The path of the first link in the text part on this site that
+    /// starts with `prefix` (e.g. "/accounts/verify/").
+    pub fn link(&self, prefix: &str) -> String {
+        self.text
+            .split_whitespace()
+            .filter_map(|w| w.find(prefix).map(|i| w[i..].to_string()))
+            .next()
+            .unwrap_or_else(|| panic!("no {prefix} link in:\n{}", self.text))
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
@@ -264,19 +320,34 @@ impl Drop for TestApp {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Client {
     pub fn new(base: &str) -> Client {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
         Client {
             http,
             base: base.to_string(),
+            jar,
         }
+    }
+
+    /// The value of the cookie `name` this browser holds for the shop.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("base URL");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
     fn abs(&self, path: &str) -> String {
@@ -373,6 +444,56 @@ impl Client {
             &[("quantity", &quantity.to_string())],
         )
         .await
+    }
+
+    /// Uploads `bytes` as file field `field` (named `filename`) through
+    /// the multipart form on `page` whose action is `action`.
+    pub async fn upload(
+        &self,
+        page: &Page,
+        action: &str,
+        field: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> Page {
+        let hidden = page
+            .hidden_fields(action)
+            .unwrap_or_else(|| panic!("no form with action {action} on {}", page.url));
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in hidden {
+            form = form.text(k, v);
+        }
+        form = form.part(
+            field.to_string(),
+            reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+        );
+        let first = Page::from(
+            self.http
+                .post(self.abs(action))
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST multipart"),
+        )
+        .await;
+        self.follow(first).await
+    }
+
+    /// Logs in through the form; returns the page it leads to.
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        let form = self.get("/accounts/login/").await;
+        self.submit(
+            &form,
+            "/accounts/login/",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Logs out through the nav's form.
+    pub async fn logout(&self) -> Page {
+        let page = self.get("/").await;
+        self.submit(&page, "/accounts/logout/", &[]).await
     }
 
     /// Fills in and submits the checkout form; returns where it leads.

@@ -1,0 +1,355 @@
+//! The outbox and the mail worker: retries, a real SMTP server (aiosmtpd),
+//! the staff page for failures, and the contact form.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
+use site_core::mail::outbox::{self, Status};
+use site_core::mail::Mailer;
+
+use crate::support::TestApp;
+
+const PW: &str = "a long passphrase";
+
+async fn send_contact(app: &TestApp, subject: &str) -> crate::support::Page {
+    let c = app.client();
+    let form = c.get("/contact/").await;
+    c.submit(
+        &form,
+        "/contact/",
+        &[
+            ("name", "Ada"),
+            ("email", "ada@example.com"),
+            ("subject", subject),
+            ("message", "Line one.\nLine <two> & three."),
+        ],
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn the_contact_form_queues_a_message_to_staff() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let form = c.get("/contact/").await;
+    let bad = c
+        .submit(
+            &form,
+            "/contact/",
+            &[
+                ("name", ""),
+                ("email", "nope"),
+                ("subject", "Hi"),
+                ("message", "Text"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"err_name\"") && bad.body.contains("id=\"err_email\""));
+    assert!(bad.body.contains("value=\"Hi\""), "input kept");
+    assert!(bad.body.contains(">Text</textarea>"));
+
+    let done = send_contact(&app, "Where is my order?").await;
+    assert!(
+        done.contains("Thank you for your message."),
+        "{}",
+        done.body
+    );
+    let mail = app.sent_mail();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, "shop@example.com", "the staff address");
+    assert_eq!(mail[0].subject, "Contact form: Where is my order?");
+    assert!(
+        mail[0].text.contains("Line <two> & three."),
+        "text as typed"
+    );
+    assert!(
+        mail[0].html.contains("Line &lt;two&gt; &amp; three."),
+        "HTML escaped"
+    );
+}
+
+#[actix_web::test]
+async fn the_contact_form_is_rate_limited_per_client() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        assert_eq!(send_contact(&app, "Hello").await.status, 200);
+    }
+    let limited = send_contact(&app, "Hello").await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.contains("Please wait a little"));
+    assert!(
+        limited.body.contains("value=\"Hello\""),
+        "nothing lost from the form"
+    );
+    assert_eq!(app.sent_mail().len(), 3);
+}
+
+#[actix_web::test]
+async fn failures_are_retried_with_backoff_then_shown_to_staff() {
+    let app = TestApp::spawn().await;
+    send_contact(&app, "Hello").await;
+    // A server that refuses connections.
+    let port = free_port();
+    let mut cfg = app.config.clone();
+    cfg.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    let down = Mailer::from_config(&cfg).unwrap();
+    let now = site_core::now();
+    let first = outbox::deliver_due(&app.db, &down, now).unwrap();
+    assert_eq!((first.sent, first.deferred), (0, 1));
+    let waiting = &app.outbox(Status::Pending)[0];
+    assert_eq!(waiting.attempts, 1);
+    assert!(waiting.next_attempt_at >= now + chrono::TimeDelta::seconds(29));
+    assert!(!waiting.last_error.is_empty());
+    // Not due again before the backoff.
+    assert_eq!(outbox::deliver_due(&app.db, &down, now).unwrap().total(), 0);
+
+    let mut at = now;
+    for _ in 1..outbox::MAX_ATTEMPTS {
+        at += chrono::TimeDelta::hours(7);
+        outbox::deliver_due(&app.db, &down, at).unwrap();
+    }
+    let failed = app.outbox(Status::Failed);
+    assert_eq!(
+        failed.len(),
+        1,
+        "failed for good after {} attempts",
+        outbox::MAX_ATTEMPTS
+    );
+    assert_eq!(failed[0].attempts, outbox::MAX_ATTEMPTS);
+
+    // Staff see it, and can queue it again.
+    app.user("boss@example.com", PW, true);
+    let c = app.client();
+    c.login("boss@example.com", PW).await;
+    let page = c.get("/staff/mail/").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.body.matches("data-testid=\"failed-mail\"").count(), 1);
+    assert!(page.contains("Contact form: Hello"));
+    let retried = c
+        .submit(&page, &format!("/staff/mail/{}/retry/", failed[0].id), &[])
+        .await;
+    assert!(retried.contains("The message is queued again."));
+    assert_eq!(app.sent_mail().len(), 1, "delivered by the working mailer");
+    assert!(app.outbox(Status::Failed).is_empty());
+}
+
+#[actix_web::test]
+async fn a_bad_address_fails_at_once_instead_of_retrying() {
+    let app = TestApp::spawn().await;
+    outbox::enqueue(
+        &mut app.conn(),
+        &site_core::mail::Email {
+            to: "not an address".into(),
+            subject: "x".into(),
+            text: "x".into(),
+            html: "x".into(),
+        },
+    )
+    .unwrap();
+    let report = app.deliver_mail();
+    assert_eq!(report.failed, 1);
+    assert_eq!(app.outbox(Status::Failed)[0].attempts, 1);
+}
+
+#[actix_web::test]
+async fn staff_pages_check_permissions() {
+    let app = TestApp::spawn().await;
+    app.customer("cust@example.com", PW);
+    let clerk = app.user("clerk@example.com", PW, false);
+    diesel::update(diesel::QueryDsl::find(
+        site_core::schema::accounts_user::table,
+        clerk.id,
+    ))
+    .set(diesel::ExpressionMethods::eq(
+        site_core::schema::accounts_user::is_staff,
+        true,
+    ))
+    .execute(&mut *app.conn())
+    .unwrap();
+
+    assert_eq!(
+        app.client().get_raw("/staff/mail/").await.status,
+        303,
+        "login first"
+    );
+    let cust = app.client();
+    cust.login("cust@example.com", PW).await;
+    assert_eq!(cust.get_raw("/staff/mail/").await.status, 403);
+
+    let c = app.client();
+    c.login("clerk@example.com", PW).await;
+    assert_eq!(
+        c.get_raw("/staff/mail/").await.status,
+        403,
+        "staff without the permission"
+    );
+    let mut conn = app.conn();
+    let support = accounts::permissions::group(&mut conn, "Support").unwrap();
+    accounts::permissions::grant_group(&mut conn, support, "core.view_outbox").unwrap();
+    accounts::permissions::add_to_group(&mut conn, clerk.id, support).unwrap();
+    assert!(accounts::permissions::grant_group(&mut conn, support, "core.fly_outbox").is_err());
+    drop(conn);
+    let page = c.get("/staff/mail/").await;
+    assert_eq!(page.status, 200, "granted through the group");
+
+    outbox::enqueue(
+        &mut app.conn(),
+        &site_core::mail::Email {
+            to: "bad".into(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+        },
+    )
+    .unwrap();
+    app.deliver_mail();
+    let id = app.outbox(Status::Failed)[0].id;
+    let page = c.get("/staff/mail/").await;
+    assert_eq!(
+        c.submit_raw(&page, &format!("/staff/mail/{id}/retry/"), &[])
+            .await
+            .status,
+        403,
+        "retry needs change_outbox"
+    );
+    accounts::permissions::grant_user(&mut app.conn(), clerk.id, "core.change_outbox").unwrap();
+    assert_eq!(
+        c.submit_raw(&page, &format!("/staff/mail/{id}/retry/"), &[])
+            .await
+            .status,
+        303
+    );
+
+    let mut conn = app.conn();
+    use site_core::http::auth::has_perm;
+    assert!(has_perm(&mut conn, clerk.id, "core.view_outbox").unwrap());
+    assert!(!has_perm(&mut conn, clerk.id, "products.delete_product").unwrap());
+    let boss = accounts::User::create_superuser(
+        &mut conn,
+        &site_core::forms::Email::parse("b@example.com").unwrap(),
+        PW,
+    )
+    .unwrap();
+    assert!(
+        has_perm(&mut conn, boss.id, "products.delete_product").unwrap(),
+        "superusers may do anything"
+    );
+    let perms = accounts::permissions::all(&mut conn).unwrap();
+    for model in [
+        "products.change_product",
+        "orders.view_order",
+        "payments.view_payment",
+        "accounts.add_group",
+        "cart.delete_line",
+    ] {
+        assert!(
+            perms.iter().any(|p| p.codename == model),
+            "{model} created by the migrations"
+        );
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `python3 -m aiosmtpd` if it can run here; CI installs it and sets
+/// SHOP_REQUIRE_SMTP=1 so a missing server fails instead of skipping.
+fn aiosmtpd_available() -> bool {
+    let ok = Command::new("python3")
+        .args(["-m", "aiosmtpd", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok && std::env::var("SHOP_REQUIRE_SMTP").is_ok_and(|v| v == "1") {
+        panic!("SHOP_REQUIRE_SMTP=1 but `python3 -m aiosmtpd` does not run (pip install aiosmtpd)");
+    }
+    ok
+}
+
+#[actix_web::test]
+async fn mail_sent_while_smtp_is_down_is_delivered_once_it_is_back() {
+    if !aiosmtpd_available() {
+        eprintln!("skipped: aiosmtpd is not installed");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let port = free_port();
+    let mut cfg = app.config.clone();
+    cfg.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    let smtp = Mailer::from_config(&cfg).unwrap();
+
+    // A customer asks for a password reset while the mail server is down.
+    app.customer("ann@example.com", PW);
+    let c = app.client();
+    let form = c.get("/accounts/password-reset/").await;
+    let page = c
+        .submit(
+            &form,
+            "/accounts/password-reset/",
+            &[("email", "ann@example.com")],
+        )
+        .await;
+    assert!(page.contains("Check your email"));
+    let now = site_core::now();
+    let down = outbox::deliver_due(&app.db, &smtp, now).unwrap();
+    assert_eq!((down.sent, down.deferred), (0, 1));
+
+    // The server comes back.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut server = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(log.reopen().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "aiosmtpd did not start");
+
+    let later = now + chrono::TimeDelta::minutes(1);
+    let back = outbox::deliver_due(&app.db, &smtp, later).unwrap();
+    assert_eq!(back.sent, 1);
+    // Later rounds (and a second worker) find nothing more to send.
+    let again = outbox::deliver_due(&app.db, &smtp, later + chrono::TimeDelta::days(1)).unwrap();
+    assert_eq!(again.total(), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let mut received = String::new();
+    log.reopen().unwrap().read_to_string(&mut received).unwrap();
+    assert_eq!(
+        received
+            .matches("---------- MESSAGE FOLLOWS ----------")
+            .count(),
+        1,
+        "exactly one message reached the server:\n{received}"
+    );
+    assert!(received.contains("Subject: Reset your password"));
+    assert!(received.contains("ann@example.com"));
+    let sent = &app.outbox(Status::Sent)[0];
+    assert!(received.contains(&sent.message_id), "the outbox Message-ID");
+}

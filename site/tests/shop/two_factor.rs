@@ -1,0 +1,161 @@
+//! Two-factor authentication: enrolment, the login step, recovery codes,
+//! and the setting that requires it of staff.
+
+use crate::support::{Client, Options, TestApp};
+
+const PW: &str = "a long passphrase";
+
+fn code_for(secret: &str, email: &str) -> String {
+    accounts::twofactor::totp(secret, email)
+        .unwrap()
+        .generate_current()
+        .unwrap()
+}
+
+/// Turns two-factor on for the signed-in `email`; the recovery codes.
+async fn enrol(c: &Client, email: &str) -> Vec<String> {
+    let page = c.get("/accounts/two-factor/").await;
+    let secret = page
+        .testid_texts("totp-secret")
+        .pop()
+        .expect("a secret to type");
+    let wrong = c
+        .submit(
+            &page,
+            "/accounts/two-factor/",
+            &[("action", "enable"), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.contains("That code is not right."));
+    let done = c
+        .submit(
+            &page,
+            "/accounts/two-factor/",
+            &[("action", "enable"), ("code", &code_for(&secret, email))],
+        )
+        .await;
+    assert!(
+        done.contains("Two-factor authentication is on."),
+        "{}",
+        done.body
+    );
+    done.testid_texts("recovery-code")
+}
+
+#[actix_web::test]
+async fn a_customer_turns_on_two_factor_and_logs_in_with_codes() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    let c = app.client();
+    c.login("ann@example.com", PW).await;
+    let codes = enrol(&c, "ann@example.com").await;
+    assert_eq!(codes.len(), 10);
+    let stored: Vec<String> = {
+        use diesel::prelude::*;
+        use site_core::schema::accounts_recovery_code as rc;
+        rc::table
+            .select(rc::code_hash)
+            .load(&mut *app.conn())
+            .unwrap()
+    };
+    assert!(!stored.iter().any(|h| codes.contains(h)), "stored hashed");
+    c.logout().await;
+
+    // The password alone is not enough.
+    let step = c.login("ann@example.com", PW).await;
+    assert!(step.url.ends_with("/accounts/login/code/"), "{}", step.url);
+    assert!(!step.contains("Signed in"));
+    assert_eq!(
+        c.get_raw("/accounts/profile/").await.status,
+        303,
+        "not signed in yet"
+    );
+    let wrong = c
+        .submit(&step, "/accounts/login/code/", &[("code", "123456")])
+        .await;
+    assert_eq!(wrong.status, 422);
+    let user = accounts::User::find(&mut app.conn(), 1).unwrap();
+    let ok = c
+        .submit(
+            &step,
+            "/accounts/login/code/",
+            &[(
+                "code",
+                &code_for(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
+            )],
+        )
+        .await;
+    assert!(ok.contains("Signed in as ann@example.com."), "{}", ok.body);
+    c.logout().await;
+
+    // A recovery code works once.
+    let step = c.login("ann@example.com", PW).await;
+    let ok = c
+        .submit(
+            &step,
+            "/accounts/login/code/",
+            &[("code", &codes[0].to_uppercase())],
+        )
+        .await;
+    assert!(ok.contains("Signed in"));
+    c.logout().await;
+    let step = c.login("ann@example.com", PW).await;
+    let reused = c
+        .submit(&step, "/accounts/login/code/", &[("code", &codes[0])])
+        .await;
+    assert_eq!(reused.status, 422);
+
+    // Turning it off needs the password.
+    let c2 = app.client();
+    let step = c2.login("ann@example.com", PW).await;
+    c2.submit(&step, "/accounts/login/code/", &[("code", &codes[1])])
+        .await;
+    let page = c2.get("/accounts/two-factor/").await;
+    let wrong = c2
+        .submit(
+            &page,
+            "/accounts/two-factor/",
+            &[("action", "disable"), ("password", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    let off = c2
+        .submit(
+            &page,
+            "/accounts/two-factor/",
+            &[("action", "disable"), ("password", PW)],
+        )
+        .await;
+    assert!(off.contains("Two-factor authentication is off."));
+    assert!(app
+        .client()
+        .login("ann@example.com", PW)
+        .await
+        .contains("Signed in"));
+}
+
+#[actix_web::test]
+async fn staff_can_be_required_to_use_two_factor() {
+    let app = TestApp::spawn_with(Options {
+        staff_2fa: true,
+        ..Options::default()
+    })
+    .await;
+    app.user("boss@example.com", PW, true);
+    let c = app.client();
+    let after = c.login("boss@example.com", PW).await;
+    assert!(
+        after.url.ends_with("/accounts/two-factor/"),
+        "{}",
+        after.url
+    );
+    assert!(after.contains("Staff accounts must use two-factor authentication."));
+    let blocked = c.get_raw("/staff/mail/").await;
+    assert_eq!(blocked.status, 303);
+    assert_eq!(blocked.location().as_deref(), Some("/accounts/two-factor/"));
+    enrol(&c, "boss@example.com").await;
+    assert_eq!(c.get_raw("/staff/mail/").await.status, 200);
+    let page = c.get("/accounts/two-factor/").await;
+    assert!(page.contains("Staff accounts must keep it on."));
+}
