@@ -230,3 +230,142 @@ async fn wait_prefix(c: &Client, prefix: &str, not: &str) {
         text(c).await
     );
 }
+
+/// Clicks the submit button of the form posting to `action`.
+async fn submit_form(c: &Client, action: &str) {
+    c.find(Locator::Css(&format!(
+        "form[action='{action}'] button[type=submit]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
+async fn log_in(c: &Client, app: &TestApp, email: &str, password: &str) {
+    c.goto(&app.url("/accounts/login/")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", password).await;
+    submit_form(c, "/accounts/login/").await;
+    wait_path(c, "/").await;
+    assert!(text(c).await.contains(&format!("Signed in as {email}.")));
+}
+
+async fn cart_count(c: &Client) -> String {
+    c.find(Locator::Css("[data-testid=cart-count]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_customer_registers_verifies_and_finds_their_cart_after_logging_in_again() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Browser Lamp", 5, 4200);
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
+    const PW: &str = "correct horse battery";
+
+    c.goto(&app.url("/")).await.unwrap();
+    c.find(Locator::LinkText("Register"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "/accounts/register/").await;
+    fill(&c, "email", "Grace@Example.com").await;
+    fill(&c, "first_name", "Grace").await;
+    fill(&c, "password1", PW).await;
+    fill(&c, "password2", PW).await;
+    submit_form(&c, "/accounts/register/").await;
+    wait_path(&c, "/").await;
+    let home = text(&c).await;
+    assert!(home.contains("Welcome! Your account is ready."), "{home}");
+    assert!(home.contains("Please confirm your email address"));
+
+    // Follow the link from the email, as the customer would.
+    let mail = app.sent_mail();
+    assert_eq!(mail.len(), 1);
+    let link = mail[0].link("/accounts/verify/");
+    c.goto(&app.url(&link)).await.unwrap();
+    wait_path(&c, "/accounts/profile/").await;
+    let profile_page = text(&c).await;
+    assert!(
+        profile_page.contains("grace@example.com is confirmed"),
+        "{profile_page}"
+    );
+    assert!(!profile_page.contains("Please confirm your email address"));
+
+    // Log out, log in, shop, log out, log in again: the cart is still there.
+    submit_form(&c, "/accounts/logout/").await;
+    wait_path(&c, "/").await;
+    log_in(&c, &app, "grace@example.com", PW).await;
+    c.goto(&app.url(&format!("/products/{}/", lamp.id)))
+        .await
+        .unwrap();
+    fill(&c, "quantity", "2").await;
+    c.find(Locator::Css("form.add button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "/cart/").await;
+    assert_eq!(cart_count(&c).await, "2");
+    submit_form(&c, "/accounts/logout/").await;
+    wait_path(&c, "/").await;
+    assert_eq!(cart_count(&c).await, "0", "logged out: an empty guest cart");
+    log_in(&c, &app, "grace@example.com", PW).await;
+    assert_eq!(cart_count(&c).await, "2");
+    c.goto(&app.url("/cart/")).await.unwrap();
+    let cart = text(&c).await;
+    assert!(
+        cart.contains("Browser Lamp") && cart.contains("$84.00"),
+        "{cart}"
+    );
+    c.close().await.unwrap();
+}
+
+#[actix_web::test]
+async fn a_customer_resets_a_forgotten_password_in_chromium() {
+    let app = TestApp::spawn().await;
+    app.customer("ada@example.com", "the old passphrase");
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
+    c.goto(&app.url("/accounts/login/")).await.unwrap();
+    c.find(Locator::LinkText("Forgot your password?"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, "/accounts/password-reset/").await;
+    fill(&c, "email", "ada@example.com").await;
+    submit_form(&c, "/accounts/password-reset/").await;
+    wait_path(&c, "/accounts/password-reset/sent/").await;
+    assert!(text(&c).await.contains("Check your email"));
+
+    let link = app.sent_mail()[0].link("/accounts/password-reset/");
+    c.goto(&app.url(&link)).await.unwrap();
+    fill(&c, "password1", "a brand new passphrase").await;
+    fill(&c, "password2", "a brand new passphrase").await;
+    submit_form(&c, &link).await;
+    wait_path(&c, "/accounts/login/").await;
+    assert!(text(&c).await.contains("Your password was reset."));
+    log_in(&c, &app, "ada@example.com", "a brand new passphrase").await;
+
+    // The link was single-use.
+    c.goto(&app.url(&link)).await.unwrap();
+    assert!(text(&c)
+        .await
+        .contains("This password reset link does not work"));
+    c.close().await.unwrap();
+}

@@ -91,6 +91,51 @@ fn a_fresh_directory_is_migrated_seeded_and_given_a_superuser() {
         Some("short\n"),
     );
     assert!(text(&short).contains("at least 8 characters"));
+    let common = site(
+        dir.path(),
+        &[
+            "createsuperuser",
+            "--email",
+            "c@example.com",
+            "--password-stdin",
+        ],
+        Some("password1\n"),
+    );
+    assert!(!common.status.success());
+    assert!(text(&common).contains("too common"), "{}", text(&common));
+
+    let changed = site(
+        dir.path(),
+        &["changepassword", "OPS@example.com", "--password-stdin"],
+        Some("a different passphrase\n"),
+    );
+    assert!(changed.status.success(), "{}", text(&changed));
+    assert!(text(&changed).contains("Password changed for ops@example.com"));
+    let weak = site(
+        dir.path(),
+        &["changepassword", "ops@example.com", "--password-stdin"],
+        Some("12345678\n"),
+    );
+    assert!(!weak.status.success());
+    assert!(text(&weak).contains("entirely numeric"), "{}", text(&weak));
+    let nobody = site(
+        dir.path(),
+        &["changepassword", "nobody@example.com", "--password-stdin"],
+        Some("a different passphrase\n"),
+    );
+    assert!(!nobody.status.success());
+    assert!(text(&nobody).contains("no user has the email nobody@example.com"));
+    let db = site_core::db::Database::open(
+        &format!("sqlite://{}/shop.sqlite3", dir.path().display()),
+        1,
+    )
+    .unwrap();
+    let user = accounts::User::by_email(
+        &mut db.get().unwrap(),
+        &site_core::forms::Email::parse("ops@example.com").unwrap(),
+    )
+    .unwrap();
+    assert!(accounts::User::verify(Some(user), "a different passphrase").is_some());
 
     let out = dir.path().join("collected");
     let collected = site(dir.path(), &["collectstatic", out.to_str().unwrap()], None);
@@ -125,4 +170,54 @@ fn bad_configuration_is_a_clear_error() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("SHOP_BIND"));
+}
+
+#[test]
+fn the_worker_delivers_queued_mail() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+    let db = site_core::db::Database::open(
+        &format!("sqlite://{}/shop.sqlite3", dir.path().display()),
+        1,
+    )
+    .unwrap();
+    site_core::mail::outbox::enqueue(
+        &mut db.get().unwrap(),
+        &site_core::mail::Email {
+            to: "ops@example.com".into(),
+            subject: "Queued before the worker started".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+        },
+    )
+    .unwrap();
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_site"))
+        .arg("worker")
+        .env("SHOP_VAR_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("SMTP_URL")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mail_dir = dir.path().join("mail");
+    let mut delivered = 0;
+    for _ in 0..100 {
+        delivered = std::fs::read_dir(&mail_dir).map(|d| d.count()).unwrap_or(0);
+        if delivered > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(delivered, 1, "one .eml written by the worker");
+    let sent = site_core::mail::outbox::list(
+        &mut db.get().unwrap(),
+        site_core::mail::outbox::Status::Sent,
+        10,
+    )
+    .unwrap();
+    assert_eq!(sent.len(), 1);
 }

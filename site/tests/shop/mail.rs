@@ -276,6 +276,158 @@ fn aiosmtpd_available() -> bool {
     ok
 }
 
+/// A running SMTP server and the file its received messages go to: the
+/// one `.ci/run` started (SHOP_TEST_SMTP_URL / SHOP_TEST_SMTP_LOG), or one
+/// started here (killed when the guard drops).
+struct Smtp {
+    url: String,
+    log: std::path::PathBuf,
+    _own: Option<(std::process::Child, tempfile::NamedTempFile)>,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if let Some((child, _)) = &mut self._own {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Smtp {
+    fn received(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+async fn start_aiosmtpd(port: u16) -> (std::process::Child, tempfile::NamedTempFile) {
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(log.reopen().unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (child, log);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("aiosmtpd did not start on port {port}");
+}
+
+async fn smtp_server() -> Option<Smtp> {
+    if let (Ok(url), Ok(log)) = (
+        std::env::var("SHOP_TEST_SMTP_URL"),
+        std::env::var("SHOP_TEST_SMTP_LOG"),
+    ) {
+        return Some(Smtp {
+            url,
+            log: log.into(),
+            _own: None,
+        });
+    }
+    if !aiosmtpd_available() {
+        return None;
+    }
+    let port = free_port();
+    let (child, log) = start_aiosmtpd(port).await;
+    Some(Smtp {
+        url: format!("smtp://127.0.0.1:{port}"),
+        log: log.path().to_path_buf(),
+        _own: Some((child, log)),
+    })
+}
+
+/// Every kind of email, through a real SMTP server: multipart text and
+/// HTML, absolute links, one Message-ID each.
+#[actix_web::test]
+async fn every_email_reaches_a_real_smtp_server() {
+    let Some(smtp) = smtp_server().await else {
+        eprintln!("skipped: aiosmtpd is not installed");
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let mut cfg = app.config.clone();
+    cfg.smtp_url = Some(smtp.url.clone());
+    let mailer = Mailer::from_config(&cfg).unwrap();
+    let tag = site_core::random_token(8).to_lowercase();
+    let email = format!("real-{tag}@example.com");
+
+    // Registration (verification), an order (confirmation), a reset
+    // request, a password change notice and the contact form.
+    let p = app.product("SMTP Kettle", 5, 1000);
+    let c = app.client();
+    let form = c.get("/accounts/register/").await;
+    c.submit(
+        &form,
+        "/accounts/register/",
+        &[("email", &email), ("password1", PW), ("password2", PW)],
+    )
+    .await;
+    c.add_to_cart(p.id, 1).await;
+    c.checkout(&email).await;
+    let form = c.get("/accounts/password/").await;
+    c.submit(
+        &form,
+        "/accounts/password/",
+        &[
+            ("current_password", PW),
+            ("password1", "a newer passphrase"),
+            ("password2", "a newer passphrase"),
+        ],
+    )
+    .await;
+    let reset = app.client();
+    let form = reset.get("/accounts/password-reset/").await;
+    reset
+        .submit(&form, "/accounts/password-reset/", &[("email", &email)])
+        .await;
+    send_contact(&app, &format!("Question {tag}")).await;
+
+    let report = outbox::deliver_due(&app.db, &mailer, site_core::now()).unwrap();
+    assert_eq!((report.sent, report.deferred, report.failed), (5, 0, 0));
+    let mut received = String::new();
+    for _ in 0..50 {
+        received = smtp.received();
+        if received.matches(&email).count() >= 4 && received.contains(&tag) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for subject in [
+        "Confirm your email address",
+        "Your order",
+        "Your password was changed",
+        "Reset your password",
+        &format!("Contact form: Question {tag}"),
+    ] {
+        assert!(
+            received.contains(&format!("Subject: {subject}")),
+            "{subject} not received:\n{received}"
+        );
+    }
+    assert!(received.contains("multipart/alternative"));
+    assert!(received.contains(&format!("{}/accounts/verify/", app.base)));
+    for sent in app.outbox(Status::Sent) {
+        assert_eq!(
+            received.matches(&sent.message_id).count(),
+            1,
+            "each message once"
+        );
+    }
+}
+
 #[actix_web::test]
 async fn mail_sent_while_smtp_is_down_is_delivered_once_it_is_back() {
     if !aiosmtpd_available() {
@@ -305,29 +457,7 @@ async fn mail_sent_while_smtp_is_down_is_delivered_once_it_is_back() {
     assert_eq!((down.sent, down.deferred), (0, 1));
 
     // The server comes back.
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut server = Command::new("python3")
-        .args([
-            "-u",
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(log.reopen().unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "aiosmtpd did not start");
+    let (mut server, log) = start_aiosmtpd(port).await;
 
     let later = now + chrono::TimeDelta::minutes(1);
     let back = outbox::deliver_due(&app.db, &smtp, later).unwrap();
