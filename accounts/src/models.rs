@@ -28,6 +28,9 @@ pub struct User {
     pub avatar: String,
     #[serde(skip)]
     pub totp_secret: Option<String>,
+    #[serde(skip)]
+    pub totp_last_step: Option<i64>,
+    pub pending_email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,20 +145,24 @@ impl User {
         first_name: &str,
         last_name: &str,
     ) -> QueryResult<Option<User>> {
-        let inserted = diesel::insert_into(u::table)
-            .values((
-                u::email.eq(email.as_str()),
-                u::password_hash.eq(hash),
-                u::first_name.eq(first_name),
-                u::last_name.eq(last_name),
-                u::is_active.eq(true),
-                u::is_staff.eq(false),
-                u::is_superuser.eq(false),
-                u::date_joined.eq(site_core::now()),
-                u::email_verified.eq(false),
-                u::avatar.eq(""),
-            ))
-            .execute(conn);
+        // In a savepoint: a unique violation must not poison an enclosing
+        // PostgreSQL transaction.
+        let inserted = conn.transaction(|conn| {
+            diesel::insert_into(u::table)
+                .values((
+                    u::email.eq(email.as_str()),
+                    u::password_hash.eq(hash),
+                    u::first_name.eq(first_name),
+                    u::last_name.eq(last_name),
+                    u::is_active.eq(true),
+                    u::is_staff.eq(false),
+                    u::is_superuser.eq(false),
+                    u::date_joined.eq(site_core::now()),
+                    u::email_verified.eq(false),
+                    u::avatar.eq(""),
+                ))
+                .execute(conn)
+        });
         match inserted {
             Err(e) if is_unique_violation(&e) => Ok(None),
             Err(e) => Err(e),
@@ -255,14 +262,30 @@ impl User {
     /// email change) and counts as verified. `Ok(false)` if another
     /// account took the address meanwhile.
     pub fn confirm_email(conn: &mut DbConn, id: i64, email: &str) -> QueryResult<bool> {
-        match diesel::update(u::table.find(id))
-            .set((u::email.eq(email), u::email_verified.eq(true)))
-            .execute(conn)
-        {
+        // In a savepoint: a unique violation must not poison an enclosing
+        // PostgreSQL transaction.
+        let outcome = conn.transaction(|conn| {
+            diesel::update(u::table.find(id))
+                .set((
+                    u::email.eq(email),
+                    u::email_verified.eq(true),
+                    u::pending_email.eq(None::<String>),
+                ))
+                .execute(conn)
+        });
+        match outcome {
             Ok(n) => Ok(n == 1),
             Err(e) if is_unique_violation(&e) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Records the address an email change waits to confirm (which makes
+    /// earlier change links void).
+    pub fn set_pending_email(conn: &mut DbConn, id: i64, email: &str) -> QueryResult<usize> {
+        diesel::update(u::table.find(id))
+            .set(u::pending_email.eq(Some(email)))
+            .execute(conn)
     }
 
     pub fn email_taken(conn: &mut DbConn, email: &Email) -> QueryResult<bool> {
@@ -271,6 +294,14 @@ impl User {
             .count()
             .get_result::<i64>(conn)?
             > 0)
+    }
+
+    /// Turns two-factor on, only if it is off; false if it was on.
+    pub fn enable_totp(conn: &mut DbConn, id: i64, secret: &str) -> QueryResult<bool> {
+        let n = diesel::update(u::table.find(id).filter(u::totp_secret.is_null()))
+            .set((u::totp_secret.eq(secret), u::totp_last_step.eq(None::<i64>)))
+            .execute(conn)?;
+        Ok(n == 1)
     }
 
     pub fn set_totp_secret(conn: &mut DbConn, id: i64, secret: Option<&str>) -> QueryResult<usize> {

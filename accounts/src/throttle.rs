@@ -22,33 +22,33 @@ pub fn window() -> TimeDelta {
     TimeDelta::minutes(WINDOW_MINUTES)
 }
 
-/// Whether a login for `account` from `client` must be refused now.
-pub fn is_throttled(conn: &mut DbConn, account: &str, client: &str) -> QueryResult<bool> {
-    let since = site_core::now() - window();
-    let by_account: i64 = f::table
-        .filter(f::account.eq(account))
-        .filter(f::failed_at.gt(since))
-        .count()
-        .get_result(conn)?;
-    if by_account >= ACCOUNT_LIMIT {
-        return Ok(true);
-    }
-    let by_client: i64 = f::table
-        .filter(f::client.eq(client))
-        .filter(f::failed_at.gt(since))
-        .count()
-        .get_result(conn)?;
-    Ok(by_client >= CLIENT_LIMIT)
-}
-
-pub fn record_failure(conn: &mut DbConn, account: &str, client: &str) -> QueryResult<usize> {
+/// Counts a password (or code) attempt for `account` from `client`, then
+/// says whether it may go ahead. The attempt is recorded before the check
+/// and before the (slow) password hash, so parallel guesses cannot all
+/// slip in under the limit; a success clears it ([`clear_account`]).
+pub fn attempt(conn: &mut DbConn, account: &str, client: &str) -> QueryResult<bool> {
     diesel::insert_into(f::table)
         .values((
             f::account.eq(account),
             f::client.eq(client),
             f::failed_at.eq(site_core::now()),
         ))
-        .execute(conn)
+        .execute(conn)?;
+    let since = site_core::now() - window();
+    let by_account: i64 = f::table
+        .filter(f::account.eq(account))
+        .filter(f::failed_at.gt(since))
+        .count()
+        .get_result(conn)?;
+    if by_account > ACCOUNT_LIMIT {
+        return Ok(false);
+    }
+    let by_client: i64 = f::table
+        .filter(f::client.eq(client))
+        .filter(f::failed_at.gt(since))
+        .count()
+        .get_result(conn)?;
+    Ok(by_client <= CLIENT_LIMIT)
 }
 
 /// A successful login (or a password reset) clears the account's count.

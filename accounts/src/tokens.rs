@@ -4,7 +4,8 @@
 //! A reset link signs the user's password hash and last login, so it stops
 //! working once the password changes (which also makes it single-use) or
 //! the user logs in. A verification link signs the address it confirms and
-//! the account's current address.
+//! the account's current and pending address, so only the latest email
+//! change request's link works, and none after the address changed.
 
 use diesel::prelude::*;
 use site_core::db::DbConn;
@@ -49,10 +50,18 @@ pub fn check_reset(signer: &Signer, conn: &mut DbConn, token: &str) -> Result<Us
     found.filter(|u| u.is_active).ok_or(TokenError::Invalid)
 }
 
+fn verify_state(user: &User) -> String {
+    format!(
+        "{}|{}",
+        user.email,
+        user.pending_email.as_deref().unwrap_or("")
+    )
+}
+
 pub fn verify_token(signer: &Signer, user: &User, email: &str, valid_days: i64) -> String {
     let expires = site_core::now().and_utc().timestamp() + valid_days * 86_400;
     let payload = format!("{}-{}", user.id, hex::encode(email));
-    signer.sign(VERIFY, &payload, expires, &user.email)
+    signer.sign(VERIFY, &payload, expires, &verify_state(user))
 }
 
 /// The user and the address a verification token confirms.
@@ -70,7 +79,7 @@ pub fn check_verify(
             let (id, email_hex) = payload.split_once('-')?;
             let email = String::from_utf8(hex::decode(email_hex).ok()?).ok()?;
             let user = User::find(conn, id.parse().ok()?).optional().ok()??;
-            let state = user.email.clone();
+            let state = verify_state(&user);
             found = Some((user, email));
             Some(state)
         },

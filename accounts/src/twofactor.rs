@@ -42,6 +42,55 @@ pub fn check_code(secret_b32: &str, account: &str, code: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// The time step (of 30 s) `code` belongs to, among the current one and
+/// its neighbours.
+fn matching_step(secret_b32: &str, account: &str, code: &str, now: u64) -> Option<i64> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let totp = totp(secret_b32, account)?;
+    let step = now / 30;
+    [step.saturating_sub(1), step, step + 1]
+        .into_iter()
+        .find(|s| {
+            let expected = totp.generate(s * 30);
+            subtle_eq(expected.as_bytes(), code.as_bytes())
+        })
+        .map(|s| s as i64)
+}
+
+fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Accepts `code` for the user at most once: the step it belongs to must
+/// be later than the last one used (a conditional UPDATE, so two logins
+/// racing with one code cannot both pass).
+pub fn use_code(
+    conn: &mut DbConn,
+    user: &crate::User,
+    secret_b32: &str,
+    code: &str,
+) -> QueryResult<bool> {
+    use site_core::schema::accounts_user as u;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let Some(step) = matching_step(secret_b32, &user.email, code, now) else {
+        return Ok(false);
+    };
+    let n = diesel::update(
+        u::table
+            .find(user.id)
+            .filter(u::totp_last_step.is_null().or(u::totp_last_step.lt(step))),
+    )
+    .set(u::totp_last_step.eq(Some(step)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 fn normalise(code: &str) -> String {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -112,6 +161,23 @@ mod tests {
         assert!(!check_code(&s, "ada@example.com", "12345"));
         assert!(!check_code(&s, "ada@example.com", "abcdef"));
         assert!(t.get_url().starts_with("otpauth://totp/"));
+    }
+
+    #[test]
+    fn codes_match_their_step_and_neighbours_only() {
+        let s = new_secret();
+        let t = totp(&s, "a@example.com").unwrap();
+        let now = 1_800_000_000u64;
+        let code = t.generate(now);
+        assert_eq!(
+            matching_step(&s, "a@example.com", &code, now),
+            Some((now / 30) as i64)
+        );
+        assert!(
+            matching_step(&s, "a@example.com", &code, now + 30).is_some(),
+            "a clock a little behind"
+        );
+        assert_eq!(matching_step(&s, "a@example.com", &code, now + 120), None);
     }
 
     #[test]

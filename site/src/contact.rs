@@ -1,34 +1,19 @@
 //! The contact form (`/contact/`): a message to the shop's staff address,
 //! queued in the outbox. Each client address may send a few messages per
-//! ten minutes (governor), so the form cannot be used to flood the inbox.
+//! few minutes (`MailSendLimit`), so the form cannot flood the inbox.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use site_core::forms::{required_multiline, required_text, Email, FormState};
 use site_core::http::auth::current_user;
-use site_core::http::{redirect, Level, RequestContext};
+use site_core::http::{redirect, Level, MailSendLimit, RequestContext, MAIL_LIMITED};
 use site_core::mail::{outbox, Email as Message};
 use site_core::tera::Context;
 use site_core::AppError;
 
 pub const ROUTES: &[site_core::urls::Route] = &[("site:contact", "/contact/")];
-
-/// Messages per client address: a burst of 3, then one every 3 minutes.
-pub struct ContactLimiter(DefaultKeyedRateLimiter<IpAddr>);
-
-impl Default for ContactLimiter {
-    fn default() -> Self {
-        let quota = Quota::with_period(std::time::Duration::from_secs(180))
-            .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN));
-        ContactLimiter(RateLimiter::keyed(quota))
-    }
-}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -52,7 +37,6 @@ async fn form(rq: RequestContext) -> Result<HttpResponse, AppError> {
 async fn submit(
     rq: RequestContext,
     body: web::Form<HashMap<String, String>>,
-    limiter: web::Data<ContactLimiter>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = FormState::new(body.into_inner());
     let name = form.field("name", required_text(100));
@@ -63,15 +47,8 @@ async fn submit(
     else {
         return rq.render_form("site/contact.html", &form, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let ip = rq
-        .req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    if limiter.0.check_key(&ip).is_err() {
-        form.add_non_field_error(
-            "You have sent several messages in the last few minutes. Please wait a little before sending another; nothing was lost from this form.",
-        );
+    if !MailSendLimit::allow(&rq) {
+        form.add_non_field_error(MAIL_LIMITED);
         return rq.render_form("site/contact.html", &form, StatusCode::TOO_MANY_REQUESTS);
     }
     let mut ctx = Context::new();

@@ -48,7 +48,8 @@ pub struct Shop {
     pub account_hooks: AccountHooks,
     /// Shared by every worker, so one refresh serves them all.
     pub catalogue_cache: web::Data<products::CatalogueCache>,
-    pub contact_limiter: web::Data<contact::ContactLimiter>,
+    /// Shared by every worker: how much mail each client may trigger.
+    pub mail_send_limit: web::Data<site_core::http::MailSendLimit>,
 }
 
 /// Every app's named routes, for reversing URLs.
@@ -134,7 +135,7 @@ impl Shop {
                 Arc::new(cart::CartFollowsCustomer),
                 Arc::new(orders::OrdersOfCustomer),
             ]),
-            contact_limiter: web::Data::new(contact::ContactLimiter::default()),
+            mail_send_limit: web::Data::new(site_core::http::MailSendLimit::default()),
             catalogue_cache: web::Data::new(products::CatalogueCache::new(
                 std::time::Duration::from_secs(config.catalogue_cache_seconds),
             )),
@@ -150,7 +151,7 @@ impl Shop {
             .app_data(web::Data::from(self.payment_provider.clone()))
             .app_data(web::Data::from(self.statics.clone()))
             .app_data(self.catalogue_cache.clone())
-            .app_data(self.contact_limiter.clone())
+            .app_data(self.mail_send_limit.clone())
             .app_data(web::Data::new(self.signer.clone()))
             .app_data(web::Data::new(self.account_hooks.clone()))
             // Avatar uploads: the CSRF check reads the body, so this is the

@@ -26,6 +26,7 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     ok.then(|| n.to_string())
 }
 
+const EXPIRED: &str = "Your login expired or the password changed meanwhile: please log in again.";
 pub const THROTTLED: &str =
     "Too many failed attempts to log in. Wait 15 minutes and try again, or reset your password.";
 const MISMATCH: &str = "That email and password do not match an account. Check them and try again.";
@@ -63,12 +64,21 @@ pub async fn login_form(
 #[derive(Serialize, Deserialize)]
 struct PendingLogin {
     user_id: i64,
+    /// Which password it passed: a reset meanwhile voids it.
+    password: String,
     next: Option<String>,
     /// Unix seconds; the code must come within 5 minutes.
     at: i64,
 }
 
 const PENDING: &str = "_pending_login";
+
+/// A short digest of the stored password hash (not the hash itself, which
+/// has no business in a session).
+fn fingerprint(user: &User) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(user.password_hash.as_bytes())[..8])
+}
 
 pub async fn login_submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
     let mut form = FormState::new(body.into_inner());
@@ -83,16 +93,16 @@ pub async fn login_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
         return login_page(&rq, &form, next, StatusCode::UNPROCESSABLE_ENTITY);
     };
     let client = client_ip(&rq);
-    let (account, c) = (email.to_string(), client.clone());
-    let (throttled, candidate) = rq
+    let account = email.to_string();
+    let (allowed, candidate) = rq
         .db(move |conn| {
-            if throttle::is_throttled(conn, &account, &c)? {
-                return Ok((true, None));
+            if !throttle::attempt(conn, &account, &client)? {
+                return Ok((false, None));
             }
-            Ok((false, User::by_email(conn, &email).optional()?))
+            Ok((true, User::by_email(conn, &email).optional()?))
         })
         .await?;
-    if throttled {
+    if !allowed {
         form.add_non_field_error(THROTTLED);
         return login_page(&rq, &form, next, StatusCode::TOO_MANY_REQUESTS);
     }
@@ -106,9 +116,6 @@ pub async fn login_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
     })
     .await?;
     let Some((user, rehash)) = user else {
-        let account = form.raw("email").trim().to_lowercase();
-        rq.db(move |conn| Ok(throttle::record_failure(conn, &account, &client)?))
-            .await?;
         form.add_non_field_error(MISMATCH);
         return login_page(&rq, &form, next, StatusCode::UNPROCESSABLE_ENTITY);
     };
@@ -126,6 +133,7 @@ pub async fn login_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
                 PENDING,
                 PendingLogin {
                     user_id: user.id,
+                    password: fingerprint(&user),
                     next,
                     at: site_core::now().and_utc().timestamp(),
                 },
@@ -203,19 +211,20 @@ pub async fn code_submit(rq: RequestContext, body: Fields) -> Result<HttpRespons
     let code = form.raw("code").trim().to_string();
     form.values.remove("code");
     let client = client_ip(&rq);
-    let uid = p.user_id;
+    let (uid, passed) = (p.user_id, p.password.clone());
     let outcome = rq
         .db(move |conn| {
             let user = User::find(conn, uid)?;
-            let account = user.email.clone();
-            if throttle::is_throttled(conn, &account, &client)? {
+            if !user.is_active || fingerprint(&user) != passed {
+                return Ok(Err(EXPIRED));
+            }
+            if !throttle::attempt(conn, &user.email, &client)? {
                 return Ok(Err(THROTTLED));
             }
             let secret = user.totp_secret.clone().unwrap_or_default();
-            let ok = twofactor::check_code(&secret, &user.email, &code)
+            let ok = twofactor::use_code(conn, &user, &secret, &code)?
                 || twofactor::use_recovery_code(conn, uid, &code)?;
             if !ok {
-                throttle::record_failure(conn, &account, &client)?;
                 return Ok(Err(
                     "That code is not right. Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
                 ));
@@ -223,6 +232,11 @@ pub async fn code_submit(rq: RequestContext, body: Fields) -> Result<HttpRespons
             Ok(Ok(user))
         })
         .await?;
+    if let Err(EXPIRED) = outcome {
+        rq.session.remove(PENDING);
+        rq.flash(Level::Info, EXPIRED);
+        return Ok(redirect(&rq.url("accounts:login", &[])?));
+    }
     match outcome {
         Ok(user) => complete_login(&rq, user, p.next).await,
         Err(message) => {

@@ -51,21 +51,50 @@ pub fn form_page(
     page(rq, template, ctx, status)
 }
 
-/// Checks the signed-in user's password before a sensitive change; a
-/// wrong one counts as a failed login for throttling.
+/// What checking a password before a sensitive change found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    Right,
+    Wrong,
+    /// Too many wrong passwords lately: not even checked.
+    Throttled,
+}
+
+impl PasswordCheck {
+    /// The sentence for the form (`wrong` when it was wrong), or `None`.
+    pub fn problem(self, wrong: &'static str) -> Option<&'static str> {
+        match self {
+            PasswordCheck::Right => None,
+            PasswordCheck::Wrong => Some(wrong),
+            PasswordCheck::Throttled => Some(auth::THROTTLED),
+        }
+    }
+}
+
+/// Checks the signed-in user's password before a sensitive change (email,
+/// password, two-factor, deletion). Each try counts towards the same
+/// throttle as logins, so a borrowed session cannot guess at leisure.
 pub async fn confirm_password(
     rq: &RequestContext,
     user: &User,
     password_text: String,
-) -> Result<bool, AppError> {
+) -> Result<PasswordCheck, AppError> {
+    let (account, client) = (user.email.clone(), client_ip(rq));
+    let allowed = rq
+        .db(move |conn| Ok(crate::throttle::attempt(conn, &account, &client)?))
+        .await?;
+    if !allowed {
+        return Ok(PasswordCheck::Throttled);
+    }
     let candidate = user.clone();
     let ok = web::block(move || User::verify(Some(candidate), &password_text).is_some()).await?;
     if !ok {
-        let (account, client) = (user.email.clone(), client_ip(rq));
-        rq.db(move |conn| Ok(crate::throttle::record_failure(conn, &account, &client)?))
-            .await?;
+        return Ok(PasswordCheck::Wrong);
     }
-    Ok(ok)
+    let account = user.email.clone();
+    rq.db(move |conn| Ok(crate::throttle::clear_account(conn, &account)?))
+        .await?;
+    Ok(PasswordCheck::Right)
 }
 
 /// The signed-in user, or a redirect to the login page that comes back here.
@@ -103,13 +132,10 @@ pub fn hooks(rq: &RequestContext) -> AccountHooks {
         .unwrap_or_default()
 }
 
-/// The client's address as the socket sees it (a proxy's forwarded
-/// headers are not trusted: anyone can send them).
+/// The client's address (see `RequestContext::client_ip`), as the
+/// throttle's key.
 pub fn client_ip(rq: &RequestContext) -> String {
-    rq.req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    rq.client_ip().to_string()
 }
 
 pub fn session_user(user: &User) -> SessionUser {

@@ -7,14 +7,14 @@ use actix_web::{web, HttpResponse};
 use diesel::OptionalExtension;
 use site_core::db::write_transaction;
 use site_core::forms::{Email, FormState};
-use site_core::http::{redirect, Level, RequestContext};
+use site_core::http::{redirect, Level, MailSendLimit, RequestContext, MAIL_LIMITED};
 use site_core::signing::TokenError;
 use site_core::tera::Context;
 use site_core::AppError;
 
 use super::{
-    client_ip, confirm_password, form_page, new_password, page, queue_email, sign_in_session,
-    signer, EmailParts, Fields,
+    confirm_password, form_page, new_password, page, queue_email, sign_in_session, signer,
+    EmailParts, Fields, PasswordCheck,
 };
 use crate::models::User;
 use crate::{throttle, tokens};
@@ -55,31 +55,24 @@ pub async fn change_submit(rq: RequestContext, body: Fields) -> Result<HttpRespo
     let mut form = FormState::new(body.into_inner());
     let current = form.raw("current_password").to_string();
     form.values.remove("current_password");
-    let client = client_ip(&rq);
-    let (id, c) = (me.id, client.clone());
-    let (user, throttled) = rq
-        .db(move |conn| {
-            let user = User::find(conn, id)?;
-            let throttled = throttle::is_throttled(conn, &user.email, &c)?;
-            Ok((user, throttled))
-        })
-        .await?;
-    if throttled {
-        form.add_non_field_error(super::auth::THROTTLED);
+    let id = me.id;
+    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+    let attrs = (
+        user.email.clone(),
+        user.first_name.clone(),
+        user.last_name.clone(),
+    );
+    let check = confirm_password(&rq, &user, current).await?;
+    if let Some(problem) = check.problem("Your current password is not right.") {
+        form.add_error("current_password", problem);
+    }
+    if check == PasswordCheck::Throttled {
         return form_page(
             &rq,
             "accounts/password_change.html",
             &form,
             StatusCode::TOO_MANY_REQUESTS,
         );
-    }
-    let attrs = (
-        user.email.clone(),
-        user.first_name.clone(),
-        user.last_name.clone(),
-    );
-    if !confirm_password(&rq, &user, current).await? {
-        form.add_error("current_password", "Your current password is not right.");
     }
     let hash = new_password(&mut form, attrs).await?;
     let Some(hash) = hash.filter(|_| form.is_valid()) else {
@@ -134,6 +127,16 @@ pub async fn reset_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
+    // Counted before looking the address up, so it is the same either way.
+    if !MailSendLimit::allow(&rq) {
+        form.add_non_field_error(MAIL_LIMITED);
+        return form_page(
+            &rq,
+            "accounts/password_reset.html",
+            &form,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     let parts = EmailParts::of(&rq);
     let signer = signer(&rq)?;
     let minutes = rq.config.password_reset_minutes;

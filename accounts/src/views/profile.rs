@@ -9,7 +9,7 @@ use futures_util::TryStreamExt;
 use site_core::db::write_transaction;
 use site_core::forms::{optional_text, Email, FormState};
 use site_core::http::auth::SessionUser;
-use site_core::http::{redirect, Level, RequestContext};
+use site_core::http::{redirect, Level, MailSendLimit, RequestContext, MAIL_LIMITED};
 use site_core::tera::Context;
 use site_core::AppError;
 
@@ -86,8 +86,11 @@ pub async fn change_email(rq: RequestContext, body: Fields) -> Result<HttpRespon
     form.values.remove("password");
     let id = me.id;
     let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-    if !confirm_password(&rq, &user, password_text).await? {
-        form.add_error("password", "Your password is not right.");
+    if let Some(problem) = confirm_password(&rq, &user, password_text)
+        .await?
+        .problem("Your password is not right.")
+    {
+        form.add_error("password", problem);
     }
     let email = email.filter(|_| form.is_valid());
     let Some(email) = email else {
@@ -109,24 +112,39 @@ pub async fn change_email(rq: RequestContext, body: Fields) -> Result<HttpRespon
         )
         .await;
     }
+    if !MailSendLimit::allow(&rq) {
+        form.add_non_field_error(MAIL_LIMITED);
+        return profile_page(
+            &rq,
+            &me,
+            &[("email_form", &form)],
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
     let parts = EmailParts::of(&rq);
     let signer = signer(&rq)?;
     let verify_days = rq.config.verify_days;
     let target = email.clone();
     let taken = rq
         .db(move |conn| {
-            if User::email_taken(conn, &target)? {
-                return Ok(true);
-            }
-            super::register::queue_verification(
-                conn,
-                &parts,
-                &signer,
-                verify_days,
-                &user,
-                target.as_str(),
-            )?;
-            Ok(false)
+            write_transaction(conn, |conn| {
+                if User::email_taken(conn, &target)? {
+                    return Ok(true);
+                }
+                User::set_pending_email(conn, user.id, target.as_str())?;
+                let mut user = user;
+                user.pending_email = Some(target.to_string());
+                super::register::queue_verification(
+                    conn,
+                    &parts,
+                    &signer,
+                    verify_days,
+                    &user,
+                    target.as_str(),
+                )?;
+                Ok(false)
+            })
         })
         .await?;
     if taken {
@@ -184,7 +202,15 @@ pub async fn upload_avatar(
 ) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
     let processed = match read_avatar(payload).await {
-        Ok((filename, bytes)) => web::block(move || avatar::process(&filename, &bytes)).await?,
+        Ok((filename, bytes)) => {
+            // One decode at a time: each may take a blocking thread (which
+            // database work shares) and up to 128 MB for a while.
+            let _turn = avatar::DECODING
+                .acquire()
+                .await
+                .map_err(AppError::internal)?;
+            web::block(move || avatar::process(&filename, &bytes)).await?
+        }
         Err(e) => Err(e),
     };
     let png = match processed {
@@ -234,8 +260,11 @@ pub async fn delete_submit(rq: RequestContext, body: Fields) -> Result<HttpRespo
     form.values.remove("password");
     let id = me.id;
     let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-    if !confirm_password(&rq, &user, password_text).await? {
-        form.add_error("password", "Your password is not right.");
+    if let Some(problem) = confirm_password(&rq, &user, password_text)
+        .await?
+        .problem("Your password is not right.")
+    {
+        form.add_error("password", problem);
         return form_page(
             &rq,
             "accounts/delete.html",

@@ -7,7 +7,7 @@ use actix_web::{web, HttpResponse};
 use site_core::db::write_transaction;
 use site_core::forms::{optional_text, Email, FormState};
 use site_core::http::auth::{current_user, set_current_user};
-use site_core::http::{redirect, Level, RequestContext};
+use site_core::http::{redirect, Level, MailSendLimit, RequestContext, MAIL_LIMITED};
 use site_core::signing::TokenError;
 use site_core::tera::Context;
 use site_core::AppError;
@@ -77,6 +77,15 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
+    if !MailSendLimit::allow(&rq) {
+        form.add_non_field_error(MAIL_LIMITED);
+        return form_page(
+            &rq,
+            "accounts/register.html",
+            &form,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
     let parts = EmailParts::of(&rq);
     let signer = signer(&rq)?;
     let verify_days = rq.config.verify_days;
@@ -125,17 +134,39 @@ pub async fn verify(
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let signer = signer(&rq)?;
+    let parts = EmailParts::of(&rq);
     let token = token.into_inner();
     let outcome = rq
         .db(move |conn| {
-            let (user, email) = match tokens::check_verify(&signer, conn, &token) {
-                Ok(found) => found,
-                Err(e) => return Ok(Err(e)),
-            };
-            if !User::confirm_email(conn, user.id, &email)? {
-                return Ok(Err(TokenError::Invalid));
-            }
-            Ok(Ok(User::find(conn, user.id)?))
+            write_transaction(conn, |conn| {
+                let (user, email) = match tokens::check_verify(&signer, conn, &token) {
+                    Ok(found) => found,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if !User::confirm_email(conn, user.id, &email)? {
+                    return Ok(Err(TokenError::Invalid));
+                }
+                if user.email != email {
+                    // The old address hears of the change, in case it was
+                    // not its owner who made it.
+                    let mut ctx = parts.context();
+                    ctx.insert("name", &user.display_name());
+                    ctx.insert("new_email", &email);
+                    ctx.insert(
+                        "reset_link",
+                        &format!("{}/accounts/password-reset/", parts.site_url),
+                    );
+                    queue_email(
+                        conn,
+                        &parts,
+                        "accounts/email/email_changed",
+                        &user.email,
+                        "Your email address was changed",
+                        &ctx,
+                    )?;
+                }
+                Ok(Ok(User::find(conn, user.id)?))
+            })
         })
         .await?;
     match outcome {
@@ -166,6 +197,10 @@ pub async fn verify(
 /// Sends the verification link again (for the signed-in customer).
 pub async fn resend(rq: RequestContext) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
+    if !MailSendLimit::allow(&rq) {
+        rq.flash(Level::Warning, MAIL_LIMITED);
+        return Ok(redirect(&rq.url("accounts:profile", &[])?));
+    }
     let parts = EmailParts::of(&rq);
     let signer = signer(&rq)?;
     let verify_days = rq.config.verify_days;

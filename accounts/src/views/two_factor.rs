@@ -67,6 +67,16 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
                 return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
             };
             let code = form.raw("code").to_string();
+            let password_text = form.raw("password").to_string();
+            form.values.remove("password");
+            let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+            if let Some(problem) = super::confirm_password(&rq, &user, password_text)
+                .await?
+                .problem("Your password is not right.")
+            {
+                form.add_error("password", problem);
+                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
             if !twofactor::check_code(&secret, &me.email, &code) {
                 form.add_error(
                     "code",
@@ -74,14 +84,29 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
                 );
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
-            let codes = rq
+            let enabled = rq
                 .db(move |conn| {
                     write_transaction(conn, |conn| -> Result<_, AppError> {
-                        User::set_totp_secret(conn, id, Some(&secret))?;
-                        Ok(twofactor::new_recovery_codes(conn, id)?)
+                        // Only if still off: a second enrolment (another
+                        // tab, a stale session) cannot swap the secret.
+                        if !User::enable_totp(conn, id, &secret)? {
+                            return Ok(None);
+                        }
+                        let user = User::find(conn, id)?;
+                        twofactor::use_code(conn, &user, &secret, &code)?;
+                        // Sessions signed in with the password alone end.
+                        site_core::http::auth::end_sessions(conn, id)?;
+                        Ok(Some((user, twofactor::new_recovery_codes(conn, id)?)))
                     })
                 })
                 .await?;
+            let Some((user, codes)) = enabled else {
+                rq.session.remove(ENROLLING);
+                rq.flash(Level::Info, "Two-factor authentication was already on.");
+                return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
+            };
+            rq.session.renew();
+            super::sign_in_session(&rq, &user)?;
             rq.session.remove(ENROLLING);
             rq.flash(Level::Success, "Two-factor authentication is on.");
             let mut ctx = Context::new();
@@ -96,8 +121,11 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
                 form.add_non_field_error("Staff accounts must keep two-factor authentication on.");
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
-            if !super::confirm_password(&rq, &user, password_text).await? {
-                form.add_error("password", "Your password is not right.");
+            if let Some(problem) = super::confirm_password(&rq, &user, password_text)
+                .await?
+                .problem("Your password is not right.")
+            {
+                form.add_error("password", problem);
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
             rq.db(move |conn| {

@@ -9,6 +9,8 @@ DROP TABLE accounts_login_failure;
 DROP TABLE accounts_recovery_code;
 DROP INDEX core_session_user_id;
 ALTER TABLE core_session DROP COLUMN user_id;
+ALTER TABLE accounts_user DROP COLUMN pending_email;
+ALTER TABLE accounts_user DROP COLUMN totp_last_step;
 ALTER TABLE accounts_user DROP COLUMN totp_secret;
 ALTER TABLE accounts_user DROP COLUMN avatar;
 ALTER TABLE accounts_user DROP COLUMN email_verified;

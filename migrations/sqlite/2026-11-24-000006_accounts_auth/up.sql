@@ -4,6 +4,10 @@
 ALTER TABLE accounts_user ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE accounts_user ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
 ALTER TABLE accounts_user ADD COLUMN totp_secret TEXT;
+-- The last 30-second step a code was accepted for: a code works once.
+ALTER TABLE accounts_user ADD COLUMN totp_last_step BIGINT;
+-- An email change waiting for its link: only the latest request's link works.
+ALTER TABLE accounts_user ADD COLUMN pending_email TEXT;
 -- Accounts made before verification existed (staff from the CLI) count as verified.
 UPDATE accounts_user SET email_verified = TRUE;
 

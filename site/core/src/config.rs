@@ -53,6 +53,9 @@ pub struct Config {
     pub password_reset_minutes: i64,
     /// How long an email verification link works (SHOP_VERIFY_DAYS).
     pub verify_days: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed
+    /// (SHOP_TRUSTED_PROXIES, comma-separated addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -151,6 +154,21 @@ impl Config {
         let staff_email = get("SHOP_STAFF_EMAIL")
             .filter(|s| !s.trim().is_empty())
             .unwrap_or_else(|| from_email.clone());
+        let proxies_raw = get("SHOP_TRUSTED_PROXIES").unwrap_or_default();
+        let trusted_proxies = proxies_raw
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| ConfigError {
+                    name: "SHOP_TRUSTED_PROXIES",
+                    value: proxies_raw.clone(),
+                    reason: format!(
+                        "{p:?} is not an IP address (list addresses, e.g. 127.0.0.1,10.0.0.2)"
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let https = flag("SHOP_HTTPS")?;
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
@@ -170,6 +188,7 @@ impl Config {
             staff_2fa: flag("SHOP_STAFF_2FA")?,
             password_reset_minutes,
             verify_days,
+            trusted_proxies,
             https,
             dev: flag("SHOP_DEV")?,
             currency,
@@ -227,6 +246,15 @@ mod tests {
         assert_eq!(e.name, "SHOP_HTTPS");
         let e = cfg(&[("SHOP_CURRENCY", "XYZ1")]).unwrap_err();
         assert_eq!(e.name, "SHOP_CURRENCY");
+        let e = cfg(&[("SHOP_TRUSTED_PROXIES", "10.0.0.1, proxy")]).unwrap_err();
+        assert_eq!(e.name, "SHOP_TRUSTED_PROXIES");
+        assert_eq!(
+            cfg(&[("SHOP_TRUSTED_PROXIES", "10.0.0.1, ::1")])
+                .unwrap()
+                .trusted_proxies
+                .len(),
+            2
+        );
         let e = cfg(&[("SHOP_ORDER_HOLD_MINUTES", "1")]).unwrap_err();
         assert_eq!(e.name, "SHOP_ORDER_HOLD_MINUTES");
         assert_eq!(

@@ -238,3 +238,93 @@ async fn old_password_hashes_are_upgraded_at_login() {
         .await
         .contains("Signed in"));
 }
+
+#[actix_web::test]
+async fn parallel_guesses_cannot_slip_under_the_limit() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", "a long passphrase");
+    let mut tries = Vec::new();
+    for i in 0..12 {
+        let c = app.client();
+        tries.push(async move {
+            c.login("ann@example.com", &format!("guess {i}"))
+                .await
+                .status
+        });
+    }
+    let statuses = futures_util::future::join_all(tries).await;
+    let checked = statuses.iter().filter(|s| **s == 422).count();
+    assert!(
+        checked <= accounts::throttle::ACCOUNT_LIMIT as usize,
+        "{checked} passwords were checked: {statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 422 || *s == 429));
+}
+
+#[actix_web::test]
+async fn a_borrowed_session_cannot_guess_the_password_on_other_forms() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", "a long passphrase");
+    let c = app.client();
+    c.login("ann@example.com", "a long passphrase").await;
+    for _ in 0..accounts::throttle::ACCOUNT_LIMIT {
+        let profile = c.get("/accounts/profile/").await;
+        let page = c
+            .submit(
+                &profile,
+                "/accounts/profile/email/",
+                &[("email", "thief@example.com"), ("password", "guess")],
+            )
+            .await;
+        assert!(page.contains("Your password is not right."));
+    }
+    let profile = c.get("/accounts/profile/").await;
+    let right = c
+        .submit(
+            &profile,
+            "/accounts/profile/email/",
+            &[
+                ("email", "thief@example.com"),
+                ("password", "a long passphrase"),
+            ],
+        )
+        .await;
+    assert!(right.contains("Too many failed attempts"), "{}", right.body);
+    assert!(app.sent_mail().is_empty(), "no link went to the thief");
+    let form = c.get("/accounts/delete/").await;
+    let delete = c
+        .submit(
+            &form,
+            "/accounts/delete/",
+            &[("password", "a long passphrase")],
+        )
+        .await;
+    assert!(delete.contains("Too many failed attempts"));
+    assert_eq!(accounts::User::count(&mut app.conn()).unwrap(), 1);
+}
+
+#[test]
+fn the_client_address_comes_from_trusted_proxies_only() {
+    use actix_web::test::TestRequest;
+    use site_core::http::client_ip;
+    let proxy: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+    let direct = TestRequest::default()
+        .peer_addr("203.0.113.9:5000".parse().unwrap())
+        .insert_header(("x-forwarded-for", "1.2.3.4"))
+        .to_http_request();
+    assert_eq!(
+        client_ip(&direct, &[proxy]).to_string(),
+        "203.0.113.9",
+        "not a proxy: the header is ignored"
+    );
+    let via = TestRequest::default()
+        .peer_addr("10.0.0.2:5000".parse().unwrap())
+        .insert_header(("x-forwarded-for", "6.6.6.6, 198.51.100.7"))
+        .to_http_request();
+    assert_eq!(
+        client_ip(&via, &[proxy]).to_string(),
+        "198.51.100.7",
+        "the address our proxy saw, not what the client wrote"
+    );
+    assert_eq!(client_ip(&via, &[]).to_string(), "10.0.0.2");
+}

@@ -221,3 +221,21 @@ async fn a_reset_link_stops_working_when_the_password_changes_or_it_expires() {
     assert_eq!(dead.status, 400);
     assert!(dead.contains("was changed since it was sent") || dead.contains("already used"));
 }
+
+#[actix_web::test]
+async fn reset_requests_are_rate_limited_the_same_for_every_address() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    for email in ["ann@example.com", "nobody@example.com", "ann@example.com"] {
+        assert_eq!(request_reset(&app, email).await.status, 200);
+    }
+    let known = request_reset(&app, "ann@example.com").await;
+    let unknown = request_reset(&app, "nobody@example.com").await;
+    assert_eq!((known.status, unknown.status), (429, 429));
+    assert!(known.contains("Please wait a little"));
+    assert!(
+        known.body.contains("value=\"ann@example.com\""),
+        "input kept"
+    );
+    assert_eq!(app.sent_mail().len(), 2);
+}

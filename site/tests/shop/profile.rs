@@ -164,6 +164,17 @@ async fn an_email_change_takes_effect_only_through_the_link() {
         "{}",
         done.body
     );
+    let notice: Vec<_> = app
+        .sent_mail()
+        .into_iter()
+        .filter(|m| m.subject == "Your email address was changed")
+        .collect();
+    assert_eq!(notice.len(), 1);
+    assert_eq!(notice[0].to, "old@example.com", "the old address is told");
+    assert!(notice[0].text.contains("new@example.com"));
+    // The link is spent: the account's address is no longer the one it signed.
+    let reused = c.get(&mail[0].link("/accounts/verify/")).await;
+    assert_eq!(reused.status, 400);
     assert!(app
         .client()
         .login("new@example.com", PW)
@@ -227,4 +238,34 @@ async fn a_customer_downloads_their_data_and_deletes_their_account() {
         .login("ann@example.com", PW)
         .await
         .contains("do not match"));
+}
+
+#[actix_web::test]
+async fn only_the_latest_email_change_link_works() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    let c = app.client();
+    c.login("ann@example.com", PW).await;
+    for typed in ["ann@exmaple.com", "ann@example.org"] {
+        let profile = c.get("/accounts/profile/").await;
+        c.submit(
+            &profile,
+            "/accounts/profile/email/",
+            &[("email", typed), ("password", PW)],
+        )
+        .await;
+    }
+    let mail = app.sent_mail();
+    assert_eq!(mail.len(), 2);
+    let typo = app.client().get(&mail[0].link("/accounts/verify/")).await;
+    assert_eq!(
+        typo.status, 400,
+        "the mistyped address's link died with the correction"
+    );
+    let good = c.get(&mail[1].link("/accounts/verify/")).await;
+    assert!(
+        good.contains("ann@example.org is confirmed"),
+        "{}",
+        good.body
+    );
 }

@@ -12,6 +12,18 @@ fn code_for(secret: &str, email: &str) -> String {
         .unwrap()
 }
 
+/// The code an app shows in the next 30 seconds (accepted for clocks a
+/// little apart; the current one was used up at enrolment).
+fn next_code(secret: &str, email: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    accounts::twofactor::totp(secret, email)
+        .unwrap()
+        .generate(now + 30)
+}
+
 /// Turns two-factor on for the signed-in `email`; the recovery codes.
 async fn enrol(c: &Client, email: &str) -> Vec<String> {
     let page = c.get("/accounts/two-factor/").await;
@@ -23,7 +35,7 @@ async fn enrol(c: &Client, email: &str) -> Vec<String> {
         .submit(
             &page,
             "/accounts/two-factor/",
-            &[("action", "enable"), ("code", "000000")],
+            &[("action", "enable"), ("code", "000000"), ("password", PW)],
         )
         .await;
     assert_eq!(wrong.status, 422);
@@ -32,7 +44,11 @@ async fn enrol(c: &Client, email: &str) -> Vec<String> {
         .submit(
             &page,
             "/accounts/two-factor/",
-            &[("action", "enable"), ("code", &code_for(&secret, email))],
+            &[
+                ("action", "enable"),
+                ("code", &code_for(&secret, email)),
+                ("password", PW),
+            ],
         )
         .await;
     assert!(
@@ -82,12 +98,26 @@ async fn a_customer_turns_on_two_factor_and_logs_in_with_codes() {
             "/accounts/login/code/",
             &[(
                 "code",
-                &code_for(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
+                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
             )],
         )
         .await;
     assert!(ok.contains("Signed in as ann@example.com."), "{}", ok.body);
     c.logout().await;
+
+    // That code is spent: replaying it (seen over a shoulder, say) fails.
+    let step = c.login("ann@example.com", PW).await;
+    let replay = c
+        .submit(
+            &step,
+            "/accounts/login/code/",
+            &[(
+                "code",
+                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
+            )],
+        )
+        .await;
+    assert_eq!(replay.status, 422);
 
     // A recovery code works once.
     let step = c.login("ann@example.com", PW).await;
@@ -158,4 +188,94 @@ async fn staff_can_be_required_to_use_two_factor() {
     assert_eq!(c.get_raw("/staff/mail/").await.status, 200);
     let page = c.get("/accounts/two-factor/").await;
     assert!(page.contains("Staff accounts must keep it on."));
+}
+
+#[actix_web::test]
+async fn enabling_asks_for_the_password_and_ends_other_sessions() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    let other = app.client();
+    other.login("ann@example.com", PW).await;
+    let c = app.client();
+    c.login("ann@example.com", PW).await;
+    let page = c.get("/accounts/two-factor/").await;
+    let secret = page.testid_texts("totp-secret").pop().unwrap();
+    let no_pw = c
+        .submit(
+            &page,
+            "/accounts/two-factor/",
+            &[
+                ("action", "enable"),
+                ("code", &code_for(&secret, "ann@example.com")),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(no_pw.status, 422);
+    assert!(no_pw.contains("Your password is not right."));
+    enrol(&c, "ann@example.com").await;
+    assert_eq!(
+        other.get_raw("/accounts/profile/").await.status,
+        303,
+        "the password-only session ended"
+    );
+    assert_eq!(
+        c.get_raw("/accounts/profile/").await.status,
+        200,
+        "this one goes on"
+    );
+}
+
+#[actix_web::test]
+async fn a_half_finished_login_dies_with_a_password_reset() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    let c = app.client();
+    c.login("ann@example.com", PW).await;
+    enrol(&c, "ann@example.com").await;
+    c.logout().await;
+    let attacker = app.client();
+    let step = attacker.login("ann@example.com", PW).await;
+    assert!(step.url.ends_with("/accounts/login/code/"));
+
+    // Ann resets her password meanwhile.
+    let ann = app.client();
+    let form = ann.get("/accounts/password-reset/").await;
+    ann.submit(
+        &form,
+        "/accounts/password-reset/",
+        &[("email", "ann@example.com")],
+    )
+    .await;
+    let link = app
+        .sent_mail()
+        .last()
+        .unwrap()
+        .link("/accounts/password-reset/");
+    let r = app.client();
+    let page = r.get(&link).await;
+    r.submit(
+        &page,
+        &link,
+        &[
+            ("password1", "a brand new passphrase"),
+            ("password2", "a brand new passphrase"),
+        ],
+    )
+    .await;
+
+    let user = accounts::User::find(&mut app.conn(), 1).unwrap();
+    let done = attacker
+        .submit(
+            &step,
+            "/accounts/login/code/",
+            &[(
+                "code",
+                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
+            )],
+        )
+        .await;
+    assert!(done.url.ends_with("/accounts/login/"), "{}", done.url);
+    assert!(done.contains("please log in again"));
+    assert_eq!(attacker.get_raw("/accounts/profile/").await.status, 303);
 }

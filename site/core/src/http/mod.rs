@@ -192,6 +192,14 @@ impl RequestContext {
         self.render_status(template, ctx, status)
     }
 
+    /// The client's address: the socket's peer, or, when that peer is a
+    /// trusted proxy (SHOP_TRUSTED_PROXIES), the nearest address in
+    /// `X-Forwarded-For` that is not one of ours. Anything further left
+    /// in that header was written by the client and proves nothing.
+    pub fn client_ip(&self) -> std::net::IpAddr {
+        client_ip(&self.req, &self.config.trusted_proxies)
+    }
+
     /// Where to send someone who must log in first: the login page, coming
     /// back to this page afterwards.
     pub fn login_redirect(&self) -> Result<HttpResponse, AppError> {
@@ -220,6 +228,57 @@ impl RequestContext {
             .map_err(AppError::internal)
     }
 }
+
+/// See [`RequestContext::client_ip`].
+pub fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> std::net::IpAddr {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|ip| ip.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+/// A per-client allowance for forms that send email (contact, password
+/// reset, verification, email change): a burst of 3, then one every 3
+/// minutes. In memory, per process: it limits mail floods, not logins
+/// (those are throttled in the database).
+pub struct MailSendLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+
+impl Default for MailSendLimit {
+    fn default() -> Self {
+        use std::num::NonZeroU32;
+        let quota = governor::Quota::with_period(std::time::Duration::from_secs(180))
+            .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN));
+        MailSendLimit(governor::RateLimiter::keyed(quota))
+    }
+}
+
+impl MailSendLimit {
+    /// Whether this request may send another email now (counts it if so).
+    pub fn allow(rq: &RequestContext) -> bool {
+        match rq.req.app_data::<web::Data<MailSendLimit>>() {
+            Some(limit) => limit.0.check_key(&rq.client_ip()).is_ok(),
+            None => true,
+        }
+    }
+}
+
+pub const MAIL_LIMITED: &str = "You asked us to send several emails in the last few minutes. Please wait a little before trying again; nothing was lost from this form.";
 
 /// 303 See Other: after a POST, the browser GETs the next page.
 pub fn redirect(location: &str) -> HttpResponse {

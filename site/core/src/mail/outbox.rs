@@ -129,8 +129,11 @@ fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64
         .load(conn)
 }
 
-/// Takes the message for this worker if nobody else has it.
+/// Takes the message for this worker if nobody else has it. The lease runs
+/// from the real clock (a round can take long with a slow server), and
+/// its end doubles as this claim's token.
 fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Option<OutboxMessage>> {
+    let lease = now.max(crate::now()) + chrono::TimeDelta::seconds(LEASE_SECONDS);
     let claimed = diesel::update(
         o::table.find(id).filter(
             o::status
@@ -143,7 +146,7 @@ fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Option<O
     )
     .set((
         o::status.eq(Status::Sending.as_str()),
-        o::claimed_until.eq(Some(now + chrono::TimeDelta::seconds(LEASE_SECONDS))),
+        o::claimed_until.eq(Some(lease)),
         o::attempts.eq(o::attempts + 1),
     ))
     .execute(conn)?;
@@ -173,7 +176,11 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
             let message_id = format!("<{}@{}>", msg.message_id, mailer.domain());
             let outcome = mailer.send(&msg.email(), Some(&message_id));
             let mut conn = db.get()?;
-            let row = o::table.find(msg.id);
+            // Still ours: nobody re-claimed it after the lease ran out.
+            let row = o::table
+                .find(msg.id)
+                .filter(o::status.eq(Status::Sending.as_str()))
+                .filter(o::claimed_until.eq(msg.claimed_until));
             match outcome {
                 Ok(()) => {
                     diesel::update(row)

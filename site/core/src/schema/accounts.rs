@@ -16,6 +16,9 @@ diesel::table! {
         avatar -> Text,
         /// Base32 TOTP secret once two-factor authentication is set up.
         totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        /// An email change waiting for its confirmation link.
+        pending_email -> Nullable<Text>,
     }
 }
 
