@@ -80,7 +80,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(register::submit)),
     )
     .service(resource(ROUTES, "accounts:verify_resend").route(web::post().to(register::resend)))
-    .service(resource(ROUTES, "accounts:verify").route(web::get().to(register::verify)))
+    .service(
+        resource(ROUTES, "accounts:verify")
+            .route(web::get().to(register::verify_form))
+            .route(web::post().to(register::verify)),
+    )
     .service(
         resource(ROUTES, "accounts:password_change")
             .route(web::get().to(passwords::change_form))

@@ -147,7 +147,6 @@ impl Shop {
         cfg.app_data(web::Data::new(self.config.clone()))
             .app_data(web::Data::new(self.db.clone()))
             .app_data(web::Data::from(self.renderer.clone()))
-            .app_data(web::Data::new(self.mailer.clone()))
             .app_data(web::Data::from(self.payment_provider.clone()))
             .app_data(web::Data::from(self.statics.clone()))
             .app_data(self.catalogue_cache.clone())

@@ -294,6 +294,10 @@ async fn a_customer_registers_verifies_and_finds_their_cart_after_logging_in_aga
     assert_eq!(mail.len(), 1);
     let link = mail[0].link("/accounts/verify/");
     c.goto(&app.url(&link)).await.unwrap();
+    assert!(text(&c)
+        .await
+        .contains("Is grace@example.com your address?"));
+    submit_form(&c, &link).await;
     wait_path(&c, "/accounts/profile/").await;
     let profile_page = text(&c).await;
     assert!(

@@ -127,8 +127,42 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
     Ok(redirect("/"))
 }
 
-/// The link from the email: confirms the address (for an email change,
-/// the address becomes the account's).
+fn verify_failed(rq: &RequestContext, e: TokenError) -> Result<HttpResponse, AppError> {
+    let mut ctx = Context::new();
+    ctx.insert("expired", &(e == TokenError::Expired));
+    page(
+        rq,
+        "accounts/verify_failed.html",
+        ctx,
+        StatusCode::BAD_REQUEST,
+    )
+}
+
+/// The link from the email shows what it confirms and a button: opening
+/// a link (as mail scanners do) changes nothing; the POST does.
+pub async fn verify_form(
+    rq: RequestContext,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let signer = signer(&rq)?;
+    let token = token.into_inner();
+    let t = token.clone();
+    let checked = rq
+        .db(move |conn| Ok(tokens::check_verify(&signer, conn, &t)))
+        .await?;
+    match checked {
+        Ok((_, email)) => {
+            let mut ctx = Context::new();
+            ctx.insert("email", &email);
+            ctx.insert("token", &token);
+            page(&rq, "accounts/verify.html", ctx, StatusCode::OK)
+        }
+        Err(e) => verify_failed(&rq, e),
+    }
+}
+
+/// Confirms the address (for an email change, the address becomes the
+/// account's).
 pub async fn verify(
     rq: RequestContext,
     token: web::Path<String>,
@@ -181,16 +215,7 @@ pub async fn verify(
             );
             Ok(redirect(&rq.url("accounts:profile", &[])?))
         }
-        Err(e) => {
-            let mut ctx = Context::new();
-            ctx.insert("expired", &(e == TokenError::Expired));
-            page(
-                &rq,
-                "accounts/verify_failed.html",
-                ctx,
-                StatusCode::BAD_REQUEST,
-            )
-        }
+        Err(e) => verify_failed(&rq, e),
     }
 }
 

@@ -11,6 +11,7 @@ mod checkout;
 mod cli;
 mod concurrency;
 mod customers;
+mod emails;
 mod holds;
 mod mail;
 mod passwords;

@@ -158,7 +158,7 @@ async fn an_email_change_takes_effect_only_through_the_link() {
     let mail = app.sent_mail();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].to, "new@example.com");
-    let done = c.get(&mail[0].link("/accounts/verify/")).await;
+    let done = c.confirm_email(&mail[0].link("/accounts/verify/")).await;
     assert!(
         done.contains("new@example.com is confirmed"),
         "{}",
@@ -262,7 +262,7 @@ async fn only_the_latest_email_change_link_works() {
         typo.status, 400,
         "the mistyped address's link died with the correction"
     );
-    let good = c.get(&mail[1].link("/accounts/verify/")).await;
+    let good = c.confirm_email(&mail[1].link("/accounts/verify/")).await;
     assert!(
         good.contains("ann@example.org is confirmed"),
         "{}",

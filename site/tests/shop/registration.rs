@@ -47,7 +47,15 @@ async fn registering_signs_in_and_verification_link_confirms_the_address() {
         "absolute link on SITE_URL"
     );
 
-    let done = c.get(&link).await;
+    // Opening the link (a mail scanner might) confirms nothing yet.
+    let confirm = c.get(&link).await;
+    assert!(confirm.contains("Is ada@example.com your address?"));
+    assert!(
+        !accounts::User::find(&mut app.conn(), 1)
+            .unwrap()
+            .email_verified
+    );
+    let done = c.confirm_email(&link).await;
     assert!(
         done.contains("ada@example.com is confirmed"),
         "{}",
