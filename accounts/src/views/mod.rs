@@ -71,30 +71,45 @@ impl PasswordCheck {
     }
 }
 
-/// Checks the signed-in user's password before a sensitive change (email,
-/// password, two-factor, deletion). Each try counts towards the same
-/// throttle as logins, so a borrowed session cannot guess at leisure.
+/// Checks the password typed into `form`'s `field` before a sensitive
+/// change (email, password, two-factor, deletion), for the signed-in user
+/// `user_id`. The field is emptied (a password is never echoed) and, if
+/// the check fails, given `wrong` or the throttle's message. Each try
+/// counts towards the same throttle as logins, so a borrowed session
+/// cannot guess at leisure.
 pub async fn confirm_password(
     rq: &RequestContext,
-    user: &User,
-    password_text: String,
-) -> Result<PasswordCheck, AppError> {
+    user_id: i64,
+    form: &mut site_core::forms::FormState,
+    field: &str,
+    wrong: &'static str,
+) -> Result<(User, PasswordCheck), AppError> {
+    let password_text = form.raw(field).to_string();
+    form.values.remove(field);
+    let user = rq.db(move |conn| Ok(User::find(conn, user_id)?)).await?;
     let (account, client) = (user.email.clone(), client_ip(rq));
     let allowed = rq
         .db(move |conn| Ok(crate::throttle::attempt(conn, &account, &client)?))
         .await?;
-    if !allowed {
-        return Ok(PasswordCheck::Throttled);
+    let check = if !allowed {
+        PasswordCheck::Throttled
+    } else {
+        let candidate = user.clone();
+        let ok =
+            web::block(move || User::verify(Some(candidate), &password_text).is_some()).await?;
+        if ok {
+            let account = user.email.clone();
+            rq.db(move |conn| Ok(crate::throttle::clear_account(conn, &account)?))
+                .await?;
+            PasswordCheck::Right
+        } else {
+            PasswordCheck::Wrong
+        }
+    };
+    if let Some(problem) = check.problem(wrong) {
+        form.add_error(field, problem);
     }
-    let candidate = user.clone();
-    let ok = web::block(move || User::verify(Some(candidate), &password_text).is_some()).await?;
-    if !ok {
-        return Ok(PasswordCheck::Wrong);
-    }
-    let account = user.email.clone();
-    rq.db(move |conn| Ok(crate::throttle::clear_account(conn, &account)?))
-        .await?;
-    Ok(PasswordCheck::Right)
+    Ok((user, check))
 }
 
 /// The signed-in user, or a redirect to the login page that comes back here.

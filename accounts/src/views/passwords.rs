@@ -53,19 +53,20 @@ pub async fn change_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
 pub async fn change_submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
-    let current = form.raw("current_password").to_string();
-    form.values.remove("current_password");
-    let id = me.id;
-    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+    let (user, check) = confirm_password(
+        &rq,
+        me.id,
+        &mut form,
+        "current_password",
+        "Your current password is not right.",
+    )
+    .await?;
+    let id = user.id;
     let attrs = (
         user.email.clone(),
         user.first_name.clone(),
         user.last_name.clone(),
     );
-    let check = confirm_password(&rq, &user, current).await?;
-    if let Some(problem) = check.problem("Your current password is not right.") {
-        form.add_error("current_password", problem);
-    }
     if check == PasswordCheck::Throttled {
         return form_page(
             &rq,

@@ -13,7 +13,7 @@ use site_core::http::{redirect, Level, MailSendLimit, RequestContext, MAIL_LIMIT
 use site_core::tera::Context;
 use site_core::AppError;
 
-use super::{confirm_password, form_page, page, signer, EmailParts, Fields};
+use super::{confirm_password, form_page, page, signer, EmailParts, Fields, PasswordCheck};
 use crate::avatar::{self, AvatarError};
 use crate::models::User;
 use crate::twofactor;
@@ -82,16 +82,14 @@ pub async fn change_email(rq: RequestContext, body: Fields) -> Result<HttpRespon
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
     let email = form.field("email", Email::parse);
-    let password_text = form.raw("password").to_string();
-    form.values.remove("password");
-    let id = me.id;
-    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-    if let Some(problem) = confirm_password(&rq, &user, password_text)
-        .await?
-        .problem("Your password is not right.")
-    {
-        form.add_error("password", problem);
-    }
+    let (user, _) = confirm_password(
+        &rq,
+        me.id,
+        &mut form,
+        "password",
+        "Your password is not right.",
+    )
+    .await?;
     let email = email.filter(|_| form.is_valid());
     let Some(email) = email else {
         return profile_page(
@@ -256,15 +254,16 @@ pub async fn delete_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
 pub async fn delete_submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
-    let password_text = form.raw("password").to_string();
-    form.values.remove("password");
     let id = me.id;
-    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-    if let Some(problem) = confirm_password(&rq, &user, password_text)
-        .await?
-        .problem("Your password is not right.")
-    {
-        form.add_error("password", problem);
+    let (user, check) = confirm_password(
+        &rq,
+        id,
+        &mut form,
+        "password",
+        "Your password is not right.",
+    )
+    .await?;
+    if check != PasswordCheck::Right {
         return form_page(
             &rq,
             "accounts/delete.html",

@@ -67,14 +67,15 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
                 return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
             };
             let code = form.raw("code").to_string();
-            let password_text = form.raw("password").to_string();
-            form.values.remove("password");
-            let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-            if let Some(problem) = super::confirm_password(&rq, &user, password_text)
-                .await?
-                .problem("Your password is not right.")
-            {
-                form.add_error("password", problem);
+            let (_, check) = super::confirm_password(
+                &rq,
+                id,
+                &mut form,
+                "password",
+                "Your password is not right.",
+            )
+            .await?;
+            if check != super::PasswordCheck::Right {
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
             if !twofactor::check_code(&secret, &me.email, &code) {
@@ -114,18 +115,20 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
             page(&rq, "accounts/recovery_codes.html", ctx, StatusCode::OK)
         }
         "disable" => {
-            let password_text = form.raw("password").to_string();
-            form.values.remove("password");
-            let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
-            if user.is_staff && rq.config.staff_2fa {
+            if me.is_staff && rq.config.staff_2fa {
+                form.values.remove("password");
                 form.add_non_field_error("Staff accounts must keep two-factor authentication on.");
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
-            if let Some(problem) = super::confirm_password(&rq, &user, password_text)
-                .await?
-                .problem("Your password is not right.")
-            {
-                form.add_error("password", problem);
+            let (_, check) = super::confirm_password(
+                &rq,
+                id,
+                &mut form,
+                "password",
+                "Your password is not right.",
+            )
+            .await?;
+            if check != super::PasswordCheck::Right {
                 return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
             }
             rq.db(move |conn| {
