@@ -31,6 +31,8 @@ pub fn save(conn: &mut DbConn, user_id: i64, cart: &Cart) -> QueryResult<()> {
     write_transaction(conn, |conn| {
         diesel::delete(l::table.filter(l::user_id.eq(user_id))).execute(conn)?;
         let now = site_core::now();
+        // One INSERT per line: a batch INSERT does not build for diesel's
+        // MultiConnection (its backend has no shared DEFAULT keyword).
         for (product_id, quantity) in cart.lines() {
             diesel::insert_into(l::table)
                 .values((
@@ -87,7 +89,11 @@ impl Cart {
         match current_user(&rq.session) {
             Some(u) => {
                 let cart = rq.db(move |conn| Ok(load(conn, u.id)?)).await?;
-                cart.save(&rq.session)?;
+                // Only when another device changed it: an unchanged session
+                // is not written back.
+                if Cart::load(&rq.session) != cart {
+                    cart.save(&rq.session)?;
+                }
                 Ok(cart)
             }
             None => Ok(Cart::load(&rq.session)),

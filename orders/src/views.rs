@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 
 use accounts::Address;
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use cart::Cart;
+use cart::{Cart, PricedCart};
 use site_core::forms::FormState;
 use site_core::http::auth::current_user;
 use site_core::http::{redirect, Level, RequestContext};
@@ -15,38 +16,50 @@ use site_core::AppError;
 use crate::forms::{parse_checkout, parse_checkout_key};
 use crate::models::{place_order, CheckoutRequest, Order, PlaceOrderError, Placed};
 
-/// Renders the checkout page (form + summary, and a customer's saved
-/// addresses) with `status`.
-async fn checkout_page(
+/// What the checkout page shows beside the form: the cart priced now and
+/// the customer's saved addresses (one database round trip).
+async fn checkout_data(
     rq: &RequestContext,
-    form: FormState,
-    key: &str,
-    status: actix_web::http::StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let cart = Cart::current(rq).await?;
+    cart: Cart,
+) -> Result<(PricedCart, Vec<Address>), AppError> {
     let currency = rq.config.currency;
     let user = current_user(&rq.session).map(|u| u.id);
-    let (priced, addresses) = rq
-        .db(move |conn| {
-            let priced = cart.price(conn, currency)?;
-            let addresses = match user {
-                Some(id) => Address::list_for(conn, id)?,
-                None => Vec::new(),
-            };
-            Ok((priced, addresses))
-        })
-        .await?;
+    rq.db(move |conn| {
+        let priced = cart.price(conn, currency)?;
+        let addresses = match user {
+            Some(id) => Address::list_for(conn, id)?,
+            None => Vec::new(),
+        };
+        Ok((priced, addresses))
+    })
+    .await
+}
+
+fn render_checkout(
+    rq: &RequestContext,
+    form: &FormState,
+    key: &str,
+    (priced, addresses): &(PricedCart, Vec<Address>),
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let mut ctx = Context::new();
-    ctx.insert("form", &form);
+    ctx.insert("form", form);
     ctx.insert("checkout_key", key);
-    ctx.insert("cart", &priced);
-    ctx.insert("addresses", &addresses);
-    let body = rq
-        .renderer
-        .render_page(&rq.req, "orders/checkout.html", ctx)?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    ctx.insert("cart", priced);
+    ctx.insert("addresses", addresses);
+    rq.render_status("orders/checkout.html", ctx, status)
+}
+
+/// The checkout page again, for a form that could not be placed.
+async fn checkout_page(
+    rq: &RequestContext,
+    cart: Cart,
+    form: FormState,
+    key: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let data = checkout_data(rq, cart).await?;
+    render_checkout(rq, &form, key, &data, status)
 }
 
 #[derive(serde::Deserialize)]
@@ -60,51 +73,45 @@ pub async fn checkout_form(
     rq: RequestContext,
     q: web::Query<CheckoutQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if Cart::current(&rq).await?.is_empty() {
+    let cart = Cart::current(&rq).await?;
+    if cart.is_empty() {
         rq.flash(
             Level::Info,
             "Your cart is empty: add something before checking out.",
         );
         return Ok(redirect(&rq.url("cart:detail", &[])?));
     }
-    let me = current_user(&rq.session);
-    let mut form = FormState::initial(&[(
-        "email",
-        &me.as_ref().map(|u| u.email.clone()).unwrap_or_default(),
-    )]);
-    if let Some(user) = me {
-        let picked: Option<i64> = q.address.as_deref().and_then(|a| a.parse().ok());
-        let address = rq
-            .db(move |conn| {
-                let all = Address::list_for(conn, user.id)?;
-                Ok(match picked {
-                    Some(id) => all.into_iter().find(|a| a.id == id),
-                    None => all.into_iter().find(|a| a.is_default),
-                })
-            })
-            .await?;
-        if let Some(a) = address {
-            let f = a.fields();
-            for (k, v) in [
-                ("first_name", f.first_name),
-                ("last_name", f.last_name),
-                ("address", f.address),
-                ("postal_code", f.postal_code),
-                ("city", f.city),
-                ("country", f.country),
-            ] {
-                form.values.insert(k.into(), v);
-            }
-            form.values.insert("address_id".into(), a.id.to_string());
+    let data = checkout_data(&rq, cart).await?;
+    let email = current_user(&rq.session)
+        .map(|u| u.email)
+        .unwrap_or_default();
+    let mut form = FormState::initial(&[("email", &email)]);
+    let picked: Option<i64> = q.address.as_deref().and_then(|a| a.parse().ok());
+    let address = data.1.iter().find(|a| match picked {
+        Some(id) => a.id == id,
+        None => a.is_default,
+    });
+    if let Some(a) = address {
+        let f = a.fields();
+        for (k, v) in [
+            ("first_name", f.first_name),
+            ("last_name", f.last_name),
+            ("address", f.address),
+            ("postal_code", f.postal_code),
+            ("city", f.city),
+            ("country", f.country),
+        ] {
+            form.values.insert(k.into(), v);
         }
+        form.values.insert("address_id".into(), a.id.to_string());
     }
-    checkout_page(
+    render_checkout(
         &rq,
-        form,
+        &form,
         &site_core::random_token(32),
-        actix_web::http::StatusCode::OK,
+        &data,
+        StatusCode::OK,
     )
-    .await
 }
 
 pub async fn checkout_submit(
@@ -116,21 +123,15 @@ pub async fn checkout_submit(
     let key = parse_checkout_key(form.raw("checkout_key")).ok_or_else(|| {
         AppError::BadRequest("This checkout form is incomplete or out of date. Go back to your cart and check out again.".into())
     })?;
+    let cart = Cart::current(&rq).await?;
     let details = match parse_checkout(form) {
         Ok(d) => d,
         Err(form) => {
-            return checkout_page(
-                &rq,
-                form,
-                &key,
-                actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            return checkout_page(&rq, cart, form, &key, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     };
 
     let save_address = form_save_address;
-    let cart = Cart::current(&rq).await?;
     let user_id = current_user(&rq.session).map(|u| u.id);
     let currency = rq.config.currency;
     let (c, d, k) = (cart.clone(), details.clone(), key.clone());
@@ -219,7 +220,7 @@ pub async fn checkout_submit(
                     )
                 });
             }
-            checkout_page(&rq, form, &key, actix_web::http::StatusCode::CONFLICT).await
+            checkout_page(&rq, cart, form, &key, StatusCode::CONFLICT).await
         }
         Err(PlaceOrderError::Unavailable(ids)) => {
             let mut cart = cart;

@@ -115,21 +115,11 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
 
     c.goto(&app.url("/products/?q=browser")).await.unwrap();
     assert!(text(&c).await.contains("Browser Mug"));
-    c.find(Locator::LinkText("Browser Mug"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Browser Mug").await;
     wait_path(&c, &format!("/products/{}/", mug.id)).await;
 
     fill(&c, "quantity", "2").await;
-    c.find(Locator::Css("form.add button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.add button[type=submit]").await;
     wait_path(&c, "/cart/").await;
     let cart = text(&c).await;
     assert!(
@@ -138,12 +128,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     );
     assert!(cart.contains("$36.00"));
 
-    c.find(Locator::LinkText("Check out"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Check out").await;
     wait_path(&c, "/orders/checkout/").await;
     for (name, value) in support::checkout_fields("chromium@example.com") {
         fill(&c, name, value).await;
@@ -153,12 +138,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     let order = text(&c).await;
     assert!(order.contains("Awaiting payment"), "{order}");
 
-    c.find(Locator::Css("a.button[href^='/payments/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "a.button[href^='/payments/']").await;
     wait_prefix(&c, "/payments/", "").await;
     pay_with(&c, "4000 0000 0000 0002").await;
     c.wait()
@@ -185,13 +165,27 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     assert_eq!(mail[0].to, "chromium@example.com");
 }
 
-/// Submits the page's main form (checkout, payment).
-async fn submit_panel(c: &Client) {
-    let button = c
-        .find(Locator::Css("form.panel button[type=submit]"))
+async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::LinkText(text))
+        .await
+        .unwrap()
+        .click()
         .await
         .unwrap();
-    button.click().await.unwrap();
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Submits the page's main form (checkout, payment).
+async fn submit_panel(c: &Client) {
+    click(c, "form.panel button[type=submit]").await;
 }
 
 async fn pay_with(c: &Client, card_number: &str) {
@@ -233,14 +227,7 @@ async fn wait_prefix(c: &Client, prefix: &str, not: &str) {
 
 /// Clicks the submit button of the form posting to `action`.
 async fn submit_form(c: &Client, action: &str) {
-    c.find(Locator::Css(&format!(
-        "form[action='{action}'] button[type=submit]"
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click(c, &format!("form[action='{action}'] button[type=submit]")).await;
 }
 
 async fn log_in(c: &Client, app: &TestApp, email: &str, password: &str) {
@@ -272,12 +259,7 @@ async fn a_customer_registers_verifies_and_finds_their_cart_after_logging_in_aga
     const PW: &str = "correct horse battery";
 
     c.goto(&app.url("/")).await.unwrap();
-    c.find(Locator::LinkText("Register"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Register").await;
     wait_path(&c, "/accounts/register/").await;
     fill(&c, "email", "Grace@Example.com").await;
     fill(&c, "first_name", "Grace").await;
@@ -314,12 +296,7 @@ async fn a_customer_registers_verifies_and_finds_their_cart_after_logging_in_aga
         .await
         .unwrap();
     fill(&c, "quantity", "2").await;
-    c.find(Locator::Css("form.add button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "form.add button[type=submit]").await;
     wait_path(&c, "/cart/").await;
     assert_eq!(cart_count(&c).await, "2");
     submit_form(&c, "/accounts/logout/").await;
@@ -345,12 +322,7 @@ async fn a_customer_resets_a_forgotten_password_in_chromium() {
         return;
     };
     c.goto(&app.url("/accounts/login/")).await.unwrap();
-    c.find(Locator::LinkText("Forgot your password?"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Forgot your password?").await;
     wait_path(&c, "/accounts/password-reset/").await;
     fill(&c, "email", "ada@example.com").await;
     submit_form(&c, "/accounts/password-reset/").await;

@@ -81,47 +81,41 @@ pub async fn update_name(rq: RequestContext, body: Fields) -> Result<HttpRespons
 pub async fn change_email(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
+    match request_email_change(&rq, me.id, &mut form).await? {
+        Ok(email) => {
+            rq.flash(
+                Level::Success,
+                format!("We sent a link to {email}. Your email address changes when you open it."),
+            );
+            Ok(redirect(&rq.url("accounts:profile", &[])?))
+        }
+        Err(status) => profile_page(&rq, &me, &[("email_form", &form)], status).await,
+    }
+}
+
+/// The email change itself: the new address once its link is queued, or
+/// the status to show `form` (with its errors) again with.
+async fn request_email_change(
+    rq: &RequestContext,
+    user_id: i64,
+    form: &mut FormState,
+) -> Result<Result<Email, StatusCode>, AppError> {
     let email = form.field("email", Email::parse);
-    let (user, _) = confirm_password(
-        &rq,
-        me.id,
-        &mut form,
-        "password",
-        "Your password is not right.",
-    )
-    .await?;
-    let email = email.filter(|_| form.is_valid());
-    let Some(email) = email else {
-        return profile_page(
-            &rq,
-            &me,
-            &[("email_form", &form)],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+    let (user, _) =
+        confirm_password(rq, user_id, form, "password", "Your password is not right.").await?;
+    let Some(email) = email.filter(|_| form.is_valid()) else {
+        return Ok(Err(StatusCode::UNPROCESSABLE_ENTITY));
     };
     if email.as_str() == user.email {
         form.add_error("email", "That is already your email address.");
-        return profile_page(
-            &rq,
-            &me,
-            &[("email_form", &form)],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return Ok(Err(StatusCode::UNPROCESSABLE_ENTITY));
     }
-    if !MailSendLimit::allow(&rq) {
+    if !MailSendLimit::allow(rq) {
         form.add_non_field_error(MAIL_LIMITED);
-        return profile_page(
-            &rq,
-            &me,
-            &[("email_form", &form)],
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-        .await;
+        return Ok(Err(StatusCode::TOO_MANY_REQUESTS));
     }
-    let parts = EmailParts::of(&rq);
-    let signer = signer(&rq)?;
+    let parts = EmailParts::of(rq);
+    let signer = signer(rq)?;
     let verify_days = rq.config.verify_days;
     let target = email.clone();
     let taken = rq
@@ -147,19 +141,9 @@ pub async fn change_email(rq: RequestContext, body: Fields) -> Result<HttpRespon
         .await?;
     if taken {
         form.add_error("email", "Another account uses that email address.");
-        return profile_page(
-            &rq,
-            &me,
-            &[("email_form", &form)],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return Ok(Err(StatusCode::UNPROCESSABLE_ENTITY));
     }
-    rq.flash(
-        Level::Success,
-        format!("We sent a link to {email}. Your email address changes when you open it."),
-    );
-    Ok(redirect(&rq.url("accounts:profile", &[])?))
+    Ok(Ok(email))
 }
 
 /// Reads the `avatar` part of the upload, refusing more than the limit

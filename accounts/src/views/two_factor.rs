@@ -55,93 +55,82 @@ pub async fn show(rq: RequestContext) -> Result<HttpResponse, AppError> {
     setup_page(&rq, &FormState::default(), StatusCode::OK).await
 }
 
-/// `action=enable` with a code from the app, or `action=disable` with the
-/// password.
+/// `action=enable` with a code from the app, or `action=disable`; either
+/// with the password.
 pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
     let id = me.id;
-    match form.raw("action") {
-        "enable" => {
-            let Some(secret) = rq.session.get::<String>(ENROLLING).ok().flatten() else {
-                return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
-            };
-            let code = form.raw("code").to_string();
-            let (_, check) = super::confirm_password(
-                &rq,
-                id,
-                &mut form,
-                "password",
-                "Your password is not right.",
-            )
-            .await?;
-            if check != super::PasswordCheck::Right {
-                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-            if !twofactor::check_code(&secret, &me.email, &code) {
-                form.add_error(
-                    "code",
-                    "That code is not right. Enter the 6-digit code your app shows now.",
-                );
-                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-            let enabled = rq
-                .db(move |conn| {
-                    write_transaction(conn, |conn| -> Result<_, AppError> {
-                        // Only if still off: a second enrolment (another
-                        // tab, a stale session) cannot swap the secret.
-                        if !User::enable_totp(conn, id, &secret)? {
-                            return Ok(None);
-                        }
-                        let user = User::find(conn, id)?;
-                        twofactor::use_code(conn, &user, &secret, &code)?;
-                        // Sessions signed in with the password alone end.
-                        site_core::http::auth::end_sessions(conn, id)?;
-                        Ok(Some((user, twofactor::new_recovery_codes(conn, id)?)))
-                    })
-                })
-                .await?;
-            let Some((user, codes)) = enabled else {
-                rq.session.remove(ENROLLING);
-                rq.flash(Level::Info, "Two-factor authentication was already on.");
-                return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
-            };
-            rq.session.renew();
-            super::sign_in_session(&rq, &user)?;
-            rq.session.remove(ENROLLING);
-            rq.flash(Level::Success, "Two-factor authentication is on.");
-            let mut ctx = Context::new();
-            ctx.insert("codes", &codes);
-            page(&rq, "accounts/recovery_codes.html", ctx, StatusCode::OK)
-        }
-        "disable" => {
-            if me.is_staff && rq.config.staff_2fa {
-                form.values.remove("password");
-                form.add_non_field_error("Staff accounts must keep two-factor authentication on.");
-                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-            let (_, check) = super::confirm_password(
-                &rq,
-                id,
-                &mut form,
-                "password",
-                "Your password is not right.",
-            )
-            .await?;
-            if check != super::PasswordCheck::Right {
-                return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
-            }
-            rq.db(move |conn| {
-                write_transaction(conn, |conn| -> Result<(), AppError> {
-                    User::set_totp_secret(conn, id, None)?;
-                    twofactor::clear_recovery_codes(conn, id)?;
-                    Ok(())
-                })
-            })
-            .await?;
-            rq.flash(Level::Success, "Two-factor authentication is off.");
-            Ok(redirect(&rq.url("accounts:profile", &[])?))
-        }
-        _ => Err(AppError::BadRequest("Unknown action.".into())),
+    let enable = match form.raw("action") {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(AppError::BadRequest("Unknown action.".into())),
+    };
+    let enrolling = rq.session.get::<String>(ENROLLING).ok().flatten();
+    if enable && enrolling.is_none() {
+        return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
     }
+    if !enable && me.is_staff && rq.config.staff_2fa {
+        form.values.remove("password");
+        form.add_non_field_error("Staff accounts must keep two-factor authentication on.");
+        return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let (_, check) = super::confirm_password(
+        &rq,
+        id,
+        &mut form,
+        "password",
+        "Your password is not right.",
+    )
+    .await?;
+    if check != super::PasswordCheck::Right {
+        return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let Some(secret) = enrolling.filter(|_| enable) else {
+        rq.db(move |conn| {
+            write_transaction(conn, |conn| -> Result<(), AppError> {
+                User::set_totp_secret(conn, id, None)?;
+                twofactor::clear_recovery_codes(conn, id)?;
+                Ok(())
+            })
+        })
+        .await?;
+        rq.flash(Level::Success, "Two-factor authentication is off.");
+        return Ok(redirect(&rq.url("accounts:profile", &[])?));
+    };
+    let code = form.raw("code").to_string();
+    if !twofactor::check_code(&secret, &me.email, &code) {
+        form.add_error(
+            "code",
+            "That code is not right. Enter the 6-digit code your app shows now.",
+        );
+        return setup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let enabled = rq
+        .db(move |conn| {
+            write_transaction(conn, |conn| -> Result<_, AppError> {
+                // Only if still off: a second enrolment (another tab, a
+                // stale session) cannot swap the secret.
+                if !User::enable_totp(conn, id, &secret)? {
+                    return Ok(None);
+                }
+                let user = User::find(conn, id)?;
+                twofactor::use_code(conn, &user, &secret, &code)?;
+                // Sessions signed in with the password alone end.
+                site_core::http::auth::end_sessions(conn, id)?;
+                Ok(Some((user, twofactor::new_recovery_codes(conn, id)?)))
+            })
+        })
+        .await?;
+    rq.session.remove(ENROLLING);
+    let Some((user, codes)) = enabled else {
+        rq.flash(Level::Info, "Two-factor authentication was already on.");
+        return Ok(redirect(&rq.url("accounts:two_factor", &[])?));
+    };
+    rq.session.renew();
+    super::sign_in_session(&rq, &user)?;
+    rq.flash(Level::Success, "Two-factor authentication is on.");
+    let mut ctx = Context::new();
+    ctx.insert("codes", &codes);
+    page(&rq, "accounts/recovery_codes.html", ctx, StatusCode::OK)
 }

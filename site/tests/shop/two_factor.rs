@@ -24,6 +24,18 @@ fn next_code(secret: &str, email: &str) -> String {
         .generate(now + 30)
 }
 
+/// The second login step: submits `code` on the code page `step`.
+async fn enter_code(c: &Client, step: &crate::support::Page, code: &str) -> crate::support::Page {
+    c.submit(step, "/accounts/login/code/", &[("code", code)])
+        .await
+}
+
+/// The code Ann's app shows next.
+fn anns_next_code(app: &TestApp) -> String {
+    let user = accounts::User::find(&mut app.conn(), 1).unwrap();
+    next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com")
+}
+
 /// Turns two-factor on for the signed-in `email`; the recovery codes.
 async fn enrol(c: &Client, email: &str) -> Vec<String> {
     let page = c.get("/accounts/two-factor/").await;
@@ -87,60 +99,30 @@ async fn a_customer_turns_on_two_factor_and_logs_in_with_codes() {
         303,
         "not signed in yet"
     );
-    let wrong = c
-        .submit(&step, "/accounts/login/code/", &[("code", "123456")])
-        .await;
+    let wrong = enter_code(&c, &step, "123456").await;
     assert_eq!(wrong.status, 422);
-    let user = accounts::User::find(&mut app.conn(), 1).unwrap();
-    let ok = c
-        .submit(
-            &step,
-            "/accounts/login/code/",
-            &[(
-                "code",
-                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
-            )],
-        )
-        .await;
+    let ok = enter_code(&c, &step, &anns_next_code(&app)).await;
     assert!(ok.contains("Signed in as ann@example.com."), "{}", ok.body);
     c.logout().await;
 
     // That code is spent: replaying it (seen over a shoulder, say) fails.
     let step = c.login("ann@example.com", PW).await;
-    let replay = c
-        .submit(
-            &step,
-            "/accounts/login/code/",
-            &[(
-                "code",
-                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
-            )],
-        )
-        .await;
+    let replay = enter_code(&c, &step, &anns_next_code(&app)).await;
     assert_eq!(replay.status, 422);
 
     // A recovery code works once.
     let step = c.login("ann@example.com", PW).await;
-    let ok = c
-        .submit(
-            &step,
-            "/accounts/login/code/",
-            &[("code", &codes[0].to_uppercase())],
-        )
-        .await;
+    let ok = enter_code(&c, &step, &codes[0].to_uppercase()).await;
     assert!(ok.contains("Signed in"));
     c.logout().await;
     let step = c.login("ann@example.com", PW).await;
-    let reused = c
-        .submit(&step, "/accounts/login/code/", &[("code", &codes[0])])
-        .await;
+    let reused = enter_code(&c, &step, &codes[0]).await;
     assert_eq!(reused.status, 422);
 
     // Turning it off needs the password.
     let c2 = app.client();
     let step = c2.login("ann@example.com", PW).await;
-    c2.submit(&step, "/accounts/login/code/", &[("code", &codes[1])])
-        .await;
+    enter_code(&c2, &step, &codes[1]).await;
     let page = c2.get("/accounts/two-factor/").await;
     let wrong = c2
         .submit(
@@ -264,17 +246,7 @@ async fn a_half_finished_login_dies_with_a_password_reset() {
     )
     .await;
 
-    let user = accounts::User::find(&mut app.conn(), 1).unwrap();
-    let done = attacker
-        .submit(
-            &step,
-            "/accounts/login/code/",
-            &[(
-                "code",
-                &next_code(user.totp_secret.as_deref().unwrap(), "ann@example.com"),
-            )],
-        )
-        .await;
+    let done = enter_code(&attacker, &step, &anns_next_code(&app)).await;
     assert!(done.url.ends_with("/accounts/login/"), "{}", done.url);
     assert!(done.contains("please log in again"));
     assert_eq!(attacker.get_raw("/accounts/profile/").await.status, 303);
