@@ -150,3 +150,39 @@ impl site_core::templates::ContextProcessor for CurrentUser {
         );
     }
 }
+
+pub struct AccountsApp;
+
+impl site_core::app::App for AccountsApp {
+    fn label(&self) -> &'static str {
+        "accounts"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Accounts"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        Some(templates())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        configure(cfg);
+    }
+
+    fn context_processors(&self) -> Vec<Box<dyn site_core::templates::ContextProcessor>> {
+        vec![Box::new(CurrentUser)]
+    }
+
+    fn jobs(&self) -> Vec<site_core::app::Job> {
+        vec![site_core::app::Job::new(
+            "prune-login-failures",
+            std::time::Duration::from_secs(3600),
+            |env| Ok(throttle::prune(&mut *env.db.get()?, site_core::now())?),
+        )]
+    }
+}

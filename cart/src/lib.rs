@@ -6,7 +6,10 @@ pub mod domain;
 pub mod saved;
 mod views;
 
+use std::sync::Arc;
+
 use actix_web::web;
+use site_core::app::PermissionSpec;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
@@ -38,5 +41,48 @@ impl site_core::templates::ContextProcessor for CartBadge {
     fn process(&self, req: &actix_web::HttpRequest, ctx: &mut site_core::tera::Context) {
         use actix_session::SessionExt;
         ctx.insert("cart_count", &Cart::load(&req.get_session()).item_count());
+    }
+}
+
+pub struct CartApp;
+
+impl site_core::app::App for CartApp {
+    fn label(&self) -> &'static str {
+        "cart"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Carts"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        Some(templates())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        configure(cfg);
+    }
+
+    fn context_processors(&self) -> Vec<Box<dyn site_core::templates::ContextProcessor>> {
+        vec![Box::new(CartBadge)]
+    }
+
+    fn account_hooks(&self) -> Vec<Arc<dyn site_core::hooks::AccountHook>> {
+        vec![Arc::new(CartFollowsCustomer)]
+    }
+
+    fn admin_referrers(&self) -> Vec<Arc<dyn site_core::admin::Referrers>> {
+        vec![Arc::new(saved::CartsHoldProducts)]
+    }
+
+    fn permissions(&self) -> Vec<PermissionSpec> {
+        ["view", "add", "change", "delete"]
+            .iter()
+            .map(|a| PermissionSpec::new(format!("cart.{a}_line"), format!("Can {a} cart line")))
+            .collect()
     }
 }

@@ -166,6 +166,39 @@ impl AccountHook for CartFollowsCustomer {
     }
 }
 
+/// Tells the admin's delete page which customers' carts hold a product
+/// (those lines go with it).
+pub struct CartsHoldProducts;
+
+impl site_core::admin::Referrers for CartsHoldProducts {
+    fn find(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        id: i64,
+    ) -> QueryResult<site_core::admin::DeletePlan> {
+        let mut plan = site_core::admin::DeletePlan::default();
+        if (app, model) == ("products", "product") {
+            let carts: i64 = l::table
+                .filter(l::product_id.eq(id))
+                .count()
+                .get_result(conn)?;
+            if carts > 0 {
+                plan.cascades.push(format!(
+                    "its line in {carts} {}",
+                    if carts == 1 {
+                        "customer's cart"
+                    } else {
+                        "customers' carts"
+                    }
+                ));
+            }
+        }
+        Ok(plan)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

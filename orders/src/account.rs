@@ -29,3 +29,45 @@ impl AccountHook for OrdersOfCustomer {
         Order::anonymise_for_user(conn, user_id).map(|_| ())
     }
 }
+
+/// Tells the admin's delete page that products and customers with orders
+/// are deactivated, not deleted: the orders must keep what they refer to.
+pub struct OrdersKeepTheirRecords;
+
+impl site_core::admin::Referrers for OrdersKeepTheirRecords {
+    fn find(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        id: i64,
+    ) -> QueryResult<site_core::admin::DeletePlan> {
+        use diesel::prelude::*;
+        use site_core::schema::{orders_line as l, orders_order as o};
+        let mut plan = site_core::admin::DeletePlan::default();
+        let orders: i64 = match (app, model) {
+            ("products", "product") => l::table
+                .filter(l::product_id.eq(id))
+                .select(l::order_id)
+                .distinct()
+                .count()
+                .get_result(conn)?,
+            ("accounts", "user") => o::table
+                .filter(o::user_id.eq(id))
+                .count()
+                .get_result(conn)?,
+            _ => 0,
+        };
+        if orders > 0 {
+            let what = if orders == 1 {
+                "1 order refers".to_string()
+            } else {
+                format!("{orders} orders refer")
+            };
+            plan.deactivates_instead = Some(format!(
+                "{what} to it and must keep doing so, so it is deactivated instead"
+            ));
+        }
+        Ok(plan)
+    }
+}

@@ -8,6 +8,8 @@ pub mod forms;
 pub mod models;
 mod views;
 
+use std::sync::Arc;
+
 use actix_web::web;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
@@ -36,4 +38,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
     .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
     .service(resource(ROUTES, "orders:history_detail").route(web::get().to(views::history_detail)));
+}
+
+pub struct OrdersApp;
+
+impl site_core::app::App for OrdersApp {
+    fn label(&self) -> &'static str {
+        "orders"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Orders"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        Some(templates())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        configure(cfg);
+    }
+
+    fn account_hooks(&self) -> Vec<Arc<dyn site_core::hooks::AccountHook>> {
+        vec![Arc::new(OrdersOfCustomer)]
+    }
+
+    fn admin_referrers(&self) -> Vec<Arc<dyn site_core::admin::Referrers>> {
+        vec![Arc::new(account::OrdersKeepTheirRecords)]
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod domain;
 pub mod forms;
+pub mod holds;
 pub mod models;
 mod views;
 
@@ -28,4 +29,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(views::pay_form))
             .route(web::post().to(views::pay_submit)),
     );
+}
+
+pub struct PaymentsApp;
+
+impl site_core::app::App for PaymentsApp {
+    fn label(&self) -> &'static str {
+        "payments"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Payments"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        Some(templates())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        configure(cfg);
+    }
+
+    fn jobs(&self) -> Vec<site_core::app::Job> {
+        vec![site_core::app::Job::new(
+            "release-unpaid-orders",
+            std::time::Duration::from_secs(60),
+            |env| {
+                holds::release_unpaid_orders(
+                    &env.db,
+                    chrono::TimeDelta::minutes(env.config.order_hold_minutes),
+                )
+            },
+        )]
+    }
 }

@@ -70,18 +70,7 @@ pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
     }
 }
 
-/// The LIKE pattern for a search, with the wildcards in the text escaped.
-pub fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
+pub use site_core::db::sql::like_pattern;
 
 /// A listing request: what to show, in which order.
 #[derive(Debug, Clone, Default)]

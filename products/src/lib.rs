@@ -1,13 +1,17 @@
 //! The catalogue: categories and products, their pages, search, and the
 //! demo catalogue the shop seeds itself with.
 
+pub mod admin;
 pub mod cache;
 pub mod demo;
 pub mod domain;
 pub mod models;
 mod views;
 
+use std::sync::Arc;
+
 use actix_web::web;
+use site_core::admin::ModelAdmin;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
@@ -30,4 +34,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(ROUTES, "products:list").route(web::get().to(views::list)))
         .service(resource(ROUTES, "products:category").route(web::get().to(views::category)))
         .service(resource(ROUTES, "products:detail").route(web::get().to(views::detail)));
+}
+
+/// The catalogue app, with the listing cache every worker shares.
+pub struct ProductsApp {
+    cache: web::Data<CatalogueCache>,
+}
+
+impl ProductsApp {
+    pub fn new(config: &site_core::Config) -> Self {
+        ProductsApp {
+            cache: web::Data::new(CatalogueCache::new(std::time::Duration::from_secs(
+                config.catalogue_cache_seconds,
+            ))),
+        }
+    }
+}
+
+impl site_core::app::App for ProductsApp {
+    fn label(&self) -> &'static str {
+        "products"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Catalogue"
+    }
+
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        Some(templates())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.cache.clone());
+        configure(cfg);
+    }
+
+    fn admin_models(&self) -> Vec<Arc<dyn ModelAdmin>> {
+        vec![
+            Arc::new(admin::CategoryAdmin::default()),
+            Arc::new(admin::ProductAdmin::default()),
+        ]
+    }
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use site_core::app::JobEnv;
 use site_core::db::Database;
 use site_core::forms::Email;
 use site_core::mail::Mailer;
@@ -82,7 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { bind, no_seed } => serve(config, bind, no_seed),
         Command::Migrate => {
             let db = open_db(&config)?;
-            let applied = db.migrate()?;
+            let applied = crate::migrate(&db, &crate::apps(&config))?;
             if applied.is_empty() {
                 println!("No migrations to apply.");
             }
@@ -96,7 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             categories,
         } => {
             let db = open_db(&config)?;
-            db.migrate()?;
+            crate::migrate(&db, &crate::apps(&config))?;
             seed(&db, &config, products, categories)
         }
         Command::Createsuperuser {
@@ -104,7 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             password_stdin,
         } => {
             let db = open_db(&config)?;
-            db.migrate()?;
+            crate::migrate(&db, &crate::apps(&config))?;
             createsuperuser(&db, email, password_stdin)
         }
         Command::Changepassword {
@@ -112,19 +113,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             password_stdin,
         } => {
             let db = open_db(&config)?;
-            db.migrate()?;
+            crate::migrate(&db, &crate::apps(&config))?;
             changepassword(&db, &email, password_stdin)
         }
         Command::Worker => {
             let db = open_db(&config)?;
-            db.migrate()?;
+            let apps = crate::apps(&config);
+            crate::migrate(&db, &apps)?;
             let mailer = Mailer::from_config(&config)?;
             println!(
                 "Worker running (mail: {}). Press Ctrl-C to stop.",
                 mailer.backend_name()
             );
             actix_web::rt::System::new().block_on(async move {
-                crate::jobs::spawn(db, mailer, config.order_hold_minutes);
+                crate::jobs::spawn(&apps, JobEnv { db, mailer, config });
                 actix_web::rt::signal::ctrl_c().await?;
                 Ok(())
             })
@@ -141,7 +143,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ReleaseUnpaidOrders => {
             let db = open_db(&config)?;
-            let n = crate::jobs::release_unpaid_orders(
+            let n = payments::holds::release_unpaid_orders(
                 &db,
                 chrono::TimeDelta::minutes(config.order_hold_minutes),
             )?;
@@ -274,11 +276,15 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let addr = listener.local_addr()?;
     let backend = shop.db.backend.name();
     let mail = shop.mailer.backend_name();
-    let mailer = shop.mailer.clone();
-    let db = shop.db.clone();
+    let env = JobEnv {
+        db: shop.db.clone(),
+        mailer: shop.mailer.clone(),
+        config: config.clone(),
+    };
+    let apps = shop.apps.clone();
     actix_web::rt::System::new().block_on(async move {
         let server = shop.server(listener)?;
-        crate::jobs::spawn(db, mailer, config.order_hold_minutes);
+        crate::jobs::spawn(&apps, env);
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
         if let Some(note) = admin_note {
             println!("{note}");

@@ -15,6 +15,31 @@ use site_core::AppError;
 
 pub const ROUTES: &[site_core::urls::Route] = &[("site:contact", "/contact/")];
 
+/// The site's own pages: the contact form.
+pub struct SiteApp;
+
+impl site_core::app::App for SiteApp {
+    fn label(&self) -> &'static str {
+        "site"
+    }
+
+    fn verbose_name(&self) -> &'static str {
+        "Site"
+    }
+
+    fn routes(&self) -> &'static [site_core::urls::Route] {
+        ROUTES
+    }
+
+    fn templates(&self) -> Option<site_core::templates::TemplateSource> {
+        Some(site_core::template_source!())
+    }
+
+    fn configure(&self, cfg: &mut web::ServiceConfig) {
+        configure(cfg);
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         site_core::urls::resource(ROUTES, "site:contact")

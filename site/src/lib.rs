@@ -4,7 +4,6 @@
 pub mod cli;
 mod contact;
 pub mod jobs;
-mod staff;
 mod statics;
 
 use std::net::TcpListener;
@@ -15,13 +14,15 @@ use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::SessionMiddleware;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::middleware::{from_fn, Compress};
-use actix_web::{dev::Server, web, App, HttpServer};
+use actix_web::{dev::Server, web, App as ActixApp, HttpServer};
 use anyhow::Context as _;
 use payments::{DemoCardProvider, PaymentProvider};
+use site_core::admin::AdminSite;
+use site_core::app::App;
+use site_core::core_app::CoreApp;
 use site_core::db::Database;
 use site_core::hooks::AccountHooks;
 use site_core::http::csrf::CookieSecurity;
-use site_core::http::flash::Messages;
 use site_core::http::security::{self, SecurityHeaders};
 use site_core::http::session_store::DbSessionStore;
 use site_core::http::{csrf, AppError};
@@ -44,40 +45,45 @@ pub struct Shop {
     pub session_key: Key,
     /// Signs the links in account emails.
     pub signer: Signer,
+    /// The apps, in order: each declares its routes, templates, admin
+    /// models, permissions, hooks and jobs.
+    pub apps: Arc<Vec<Arc<dyn App>>>,
+    /// Every app's admin models and dashboard panels.
+    pub admin: web::Data<AdminSite>,
     /// What other apps do when an account logs in, exports or is deleted.
     pub account_hooks: AccountHooks,
-    /// Shared by every worker, so one refresh serves them all.
-    pub catalogue_cache: web::Data<products::CatalogueCache>,
     /// Shared by every worker: how much mail each client may trigger.
     pub mail_send_limit: web::Data<site_core::http::MailSendLimit>,
 }
 
-/// Every app's named routes, for reversing URLs.
-pub fn url_table() -> UrlTable {
-    UrlTable::new([
-        products::ROUTES,
-        cart::ROUTES,
-        orders::ROUTES,
-        payments::ROUTES,
-        accounts::ROUTES,
-        contact::ROUTES,
-        staff::ROUTES,
-    ])
+/// The shop's apps. Adding an app is one line here (and its crate in the
+/// workspace).
+pub fn apps(config: &Config) -> Vec<Arc<dyn App>> {
+    vec![
+        Arc::new(products::ProductsApp::new(config)),
+        Arc::new(cart::CartApp),
+        Arc::new(orders::OrdersApp),
+        Arc::new(payments::PaymentsApp),
+        Arc::new(accounts::AccountsApp),
+        Arc::new(contact::SiteApp),
+        Arc::new(CoreApp),
+    ]
 }
 
-pub fn renderer(config: &Config, statics: Arc<StaticFiles>) -> anyhow::Result<Renderer> {
-    let sources = vec![
-        site_core::templates::core_templates(),
-        products::templates(),
-        cart::templates(),
-        orders::templates(),
-        payments::templates(),
-        accounts::templates(),
-        site_core::template_source!(),
-    ];
+/// Every app's named routes, for reversing URLs.
+pub fn url_table(apps: &[Arc<dyn App>]) -> UrlTable {
+    UrlTable::new(apps.iter().map(|a| a.routes()))
+}
+
+pub fn renderer(
+    config: &Config,
+    apps: &[Arc<dyn App>],
+    statics: Arc<StaticFiles>,
+) -> anyhow::Result<Renderer> {
+    let sources = apps.iter().filter_map(|a| a.templates()).collect();
     let mut renderer = Renderer::new(
         sources,
-        Arc::new(url_table()),
+        Arc::new(url_table(apps)),
         statics,
         config.locale,
         config.currency,
@@ -85,10 +91,39 @@ pub fn renderer(config: &Config, statics: Arc<StaticFiles>) -> anyhow::Result<Re
     )
     .map_err(|e| anyhow::anyhow!("{}", error_chain(&e)))
     .context("loading templates")?;
-    renderer.add_processor(Messages);
-    renderer.add_processor(cart::CartBadge);
-    renderer.add_processor(accounts::CurrentUser);
+    for app in apps {
+        for p in app.context_processors() {
+            renderer.add_boxed_processor(p);
+        }
+    }
     Ok(renderer)
+}
+
+/// The admin registry: every app's models, panels and referrers.
+pub fn admin_site(apps: &[Arc<dyn App>]) -> AdminSite {
+    let mut site = AdminSite::new();
+    for app in apps {
+        let models = app.admin_models();
+        if !models.is_empty() {
+            site.register_app(app.label(), app.verbose_name());
+        }
+        for m in models {
+            site.register(m);
+        }
+        site.widgets.extend(app.admin_widgets());
+        site.referrers.extend(app.admin_referrers());
+    }
+    site
+}
+
+/// Applies pending migrations, then creates the permissions the apps
+/// declare (as Django does after migrating). Returns the migrations run.
+pub fn migrate(db: &Database, apps: &[Arc<dyn App>]) -> anyhow::Result<Vec<String>> {
+    let applied = db.migrate().context("migrating the database")?;
+    let declared = site_core::app::declared_permissions(apps);
+    site_core::app::sync_permissions(&mut *db.get()?, &declared)
+        .context("creating the declared permissions")?;
+    Ok(applied)
 }
 
 /// "outer: inner: innermost", for errors whose detail is in their sources.
@@ -108,7 +143,8 @@ impl Shop {
     pub fn open(config: Config, mailer: Mailer) -> anyhow::Result<Shop> {
         let db =
             Database::open(&config.database_url, config.db_pool).context("opening the database")?;
-        db.migrate().context("migrating the database")?;
+        let apps = apps(&config);
+        migrate(&db, &apps)?;
         let priced_in = products::Product::currencies(&mut *db.get()?)?;
         if let Some(other) = priced_in.iter().find(|c| *c != config.currency.code()) {
             anyhow::bail!(
@@ -118,10 +154,11 @@ impl Shop {
             );
         }
         let statics = Arc::new(StaticFiles::embedded());
-        let renderer = Arc::new(renderer(&config, statics.clone())?);
+        let renderer = Arc::new(renderer(&config, &apps, statics.clone())?);
         let secret = secret(&config)?;
         let session_key = Key::derive_from(secret.as_bytes());
         let signer = Signer::new(secret.as_bytes());
+        let account_hooks = AccountHooks(apps.iter().flat_map(|a| a.account_hooks()).collect());
         Ok(Shop {
             config: config.clone(),
             db,
@@ -131,14 +168,10 @@ impl Shop {
             payment_provider: Arc::new(DemoCardProvider::default()),
             session_key,
             signer,
-            account_hooks: AccountHooks(vec![
-                Arc::new(cart::CartFollowsCustomer),
-                Arc::new(orders::OrdersOfCustomer),
-            ]),
+            admin: web::Data::new(admin_site(&apps)),
+            apps: Arc::new(apps),
+            account_hooks,
             mail_send_limit: web::Data::new(site_core::http::MailSendLimit::default()),
-            catalogue_cache: web::Data::new(products::CatalogueCache::new(
-                std::time::Duration::from_secs(config.catalogue_cache_seconds),
-            )),
         })
     }
 
@@ -149,13 +182,13 @@ impl Shop {
             .app_data(web::Data::from(self.renderer.clone()))
             .app_data(web::Data::from(self.payment_provider.clone()))
             .app_data(web::Data::from(self.statics.clone()))
-            .app_data(self.catalogue_cache.clone())
+            .app_data(self.admin.clone())
             .app_data(self.mail_send_limit.clone())
             .app_data(web::Data::new(self.signer.clone()))
             .app_data(web::Data::new(self.account_hooks.clone()))
-            // Avatar uploads: the CSRF check reads the body, so this is the
-            // largest request accepted at all; the avatar form itself
-            // refuses more than 2 MB with a form error.
+            // Uploads (avatars, product images): the CSRF check reads the
+            // body, so this is the largest request accepted at all; each
+            // form refuses more than its own limit with a form error.
             .app_data(web::PayloadConfig::new(10 * 1024 * 1024))
             .app_data(web::Data::new(SecurityHeaders::new(self.config.https)))
             .app_data(web::Data::new(CookieSecurity {
@@ -170,20 +203,27 @@ impl Shop {
                 web::QueryConfig::default()
                     .error_handler(|e, _| AppError::BadRequest(e.to_string()).into()),
             )
-            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-            .configure(products::configure)
-            .configure(cart::configure)
-            .configure(orders::configure)
-            .configure(payments::configure)
-            .configure(accounts::configure)
-            .configure(contact::configure)
-            .configure(staff::configure)
-            .configure(statics::configure)
-            .service(
-                actix_files::Files::new("/media", &self.config.media_root)
-                    .use_etag(true)
-                    .use_last_modified(true),
-            );
+            .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()));
+        for app in self.apps.iter() {
+            app.configure(cfg);
+        }
+        let apps = self.apps.clone();
+        cfg.service(
+            web::scope("/admin")
+                .wrap(from_fn(site_core::admin::guard::guard))
+                .configure(move |scope| {
+                    for app in apps.iter() {
+                        app.configure_admin(scope);
+                    }
+                    site_core::admin::views::configure(scope);
+                }),
+        )
+        .configure(statics::configure)
+        .service(
+            actix_files::Files::new("/media", &self.config.media_root)
+                .use_etag(true)
+                .use_last_modified(true),
+        );
     }
 
     /// Binds the HTTP server to `listener` (port 0 works: tests use it).
@@ -205,7 +245,7 @@ impl Shop {
                 actix_web::cookie::time::Duration::days(shop.config.session_days),
             ))
             .build();
-            App::new()
+            ActixApp::new()
                 .configure(|cfg| shop.configure(cfg))
                 .default_service(web::to(security::not_found))
                 // Outermost last: compression, sessions, then ids, headers

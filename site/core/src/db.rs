@@ -248,6 +248,48 @@ where
     conn.transaction(f)
 }
 
+/// Locks one row for the rest of the transaction, so a read-compare-write
+/// (an edit-conflict check) cannot interleave with another. PostgreSQL
+/// locks the row; SQLite's write transaction already holds the database
+/// lock (see [`write_transaction`]). `table` is a name from code, never
+/// from input.
+pub fn lock_row(conn: &mut DbConn, table: &str, id: i64) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        debug_assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Estimate {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Roughly how many rows `table` has, without counting them: PostgreSQL's
+/// planner statistics, or on SQLite the span of its ids (deleted rows make
+/// it high). For "about 1,000,000" in lists too long to count.
+pub fn estimate_rows(conn: &mut DbConn, table: &str) -> QueryResult<Option<i64>> {
+    debug_assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    let found: Option<Estimate> = match conn {
+        DbConn::Postgres(pg) => diesel::sql_query(
+            "SELECT GREATEST(reltuples, 0)::BIGINT AS n FROM pg_class WHERE relname = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(table)
+        .get_result(pg)
+        .optional()?,
+        DbConn::Sqlite(lite) => diesel::sql_query(format!(
+            "SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) AS n FROM {table}"
+        ))
+        .get_result(lite)
+        .optional()?,
+    };
+    Ok(found.map(|e| e.n).filter(|n| *n > 0))
+}
+
 /// Deletes sessions whose expiry has passed; returns how many.
 pub fn clear_expired_sessions(conn: &mut DbConn) -> QueryResult<usize> {
     use crate::schema::core_session::dsl::*;
@@ -319,6 +361,20 @@ mod tests {
 /// SQL functions both backends have, for the query builder.
 pub mod sql {
     use diesel::sql_types::Text;
+
+    /// The LIKE pattern matching `text` anywhere, lower-cased, with the
+    /// wildcards in it escaped (use with `.escape('\\')`).
+    pub fn like_pattern(text: &str) -> String {
+        let mut out = String::from("%");
+        for c in text.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('%');
+        out
+    }
 
     diesel::define_sql_function! {
         /// `lower(text)`: case-insensitive matching that works the same on

@@ -3,7 +3,10 @@
 //! (errors, security headers, CSRF, sessions, flash messages, pagination),
 //! static files, mail and configuration.
 
+pub mod admin;
+pub mod app;
 pub mod config;
+pub mod core_app;
 pub mod db;
 pub mod forms;
 pub mod hooks;
@@ -14,6 +17,7 @@ pub mod schema;
 pub mod signing;
 pub mod statics;
 pub mod templates;
+pub mod text_enum;
 pub mod urls;
 
 pub use config::Config;

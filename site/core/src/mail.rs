@@ -6,6 +6,7 @@
 //! outbox ([`outbox::enqueue`]) in the transaction that causes it, and the
 //! mail worker delivers it with retries.
 
+pub mod admin;
 pub mod outbox;
 
 use std::sync::{Arc, Mutex};

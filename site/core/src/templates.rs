@@ -90,6 +90,10 @@ impl Renderer {
         self.processors.push(Box::new(p));
     }
 
+    pub fn add_boxed_processor(&mut self, p: Box<dyn ContextProcessor>) {
+        self.processors.push(p);
+    }
+
     pub fn urls(&self) -> &UrlTable {
         &self.urls
     }

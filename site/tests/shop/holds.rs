@@ -28,19 +28,22 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
 
     age(&app, &id, 59);
     assert_eq!(
-        site::jobs::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
         0,
         "still within its hold"
     );
     age(&app, &id, 61);
-    assert_eq!(site::jobs::release_unpaid_orders(&app.db, HOLD).unwrap(), 1);
+    assert_eq!(
+        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        1
+    );
     assert_eq!(app.stock(p.id), 3, "stock is back on sale");
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
         "cancelled"
     );
     assert_eq!(
-        site::jobs::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
         0,
         "once only"
     );
@@ -88,7 +91,10 @@ async fn an_order_whose_payment_is_unsettled_is_not_cancelled() {
         .execute(&mut *app.conn())
         .unwrap();
     age(&app, &id, 600);
-    assert_eq!(site::jobs::release_unpaid_orders(&app.db, HOLD).unwrap(), 0);
+    assert_eq!(
+        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        0
+    );
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
         "pending"

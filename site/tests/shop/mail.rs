@@ -125,14 +125,26 @@ async fn failures_are_retried_with_backoff_then_shown_to_staff() {
     app.user("boss@example.com", PW, true);
     let c = app.client();
     c.login("boss@example.com", PW).await;
-    let page = c.get("/staff/mail/").await;
+    let page = c.get("/admin/core/outbox/?status=failed").await;
     assert_eq!(page.status, 200);
-    assert_eq!(page.body.matches("data-testid=\"failed-mail\"").count(), 1);
+    assert_eq!(page.count("data-testid=\"row\""), 1);
     assert!(page.contains("Contact form: Hello"));
+    let id = failed[0].id.to_string();
     let retried = c
-        .submit(&page, &format!("/staff/mail/{}/retry/", failed[0].id), &[])
+        .follow(
+            c.submit_multi(
+                &page,
+                "/admin/core/outbox/?status=failed",
+                &[("action", "retry"), ("_selected", &id)],
+            )
+            .await,
+        )
         .await;
-    assert!(retried.contains("The message is queued again."));
+    assert!(
+        retried.contains("1 message was queued again."),
+        "{}",
+        retried.text()
+    );
     assert_eq!(app.sent_mail().len(), 1, "delivered by the working mailer");
     assert!(app.outbox(Status::Failed).is_empty());
 }
@@ -172,18 +184,18 @@ async fn staff_pages_check_permissions() {
     .unwrap();
 
     assert_eq!(
-        app.client().get_raw("/staff/mail/").await.status,
+        app.client().get_raw("/admin/core/outbox/").await.status,
         303,
         "login first"
     );
     let cust = app.client();
     cust.login("cust@example.com", PW).await;
-    assert_eq!(cust.get_raw("/staff/mail/").await.status, 403);
+    assert_eq!(cust.get_raw("/admin/core/outbox/").await.status, 403);
 
     let c = app.client();
     c.login("clerk@example.com", PW).await;
     assert_eq!(
-        c.get_raw("/staff/mail/").await.status,
+        c.get_raw("/admin/core/outbox/").await.status,
         403,
         "staff without the permission"
     );
@@ -193,7 +205,7 @@ async fn staff_pages_check_permissions() {
     accounts::permissions::add_to_group(&mut conn, clerk.id, support).unwrap();
     assert!(accounts::permissions::grant_group(&mut conn, support, "core.fly_outbox").is_err());
     drop(conn);
-    let page = c.get("/staff/mail/").await;
+    let page = c.get("/admin/core/outbox/").await;
     assert_eq!(page.status, 200, "granted through the group");
 
     outbox::enqueue(
@@ -207,10 +219,11 @@ async fn staff_pages_check_permissions() {
     )
     .unwrap();
     app.deliver_mail();
-    let id = app.outbox(Status::Failed)[0].id;
-    let page = c.get("/staff/mail/").await;
+    let id = app.outbox(Status::Failed)[0].id.to_string();
+    let page = c.get("/admin/core/outbox/").await;
+    let retry = [("action", "retry"), ("_selected", id.as_str())];
     assert_eq!(
-        c.submit_raw(&page, &format!("/staff/mail/{id}/retry/"), &[])
+        c.submit_multi(&page, "/admin/core/outbox/", &retry)
             .await
             .status,
         403,
@@ -218,7 +231,7 @@ async fn staff_pages_check_permissions() {
     );
     accounts::permissions::grant_user(&mut app.conn(), clerk.id, "core.change_outbox").unwrap();
     assert_eq!(
-        c.submit_raw(&page, &format!("/staff/mail/{id}/retry/"), &[])
+        c.submit_multi(&page, "/admin/core/outbox/", &retry)
             .await
             .status,
         303

@@ -5,6 +5,8 @@
 mod support;
 
 mod accounts;
+mod admin;
+mod admin_edits;
 mod cart;
 mod catalogue;
 mod checkout;

@@ -163,11 +163,11 @@ async fn staff_can_be_required_to_use_two_factor() {
         after.url
     );
     assert!(after.contains("Staff accounts must use two-factor authentication."));
-    let blocked = c.get_raw("/staff/mail/").await;
+    let blocked = c.get_raw("/admin/").await;
     assert_eq!(blocked.status, 303);
     assert_eq!(blocked.location().as_deref(), Some("/accounts/two-factor/"));
     enrol(&c, "boss@example.com").await;
-    assert_eq!(c.get_raw("/staff/mail/").await.status, 200);
+    assert_eq!(c.get_raw("/admin/").await.status, 200);
     let page = c.get("/accounts/two-factor/").await;
     assert!(page.contains("Staff accounts must keep it on."));
 }

@@ -65,7 +65,8 @@ impl Page {
         self.text().contains(text)
     }
 
-    /// The hidden inputs of the form whose action is `action`.
+    /// The hidden inputs of the (POST) form whose action is `action`; GET
+    /// forms (a search box) are passed over.
     pub fn hidden_fields(&self, action: &str) -> Option<Vec<(String, String)>> {
         let mut rest = self.body.as_str();
         while let Some(start) = rest.find("<form") {
@@ -73,7 +74,10 @@ impl Page {
             let end = form.find("</form>").unwrap_or(form.len());
             let (tag_end, _) = form.match_indices('>').next()?;
             let attrs = attributes(&form[5..tag_end]);
-            let matches = attrs.iter().any(|(k, v)| k == "action" && v == action);
+            let matches = attrs.iter().any(|(k, v)| k == "action" && v == action)
+                && !attrs
+                    .iter()
+                    .any(|(k, v)| k == "method" && v.eq_ignore_ascii_case("get"));
             if matches {
                 let inner = &form[..end];
                 let mut fields = Vec::new();
@@ -107,6 +111,18 @@ impl Page {
                 let open = rest.find('>')? + 1;
                 let close = rest[open..].find('<')?;
                 Some(decode(rest[open..open + close].trim()))
+            })
+            .collect()
+    }
+
+    /// The values of every input named `name` (a change list's row boxes).
+    pub fn input_values(&self, name: &str) -> Vec<String> {
+        let needle = format!("name=\"{name}\" value=\"");
+        self.body
+            .match_indices(&needle)
+            .filter_map(|(i, _)| {
+                let rest = &self.body[i + needle.len()..];
+                rest.find('"').map(|end| decode(&rest[..end]))
             })
             .collect()
     }
@@ -162,6 +178,8 @@ pub fn decode(s: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&#39;", "'")
         .replace("&#x2F;", "/")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&")
 }

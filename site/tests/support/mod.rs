@@ -221,6 +221,21 @@ impl TestApp {
         .expect("create user")
     }
 
+    /// Staff (not a superuser) holding exactly `perms` (`app.action_model`).
+    pub fn staff_member(&self, email: &str, password: &str, perms: &[&str]) -> accounts::User {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        let user = self.user(email, password, false);
+        let mut conn = self.conn();
+        diesel::update(site_core::schema::accounts_user::table.find(user.id))
+            .set(site_core::schema::accounts_user::is_staff.eq(true))
+            .execute(&mut *conn)
+            .expect("make staff");
+        for p in perms {
+            accounts::permissions::grant_user(&mut conn, user.id, p).expect("grant");
+        }
+        user
+    }
+
     /// A verified customer.
     pub fn customer(&self, email: &str, password: &str) -> accounts::User {
         self.user(email, password, false)
@@ -417,6 +432,29 @@ impl Client {
             all.retain(|(name, _)| name != k);
             all.push((k.to_string(), v.to_string()));
         }
+        Page::from(
+            self.http
+                .post(self.abs(action))
+                .form(&all)
+                .send()
+                .await
+                .expect("POST"),
+        )
+        .await
+    }
+
+    /// Submits the form on `page` whose action is `action` with its hidden
+    /// fields plus `pairs`, whose names may repeat (ticked boxes); hidden
+    /// fields named in `pairs` are replaced. Does not follow the redirect.
+    pub async fn submit_multi(&self, page: &Page, action: &str, pairs: &[(&str, &str)]) -> Page {
+        let mut all: Vec<(String, String)> = page.hidden_fields(action).unwrap_or_else(|| {
+            panic!(
+                "no form with action {action} on {}:\n{}",
+                page.url, page.body
+            )
+        });
+        all.retain(|(name, _)| !pairs.iter().any(|(k, _)| k == name));
+        all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Page::from(
             self.http
                 .post(self.abs(action))

@@ -22,22 +22,24 @@ pub const MAX_ATTEMPTS: i32 = 12;
 /// How long a worker owns a claimed message; longer than any SMTP timeout.
 const LEASE_SECONDS: i64 = 300;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pending,
-    Sending,
-    Sent,
-    Failed,
+crate::text_enum! {
+    /// Where a message is: waiting (for its first attempt or a retry),
+    /// being sent by a worker, sent, or failed for good.
+    pub enum Status {
+        Pending = "pending",
+        Sending = "sending",
+        Sent = "sent",
+        Failed = "failed",
+    }
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
-            Status::Pending => "pending",
-            Status::Sending => "sending",
-            Status::Sent => "sent",
-            Status::Failed => "failed",
+            Status::Pending => "Waiting",
+            Status::Sending => "Sending",
+            Status::Sent => "Sent",
+            Status::Failed => "Failed",
         }
     }
 }
@@ -51,7 +53,7 @@ pub struct OutboxMessage {
     pub text_body: String,
     pub html_body: String,
     pub message_id: String,
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub claimed_until: Option<NaiveDateTime>,
@@ -81,7 +83,7 @@ pub fn enqueue(conn: &mut DbConn, email: &Email) -> QueryResult<()> {
             o::text_body.eq(&email.text),
             o::html_body.eq(&email.html),
             o::message_id.eq(crate::random_token(32)),
-            o::status.eq(Status::Pending.as_str()),
+            o::status.eq(Status::Pending),
             o::attempts.eq(0),
             o::next_attempt_at.eq(now),
             o::last_error.eq(""),
@@ -117,11 +119,9 @@ fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64
     o::table
         .filter(
             o::status
-                .eq(Status::Pending.as_str())
+                .eq(Status::Pending)
                 .and(o::next_attempt_at.le(now))
-                .or(o::status
-                    .eq(Status::Sending.as_str())
-                    .and(o::claimed_until.lt(now))),
+                .or(o::status.eq(Status::Sending).and(o::claimed_until.lt(now))),
         )
         .order(o::id)
         .select(o::id)
@@ -137,15 +137,13 @@ fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Option<O
     let claimed = diesel::update(
         o::table.find(id).filter(
             o::status
-                .eq(Status::Pending.as_str())
+                .eq(Status::Pending)
                 .and(o::next_attempt_at.le(now))
-                .or(o::status
-                    .eq(Status::Sending.as_str())
-                    .and(o::claimed_until.lt(now))),
+                .or(o::status.eq(Status::Sending).and(o::claimed_until.lt(now))),
         ),
     )
     .set((
-        o::status.eq(Status::Sending.as_str()),
+        o::status.eq(Status::Sending),
         o::claimed_until.eq(Some(lease)),
         o::attempts.eq(o::attempts + 1),
     ))
@@ -179,13 +177,13 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
             // Still ours: nobody re-claimed it after the lease ran out.
             let row = o::table
                 .find(msg.id)
-                .filter(o::status.eq(Status::Sending.as_str()))
+                .filter(o::status.eq(Status::Sending))
                 .filter(o::claimed_until.eq(msg.claimed_until));
             match outcome {
                 Ok(()) => {
                     diesel::update(row)
                         .set((
-                            o::status.eq(Status::Sent.as_str()),
+                            o::status.eq(Status::Sent),
                             o::sent_at.eq(Some(crate::now())),
                             o::claimed_until.eq(None::<NaiveDateTime>),
                             o::last_error.eq(""),
@@ -197,7 +195,7 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
                     tracing::error!(outbox_id = msg.id, to = %msg.recipient, attempts = msg.attempts, error = %e, "email failed for good; staff can retry it");
                     diesel::update(row)
                         .set((
-                            o::status.eq(Status::Failed.as_str()),
+                            o::status.eq(Status::Failed),
                             o::claimed_until.eq(None::<NaiveDateTime>),
                             o::last_error.eq(e.to_string()),
                         ))
@@ -209,7 +207,7 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
                     tracing::warn!(outbox_id = msg.id, attempts = msg.attempts, error = %e, retry_at = %next, "email not sent; will retry");
                     diesel::update(row)
                         .set((
-                            o::status.eq(Status::Pending.as_str()),
+                            o::status.eq(Status::Pending),
                             o::claimed_until.eq(None::<NaiveDateTime>),
                             o::next_attempt_at.eq(next),
                             o::last_error.eq(e.to_string()),
@@ -228,36 +226,23 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
 /// Messages in `status`, newest first.
 pub fn list(conn: &mut DbConn, status: Status, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
     o::table
-        .filter(o::status.eq(status.as_str()))
+        .filter(o::status.eq(status))
         .order(o::id.desc())
         .limit(limit)
         .select(OutboxMessage::as_select())
         .load(conn)
 }
 
-/// How many messages are in each status.
-pub fn counts(conn: &mut DbConn) -> QueryResult<Vec<(String, i64)>> {
-    o::table
-        .group_by(o::status)
-        .select((o::status, diesel::dsl::count_star()))
-        .order(o::status)
-        .load(conn)
-}
-
 /// Puts a failed message back in the queue with a fresh set of attempts.
 pub fn retry(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
-    diesel::update(
-        o::table
-            .find(id)
-            .filter(o::status.eq(Status::Failed.as_str())),
-    )
-    .set((
-        o::status.eq(Status::Pending.as_str()),
-        o::attempts.eq(0),
-        o::next_attempt_at.eq(crate::now()),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    diesel::update(o::table.find(id).filter(o::status.eq(Status::Failed)))
+        .set((
+            o::status.eq(Status::Pending),
+            o::attempts.eq(0),
+            o::next_attempt_at.eq(crate::now()),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 #[cfg(test)]

@@ -27,3 +27,23 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    /// The staff admin's audit trail: every add, change, delete and action.
+    admin_log (id) {
+        id -> BigInt,
+        action_time -> Timestamp,
+        user_id -> Nullable<BigInt>,
+        /// Kept as it was, should the staff account go.
+        user_email -> Text,
+        app -> Text,
+        model -> Text,
+        object_id -> BigInt,
+        object_repr -> Text,
+        action -> Text,
+        /// The bulk action's label ("Mark shipped"), or empty.
+        action_name -> Text,
+        /// JSON: [{field, label, before, after}].
+        changes -> Text,
+    }
+}

@@ -22,6 +22,12 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         paid_at -> Nullable<Timestamp>,
+        /// Set when staff mark the order shipped.
+        carrier -> Text,
+        tracking_number -> Text,
+        shipped_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
     }
 }
 

@@ -31,4 +31,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// A product's pictures, resized once into the sizes pages use (paths
+    /// under MEDIA_ROOT).
+    products_image (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        large_path -> Text,
+        card_path -> Text,
+        thumb_path -> Text,
+        width -> Integer,
+        height -> Integer,
+        alt -> Text,
+        position -> Integer,
+        /// At most one per product (a partial unique index).
+        is_main -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(products_product -> products_category (category_id));
+diesel::joinable!(products_image -> products_product (product_id));

@@ -1,0 +1,18 @@
+DROP INDEX products_product_name;
+DROP INDEX products_product_stock;
+DROP INDEX products_product_price_any;
+DROP INDEX products_product_category_created;
+DROP INDEX products_product_created;
+DROP TABLE products_image;
+DROP INDEX orders_order_paid;
+DROP INDEX orders_order_total;
+DROP INDEX orders_order_status;
+DROP INDEX orders_order_created;
+CREATE INDEX orders_order_created ON orders_order (created_at);
+CREATE INDEX orders_order_status ON orders_order (status, created_at);
+ALTER TABLE orders_order DROP COLUMN cancelled_at;
+ALTER TABLE orders_order DROP COLUMN delivered_at;
+ALTER TABLE orders_order DROP COLUMN shipped_at;
+ALTER TABLE orders_order DROP COLUMN tracking_number;
+ALTER TABLE orders_order DROP COLUMN carrier;
+DROP TABLE admin_log;

@@ -1,0 +1,697 @@
+//! The catalogue in the staff admin: categories (with their products
+//! inline) and products (price and stock editable right in the list,
+//! activate / deactivate actions, deactivated rather than deleted once
+//! ordered).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use site_core::admin::{
+    in_order_of, ActionSpec, AdminEnv, Cell, Column, DateHierarchy, DeletePlan, Deleted, Field,
+    Fieldset, Filter, InlineTable, Link, ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row,
+    SaveError, Submission, Value, Values,
+};
+use site_core::db::{DbConn, MultiBackend};
+use site_core::schema::{products_category as c, products_product as p};
+
+use crate::models::{Category, Product};
+
+/// Largest stock a form accepts.
+const MAX_STOCK: i64 = 1_000_000_000;
+
+pub struct ProductAdmin {
+    meta: ModelMeta,
+}
+
+impl Default for ProductAdmin {
+    fn default() -> Self {
+        let mut meta = ModelMeta::new("products", "product", "product", "products");
+        meta.columns = vec![
+            Column::new("name", "Name").sortable(),
+            Column::new("image", "Image"),
+            Column::new("sku", "SKU").sortable(),
+            Column::new("category", "Category"),
+            Column::new("price", "Price").sortable().numeric(),
+            Column::new("stock", "Stock").sortable().numeric(),
+            Column::new("in_stock", "In stock"),
+            Column::new("active", "Active"),
+            Column::new("created", "Created (UTC)").sortable(),
+        ];
+        meta.filters = vec![
+            Filter::related("category", "Category"),
+            Filter::boolean("active", "Active"),
+            Filter::boolean("in_stock", "In stock"),
+            Filter::date_range("created", "Created"),
+        ];
+        meta.search = Some("name or SKU");
+        meta.date_hierarchy = Some(DateHierarchy {
+            field: "created",
+            label: "Created",
+        });
+        meta.default_sort = "-created";
+        meta.fields = vec![
+            Field::text("name", "Name", 200),
+            Field::slug("slug", "Slug", "name")
+                .help("The product's address on the site: lowercase letters, digits and hyphens."),
+            Field::text("sku", "SKU", 64).help("Unique: the code on the shelf and in imports."),
+            Field::reference("category", "Category"),
+            Field::markdown("description", "Description", 20_000)
+                .optional()
+                .help("Markdown: **bold**, *italic*, lists and links."),
+            Field::money("price", "Price"),
+            Field::int("stock", "Stock", 0, MAX_STOCK),
+            Field::bool("is_active", "Active").help("Only active products are shown and sold."),
+            Field::datetime("created_at", "Created"),
+            Field::datetime("updated_at", "Last changed"),
+        ];
+        meta.fieldsets = vec![
+            Fieldset::new(None, &["name", "slug", "sku", "category"]),
+            Fieldset::new(Some("Price and stock"), &["price", "stock", "is_active"]),
+            Fieldset::new(Some("Description"), &["description"]),
+            Fieldset::new(Some("Dates"), &["created_at", "updated_at"]),
+        ];
+        meta.list_editable = vec!["price", "stock"];
+        meta.actions = vec![
+            ActionSpec::new("activate", "Activate", Perm::Change),
+            ActionSpec::new("deactivate", "Deactivate", Perm::Change),
+        ];
+        ProductAdmin { meta }
+    }
+}
+
+fn filtered(q: &ListQuery) -> p::BoxedQuery<'static, MultiBackend> {
+    let mut query = p::table.into_boxed::<MultiBackend>();
+    if let Some(cat) = q.related("category") {
+        query = query.filter(p::category_id.eq(cat));
+    }
+    if let Some(active) = q.flag("active") {
+        query = query.filter(p::is_active.eq(active));
+    }
+    match q.flag("in_stock") {
+        Some(true) => query = query.filter(p::stock.gt(0)),
+        Some(false) => query = query.filter(p::stock.eq(0)),
+        None => {}
+    }
+    let (from, until) = q.date_range("created");
+    if let Some(from) = from {
+        query = query.filter(p::created_at.ge(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(p::created_at.lt(until));
+    }
+    if let Some((from, until)) = q.drill_range() {
+        query = query
+            .filter(p::created_at.ge(from))
+            .filter(p::created_at.lt(until));
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(p::id.gt(after));
+    }
+    site_core::admin_search_like!(query, q, p::table, [p::name, p::sku])
+}
+
+/// What a row of the product list shows.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = p)]
+struct ProductRow {
+    id: i64,
+    name: String,
+    sku: String,
+    price_minor: i64,
+    stock: i64,
+    is_active: bool,
+    image: String,
+    created_at: NaiveDateTime,
+}
+
+fn repr(name: &str, sku: &str) -> String {
+    format!("{name} ({sku})")
+}
+
+fn image_url(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("/media/{path}")
+    }
+}
+
+impl ModelAdmin for ProductAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    /// Two queries: the page's ids from an index (skipping OFFSET rows
+    /// there, not in the table), then those rows with their category.
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        let ids: Vec<i64> = site_core::admin_order!(filtered(q), q, p::id, {
+            "name" => p::name,
+            "sku" => p::sku,
+            "price" => p::price_minor,
+            "stock" => p::stock,
+            "created" => p::created_at,
+        })
+        .select(p::id)
+        .offset(q.offset)
+        .limit(q.limit)
+        .load(conn)?;
+        let rows: Vec<(ProductRow, String)> = p::table
+            .inner_join(c::table)
+            .filter(p::id.eq_any(&ids))
+            .select((ProductRow::as_select(), c::name))
+            .load(conn)?;
+        Ok(in_order_of(&ids, rows, |(r, _)| r.id)
+            .into_iter()
+            .map(|(r, category)| Row {
+                id: r.id,
+                repr: repr(&r.name, &r.sku),
+                editable: Values::new()
+                    .with("price", Value::Money(r.price_minor))
+                    .with("stock", Value::Int(r.stock)),
+                cells: vec![
+                    Cell::Text(r.name),
+                    Cell::Image(image_url(&r.image)),
+                    Cell::Text(r.sku),
+                    Cell::Text(category),
+                    Cell::Money(r.price_minor),
+                    Cell::Int(r.stock),
+                    Cell::Bool(r.stock > 0),
+                    Cell::Bool(r.is_active),
+                    Cell::DateTime(Some(r.created_at)),
+                ],
+            })
+            .collect())
+    }
+
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
+        Ok(filtered(q)
+            .select(p::id)
+            .limit(cap)
+            .load::<i64>(conn)?
+            .len() as i64)
+    }
+
+    fn estimate(&self, conn: &mut DbConn) -> QueryResult<Option<i64>> {
+        site_core::db::estimate_rows(conn, "products_product")
+    }
+
+    fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {
+        match key {
+            "category" => category_choices(conn),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn date_bounds(
+        &self,
+        conn: &mut DbConn,
+    ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+        let first = p::table
+            .select(p::created_at)
+            .order(p::created_at.asc())
+            .first(conn)
+            .optional()?;
+        let last = p::table
+            .select(p::created_at)
+            .order(p::created_at.desc())
+            .first(conn)
+            .optional()?;
+        Ok(first.zip(last))
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        let Some(pr) = p::table
+            .find(id)
+            .select(Product::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Object {
+            id,
+            repr: repr(&pr.name, &pr.sku),
+            values: Values::new()
+                .with("name", Value::Text(pr.name))
+                .with("slug", Value::Text(pr.slug))
+                .with("sku", Value::Text(pr.sku))
+                .with("category", Value::Ref(pr.category_id))
+                .with("description", Value::Text(pr.description))
+                .with("price", Value::Money(pr.price_minor))
+                .with("stock", Value::Int(pr.stock))
+                .with("is_active", Value::Bool(pr.is_active))
+                .with("created_at", Value::DateTime(pr.created_at))
+                .with("updated_at", Value::DateTime(pr.updated_at)),
+        }))
+    }
+
+    fn create(
+        &self,
+        env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        v: &Values,
+        _files: &Submission,
+    ) -> Result<i64, SaveError> {
+        let now = site_core::now();
+        let sku = v.text("sku")?;
+        diesel::insert_into(p::table)
+            .values((
+                p::name.eq(v.text("name")?),
+                p::slug.eq(v.text("slug")?),
+                p::sku.eq(sku),
+                p::category_id.eq(v.int("category")?),
+                p::description.eq(v.text("description")?),
+                p::price_minor.eq(v.int("price")?),
+                p::currency.eq(env.config.currency.code()),
+                p::stock.eq(v.int("stock")?),
+                p::is_active.eq(v.bool("is_active")?),
+                p::image.eq(""),
+                p::created_at.eq(now),
+                p::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
+        Ok(p::table.filter(p::sku.eq(sku)).select(p::id).first(conn)?)
+    }
+
+    fn update(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        id: i64,
+        v: &Values,
+        _files: &Submission,
+    ) -> Result<(), SaveError> {
+        diesel::update(p::table.find(id))
+            .set((
+                p::name.eq(v.text("name")?),
+                p::slug.eq(v.text("slug")?),
+                p::sku.eq(v.text("sku")?),
+                p::category_id.eq(v.int("category")?),
+                p::description.eq(v.text("description")?),
+                p::price_minor.eq(v.int("price")?),
+                p::stock.eq(v.int("stock")?),
+                p::is_active.eq(v.bool("is_active")?),
+                p::updated_at.eq(site_core::now()),
+            ))
+            .execute(conn)
+            .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
+        Ok(())
+    }
+
+    fn update_row(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        id: i64,
+        v: &Values,
+    ) -> Result<(), SaveError> {
+        diesel::update(p::table.find(id))
+            .set((
+                p::price_minor.eq(v.int("price")?),
+                p::stock.eq(v.int("stock")?),
+                p::updated_at.eq(site_core::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    fn delete(&self, conn: &mut DbConn, id: i64, plan: &DeletePlan) -> Result<Deleted, SaveError> {
+        if plan.deactivates_instead.is_some() {
+            Product::set_active(conn, id, false)?;
+            return Ok(Deleted::Deactivated);
+        }
+        diesel::delete(p::table.find(id)).execute(conn)?;
+        Ok(Deleted::Removed)
+    }
+
+    fn run_action(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        action: &str,
+        ids: &[i64],
+        _input: &Submission,
+    ) -> Result<String, SaveError> {
+        let active = match action {
+            "activate" => true,
+            "deactivate" => false,
+            other => return Err(SaveError::Other(format!("no action {other:?}"))),
+        };
+        let n = diesel::update(
+            p::table
+                .filter(p::id.eq_any(ids))
+                .filter(p::is_active.eq(!active)),
+        )
+        .set((p::is_active.eq(active), p::updated_at.eq(site_core::now())))
+        .execute(conn)?;
+        let verb = if active { "activated" } else { "deactivated" };
+        Ok(match n {
+            0 => format!("Those products were already {verb}."),
+            1 => format!("1 product was {verb}."),
+            n => format!("{n} products were {verb}."),
+        })
+    }
+
+    fn object_actions(&self, obj: &Object) -> Vec<&'static str> {
+        match obj.values.get("is_active") {
+            Some(Value::Bool(true)) => vec!["deactivate"],
+            _ => vec!["activate"],
+        }
+    }
+
+    fn object_links(&self, obj: &Object) -> Vec<(String, Link)> {
+        match obj.values.get("is_active") {
+            Some(Value::Bool(true)) => vec![(
+                "View on site".into(),
+                Link::route("products:detail", &[("id", &obj.id.to_string())]),
+            )],
+            _ => Vec::new(),
+        }
+    }
+
+    fn initial(&self) -> Values {
+        Values::new()
+            .with("is_active", Value::Bool(true))
+            .with("stock", Value::Int(0))
+    }
+}
+
+fn category_choices(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    c::table
+        .order((c::name.asc(), c::id.asc()))
+        .select((c::id, c::name))
+        .load(conn)
+}
+
+pub struct CategoryAdmin {
+    meta: ModelMeta,
+}
+
+impl Default for CategoryAdmin {
+    fn default() -> Self {
+        let mut meta = ModelMeta::new("products", "category", "category", "categories");
+        meta.columns = vec![
+            Column::new("name", "Name").sortable(),
+            Column::new("slug", "Slug").sortable(),
+            Column::new("parent", "Parent"),
+            Column::new("products", "Products").numeric(),
+        ];
+        meta.filters = vec![Filter::related("parent", "Parent")];
+        meta.search = Some("name or slug");
+        meta.default_sort = "name";
+        meta.fields = vec![
+            Field::text("name", "Name", 100),
+            Field::slug("slug", "Slug", "name")
+                .help("The category's address on the site: lowercase letters, digits and hyphens."),
+            Field::reference("parent", "Parent category").optional(),
+            Field::markdown("description", "Description", 5_000).optional(),
+            Field::datetime("created_at", "Created"),
+        ];
+        CategoryAdmin { meta }
+    }
+}
+
+fn categories_filtered(q: &ListQuery) -> c::BoxedQuery<'static, MultiBackend> {
+    let mut query = c::table.into_boxed::<MultiBackend>();
+    if let Some(parent) = q.related("parent") {
+        query = query.filter(c::parent_id.eq(parent));
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(c::id.gt(after));
+    }
+    site_core::admin_search_like!(query, q, c::table, [c::name, c::slug])
+}
+
+/// Says which of `parent`'s ancestors would make it its own ancestor.
+fn creates_cycle(conn: &mut DbConn, id: i64, parent: Option<i64>) -> QueryResult<bool> {
+    let mut next = parent;
+    let mut hops = 0;
+    while let Some(at) = next {
+        if at == id {
+            return Ok(true);
+        }
+        hops += 1;
+        if hops > 100 {
+            return Ok(true);
+        }
+        next = c::table
+            .find(at)
+            .select(c::parent_id)
+            .first::<Option<i64>>(conn)
+            .optional()?
+            .flatten();
+    }
+    Ok(false)
+}
+
+impl ModelAdmin for CategoryAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        let cats: Vec<Category> = site_core::admin_order!(categories_filtered(q), q, c::id, {
+            "name" => c::name,
+            "slug" => c::slug,
+        })
+        .offset(q.offset)
+        .limit(q.limit)
+        .select(Category::as_select())
+        .load(conn)?;
+        let ids: Vec<i64> = cats.iter().map(|c| c.id).collect();
+        let parents: Vec<i64> = cats.iter().filter_map(|c| c.parent_id).collect();
+        let counts: Vec<(i64, i64)> = p::table
+            .filter(p::category_id.eq_any(&ids))
+            .group_by(p::category_id)
+            .select((p::category_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        let parent_names: Vec<(i64, String)> = c::table
+            .filter(c::id.eq_any(&parents))
+            .select((c::id, c::name))
+            .load(conn)?;
+        Ok(cats
+            .into_iter()
+            .map(|cat| {
+                let n = counts
+                    .iter()
+                    .find(|(id, _)| *id == cat.id)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
+                let parent = cat
+                    .parent_id
+                    .and_then(|pid| parent_names.iter().find(|(id, _)| *id == pid))
+                    .map(|(_, name)| name.clone())
+                    .unwrap_or_else(|| "—".into());
+                Row {
+                    id: cat.id,
+                    repr: cat.name.clone(),
+                    cells: vec![
+                        Cell::Text(cat.name),
+                        Cell::Text(cat.slug),
+                        Cell::Text(parent),
+                        Cell::Int(n),
+                    ],
+                    editable: Values::new(),
+                }
+            })
+            .collect())
+    }
+
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
+        Ok(categories_filtered(q)
+            .select(c::id)
+            .limit(cap)
+            .load::<i64>(conn)?
+            .len() as i64)
+    }
+
+    fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {
+        match key {
+            "parent" => category_choices(conn),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        let Some(cat) = c::table
+            .find(id)
+            .select(Category::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Object {
+            id,
+            repr: cat.name.clone(),
+            values: Values::new()
+                .with("name", Value::Text(cat.name))
+                .with("slug", Value::Text(cat.slug))
+                .with(
+                    "parent",
+                    cat.parent_id.map(Value::Ref).unwrap_or(Value::Null),
+                )
+                .with("description", Value::Text(cat.description))
+                .with("created_at", Value::DateTime(cat.created_at)),
+        }))
+    }
+
+    fn create(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        v: &Values,
+        _files: &Submission,
+    ) -> Result<i64, SaveError> {
+        let slug = v.text("slug")?;
+        diesel::insert_into(c::table)
+            .values((
+                c::name.eq(v.text("name")?),
+                c::slug.eq(slug),
+                c::description.eq(v.text("description")?),
+                c::parent_id.eq(v.opt_ref("parent")?),
+                c::created_at.eq(site_core::now()),
+            ))
+            .execute(conn)
+            .map_err(|e| SaveError::unique(e, "slug", "Another category has this slug."))?;
+        Ok(c::table
+            .filter(c::slug.eq(slug))
+            .select(c::id)
+            .first(conn)?)
+    }
+
+    fn update(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        id: i64,
+        v: &Values,
+        _files: &Submission,
+    ) -> Result<(), SaveError> {
+        let parent = v.opt_ref("parent")?;
+        if creates_cycle(conn, id, parent)? {
+            return Err(SaveError::field(
+                "parent",
+                "A category cannot sit inside itself or one of its own subcategories.",
+            ));
+        }
+        diesel::update(c::table.find(id))
+            .set((
+                c::name.eq(v.text("name")?),
+                c::slug.eq(v.text("slug")?),
+                c::description.eq(v.text("description")?),
+                c::parent_id.eq(parent),
+            ))
+            .execute(conn)
+            .map_err(|e| SaveError::unique(e, "slug", "Another category has this slug."))?;
+        Ok(())
+    }
+
+    fn delete_plan(&self, conn: &mut DbConn, id: i64) -> QueryResult<DeletePlan> {
+        let products: i64 = p::table
+            .filter(p::category_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        let children: i64 = c::table
+            .filter(c::parent_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        let mut plan = DeletePlan::default();
+        if products > 0 {
+            plan.protected_by.push(format!(
+                "{products} {} in this category: move {} to another category first",
+                if products == 1 {
+                    "product is"
+                } else {
+                    "products are"
+                },
+                if products == 1 { "it" } else { "them" }
+            ));
+        }
+        if children > 0 {
+            plan.cascades.push(format!(
+                "{children} {} become top-level",
+                if children == 1 {
+                    "subcategory"
+                } else {
+                    "subcategories"
+                }
+            ));
+        }
+        Ok(plan)
+    }
+
+    fn delete(&self, conn: &mut DbConn, id: i64, _: &DeletePlan) -> Result<Deleted, SaveError> {
+        diesel::update(c::table.filter(c::parent_id.eq(id)))
+            .set(c::parent_id.eq(None::<i64>))
+            .execute(conn)?;
+        diesel::delete(c::table.find(id)).execute(conn)?;
+        Ok(Deleted::Removed)
+    }
+
+    fn inlines(&self, conn: &mut DbConn, obj: &Object) -> QueryResult<Vec<InlineTable>> {
+        const SHOWN: i64 = 20;
+        let total: i64 = p::table
+            .filter(p::category_id.eq(obj.id))
+            .count()
+            .get_result(conn)?;
+        let rows: Vec<(i64, String, String, i64, i64, bool)> = p::table
+            .filter(p::category_id.eq(obj.id))
+            .order((p::created_at.desc(), p::id.desc()))
+            .limit(SHOWN)
+            .select((
+                p::id,
+                p::name,
+                p::sku,
+                p::price_minor,
+                p::stock,
+                p::is_active,
+            ))
+            .load(conn)?;
+        Ok(vec![InlineTable {
+            title: format!("Products in this category ({total})"),
+            columns: vec![
+                Column::new("name", "Name"),
+                Column::new("sku", "SKU"),
+                Column::new("price", "Price").numeric(),
+                Column::new("stock", "Stock").numeric(),
+                Column::new("active", "Active"),
+            ],
+            rows: rows
+                .into_iter()
+                .map(|(id, name, sku, price, stock, active)| {
+                    (
+                        Some(Link::change("products", "product", id)),
+                        vec![
+                            Cell::Text(name),
+                            Cell::Text(sku),
+                            Cell::Money(price),
+                            Cell::Int(stock),
+                            Cell::Bool(active),
+                        ],
+                    )
+                })
+                .collect(),
+            more: (total > SHOWN).then(|| {
+                (
+                    format!("All {total} products in this category"),
+                    Link::List {
+                        app: "products",
+                        model: "product",
+                        query: format!("category={}", obj.id),
+                    },
+                )
+            }),
+        }])
+    }
+
+    fn object_links(&self, obj: &Object) -> Vec<(String, Link)> {
+        match obj.values.get("slug") {
+            Some(Value::Text(slug)) => vec![(
+                "View on site".into(),
+                Link::route("products:category", &[("slug", slug)]),
+            )],
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Helpers for the typed queries each model's admin writes.
+
+/// Orders a boxed list query by the change list's sort: `key => column`
+/// pairs, each followed by the id so the order is total; unknown keys
+/// (and "id") order by id.
+///
+/// `admin_order!(query, q, p::id, { "name" => p::name, "price" => p::price_minor })`
+#[macro_export]
+macro_rules! admin_order {
+    ($query:expr, $q:expr, $id:expr, { $($key:literal => $col:expr),* $(,)? }) => {{
+        let q: &$crate::admin::ListQuery = $q;
+        match (q.sort.as_str(), q.descending) {
+            $(
+                ($key, false) => $query.order(($col.asc(), $id.asc())),
+                ($key, true) => $query.order(($col.desc(), $id.desc())),
+            )*
+            (_, true) => $query.order($id.desc()),
+            (_, false) => $query.order($id.asc()),
+        }
+    }};
+}
+
+/// Filters a boxed query so that every search word appears in at least
+/// one of the text columns (case-insensitive, as a substring). For small
+/// tables; large ones search an index (see `site_core::db::search`).
+///
+/// `admin_search_like!(query, q, u::table, [u::email, u::first_name])`
+#[macro_export]
+macro_rules! admin_search_like {
+    ($query:expr, $q:expr, $table:ty, [$($col:expr),+ $(,)?]) => {{
+        let q: &$crate::admin::ListQuery = $q;
+        let mut query = $query;
+        for word in &q.words {
+            let pattern = $crate::db::sql::like_pattern(word);
+            let mut any: Option<
+                Box<dyn diesel::BoxableExpression<
+                    $table,
+                    $crate::db::MultiBackend,
+                    SqlType = diesel::sql_types::Bool,
+                >>,
+            > = None;
+            $(
+                let one = $crate::db::sql::lower($col).like(pattern.clone()).escape('\\');
+                any = Some(match any {
+                    None => Box::new(one),
+                    Some(prev) => Box::new(prev.or(one)),
+                });
+            )+
+            if let Some(cond) = any {
+                query = query.filter(cond);
+            }
+        }
+        query
+    }};
+}
+
+/// Reorders rows fetched by id into the order of `ids` (a page's ids come
+/// from one query, its rows from a second).
+pub fn in_order_of<T>(ids: &[i64], mut rows: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {
+    let position: std::collections::HashMap<i64, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    rows.sort_by_key(|r| position.get(&id_of(r)).copied().unwrap_or(usize::MAX));
+    rows
+}

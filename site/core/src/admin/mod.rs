@@ -1,0 +1,365 @@
+//! The staff admin: Django's admin, with what it lacks. Each app declares
+//! its models (a [`ModelAdmin`] in the app's `admin.rs`) and this module
+//! gives them the pages: an index, change lists with sorting, filters,
+//! search, a date drill-down and capped counts, add/change forms with
+//! field errors and edit-conflict detection, delete with a confirmation
+//! that lists what goes and what protects, bulk actions, CSV export, and a
+//! history of every change written in the same transaction as the change.
+//!
+//! The whole `/admin` scope is guarded once ([`guard`]): handlers receive a
+//! [`Staff`] with its permissions loaded, never checking login themselves.
+
+pub mod audit;
+pub mod csv;
+pub mod dashboard;
+pub mod fields;
+pub mod guard;
+mod macros;
+mod meta;
+pub mod query;
+pub mod submission;
+pub mod views;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::db::DbConn;
+use crate::templates::Renderer;
+
+pub use fields::{Field, FieldKind, Value, Values};
+pub use guard::Staff;
+pub use macros::in_order_of;
+pub use meta::*;
+pub use query::{FilterValue, ListQuery};
+pub use submission::Submission;
+
+/// A saved object as the admin sees it.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub id: i64,
+    /// How it is named on pages and in the history ("Oak Lamp (DEMO-00042)").
+    pub repr: String,
+    pub values: Values,
+}
+
+/// One row of a change list.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: i64,
+    pub repr: String,
+    /// One per column, in column order.
+    pub cells: Vec<Cell>,
+    /// The current values of the list-editable fields.
+    pub editable: Values,
+}
+
+/// What deleting an object would do, for the confirmation page.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DeletePlan {
+    /// What is deleted with it ("3 images").
+    pub cascades: Vec<String>,
+    /// Why it cannot be deleted at all ("42 products are in this category").
+    pub protected_by: Vec<String>,
+    /// Deleting it would lose history others rely on, so it is
+    /// deactivated instead (a product that has been ordered), and why.
+    pub deactivates_instead: Option<String>,
+}
+
+impl DeletePlan {
+    /// Adds what another app found.
+    pub fn merge(&mut self, other: DeletePlan) {
+        self.cascades.extend(other.cascades);
+        self.protected_by.extend(other.protected_by);
+        if self.deactivates_instead.is_none() {
+            self.deactivates_instead = other.deactivates_instead;
+        }
+    }
+}
+
+/// Another app's records that refer to objects of upstream models (the
+/// orders that bought a product, the carts holding it), so the upstream
+/// admin can say what a delete would do without knowing the downstream
+/// app. Registered through `App::admin_referrers`.
+pub trait Referrers: Send + Sync + 'static {
+    /// What refers to object `id` of `app.model`, as a plan to merge.
+    fn find(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        id: i64,
+    ) -> diesel::QueryResult<DeletePlan>;
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    Removed,
+    Deactivated,
+}
+
+/// Why a save did not happen; the form is shown again.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Messages for fields (by name) and for the form as a whole.
+    #[error("the form has errors")]
+    Invalid {
+        fields: Vec<(String, String)>,
+        form: Vec<String>,
+    },
+    #[error(transparent)]
+    Missing(#[from] fields::MissingField),
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl SaveError {
+    pub fn field(name: &str, message: impl Into<String>) -> SaveError {
+        SaveError::Invalid {
+            fields: vec![(name.to_string(), message.into())],
+            form: Vec::new(),
+        }
+    }
+
+    pub fn form(message: impl Into<String>) -> SaveError {
+        SaveError::Invalid {
+            fields: Vec::new(),
+            form: vec![message.into()],
+        }
+    }
+
+    /// A unique index refused the write: the message for `field`, or the
+    /// error itself.
+    pub fn unique(e: diesel::result::Error, field: &str, message: &str) -> SaveError {
+        match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => SaveError::field(field, message),
+            other => SaveError::Db(other),
+        }
+    }
+}
+
+/// A read-only table on a change page (an order's lines).
+#[derive(Debug, Clone)]
+pub struct InlineTable {
+    pub title: String,
+    pub columns: Vec<Column>,
+    /// Each row: an optional link for its first cell, then the cells.
+    pub rows: Vec<(Option<Link>, Vec<Cell>)>,
+    /// "All 230 products" and where they are listed, when there are more.
+    pub more: Option<(String, Link)>,
+}
+
+/// What handlers give a model beside the connection.
+pub struct AdminEnv<'a> {
+    pub renderer: &'a Renderer,
+    pub config: &'a Config,
+    pub staff: &'a Staff,
+}
+
+/// A model in the admin. The generic pages call these; each app
+/// implements them with its own typed queries.
+///
+/// Lists must run a fixed number of queries whatever the page size, and
+/// use an index for every filter, sort and search they offer.
+pub trait ModelAdmin: Send + Sync + 'static {
+    fn meta(&self) -> &ModelMeta;
+
+    /// The rows of one page: `q.offset`, at most `q.limit`.
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> diesel::QueryResult<Vec<Row>>;
+
+    /// How many rows match, counting no further than `cap` (a count past
+    /// it is shown as "more than").
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> diesel::QueryResult<i64>;
+
+    /// Roughly how many objects there are in all, cheaply (shown when an
+    /// unfiltered list passes the cap).
+    fn estimate(&self, _conn: &mut DbConn) -> diesel::QueryResult<Option<i64>> {
+        Ok(None)
+    }
+
+    /// The choices of a `Related` filter, a `Ref` or a `Refs` field.
+    fn choices(&self, _conn: &mut DbConn, _key: &str) -> diesel::QueryResult<Vec<(i64, String)>> {
+        Ok(Vec::new())
+    }
+
+    /// For a search reference field: the objects `words` find (at most a
+    /// few), so a typed name resolves to one id.
+    fn lookup(
+        &self,
+        _conn: &mut DbConn,
+        _field: &str,
+        _words: &str,
+    ) -> diesel::QueryResult<Vec<(i64, String)>> {
+        Ok(Vec::new())
+    }
+
+    /// The earliest and latest value of the date hierarchy's field.
+    fn date_bounds(
+        &self,
+        _conn: &mut DbConn,
+    ) -> diesel::QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+        Ok(None)
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> diesel::QueryResult<Option<Object>>;
+
+    /// Adds an object from parsed form values; returns its id.
+    fn create(
+        &self,
+        _env: &AdminEnv<'_>,
+        _conn: &mut DbConn,
+        _values: &Values,
+        _files: &Submission,
+    ) -> Result<i64, SaveError> {
+        Err(SaveError::form(
+            "Objects of this kind cannot be added here.",
+        ))
+    }
+
+    /// Saves the submitted (editable, non-readonly) values over object `id`.
+    fn update(
+        &self,
+        _env: &AdminEnv<'_>,
+        _conn: &mut DbConn,
+        _id: i64,
+        _values: &Values,
+        _files: &Submission,
+    ) -> Result<(), SaveError> {
+        Err(SaveError::form(
+            "Objects of this kind cannot be changed here.",
+        ))
+    }
+
+    /// Saves list-editable values of one row (a subset of the fields).
+    fn update_row(
+        &self,
+        env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        id: i64,
+        values: &Values,
+    ) -> Result<(), SaveError> {
+        self.update(env, conn, id, values, &Submission::default())
+    }
+
+    fn delete_plan(&self, _conn: &mut DbConn, _id: i64) -> diesel::QueryResult<DeletePlan> {
+        Ok(DeletePlan::default())
+    }
+
+    /// Deletes object `id`, or deactivates it when `plan` says so (the
+    /// plan includes what other apps found).
+    fn delete(
+        &self,
+        _conn: &mut DbConn,
+        _id: i64,
+        _plan: &DeletePlan,
+    ) -> Result<Deleted, SaveError> {
+        Err(SaveError::form(
+            "Objects of this kind cannot be deleted here.",
+        ))
+    }
+
+    /// Tables shown under the form (an order's lines and payments).
+    fn inlines(&self, _conn: &mut DbConn, _obj: &Object) -> diesel::QueryResult<Vec<InlineTable>> {
+        Ok(Vec::new())
+    }
+
+    /// Runs a declared action on `ids` in the caller's transaction.
+    /// `input` holds the per-object fields the action asked for, as
+    /// `field-ID`. Returns the message for staff.
+    fn run_action(
+        &self,
+        _env: &AdminEnv<'_>,
+        _conn: &mut DbConn,
+        action: &str,
+        _ids: &[i64],
+        _input: &Submission,
+    ) -> Result<String, SaveError> {
+        Err(SaveError::Other(format!("no action {action:?}")))
+    }
+
+    /// The actions offered as buttons on an object's page.
+    fn object_actions(&self, _obj: &Object) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// Links beside the object's title, e.g. "View on site".
+    fn object_links(&self, _obj: &Object) -> Vec<(String, Link)> {
+        Vec::new()
+    }
+
+    /// A form to add another object is prefilled with these (`?field=`).
+    fn initial(&self) -> Values {
+        Values::new()
+    }
+}
+
+/// Every model of every app, in the order apps were listed, and the
+/// dashboard's panels.
+#[derive(Clone, Default)]
+pub struct AdminSite {
+    pub models: Vec<Arc<dyn ModelAdmin>>,
+    pub widgets: Vec<Arc<dyn dashboard::Widget>>,
+    pub referrers: Vec<Arc<dyn Referrers>>,
+    /// App label -> what staff read.
+    pub app_names: Vec<(&'static str, &'static str)>,
+    by_key: HashMap<(String, String), usize>,
+}
+
+impl AdminSite {
+    pub fn new() -> Self {
+        AdminSite::default()
+    }
+
+    pub fn register_app(&mut self, label: &'static str, verbose: &'static str) {
+        if !self.app_names.iter().any(|(l, _)| *l == label) {
+            self.app_names.push((label, verbose));
+        }
+    }
+
+    pub fn register(&mut self, model: Arc<dyn ModelAdmin>) {
+        let meta = model.meta();
+        let key = (meta.app.to_string(), meta.model.to_string());
+        if self.by_key.insert(key.clone(), self.models.len()).is_some() {
+            panic!("admin model {}.{} is registered twice", key.0, key.1);
+        }
+        self.models.push(model);
+    }
+
+    pub fn model(&self, app: &str, model: &str) -> Option<&Arc<dyn ModelAdmin>> {
+        self.by_key
+            .get(&(app.to_string(), model.to_string()))
+            .map(|i| &self.models[*i])
+    }
+
+    /// The model's own delete plan for `id`, with what other apps found.
+    pub fn delete_plan(
+        &self,
+        conn: &mut DbConn,
+        model: &dyn ModelAdmin,
+        id: i64,
+    ) -> diesel::QueryResult<DeletePlan> {
+        let mut plan = model.delete_plan(conn, id)?;
+        let meta = model.meta();
+        for r in &self.referrers {
+            plan.merge(r.find(conn, meta.app, meta.model, id)?);
+        }
+        Ok(plan)
+    }
+
+    pub fn app_name(&self, label: &str) -> &str {
+        self.app_names
+            .iter()
+            .find(|(l, _)| *l == label)
+            .map(|(_, v)| *v)
+            .unwrap_or("")
+    }
+}

@@ -1,0 +1,393 @@
+//! Saving add and change forms: parse once, save in one transaction with
+//! its audit entry, and refuse (keeping what was typed) when the object
+//! changed since the form was opened.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+
+use super::change::{add_model, load_object, render_form, FormPage, Mode, ModelPath, ObjectPath};
+use super::{
+    display_value, fingerprint, load_choices, model_for, parse_id, renderer, Choices, Urls,
+};
+use crate::admin::audit::{self, LogAction};
+use crate::admin::{
+    AdminEnv, Field, FieldKind, ModelAdmin, Perm, SaveError, Staff, Submission, Value, Values,
+};
+use crate::db::write_transaction;
+use crate::http::{redirect, AppError, Level, RequestContext};
+
+/// Parses the submitted fields; search references are resolved against
+/// the database. Returns the values or the errors by field.
+async fn parse_fields(
+    rq: &RequestContext,
+    model: &Arc<dyn ModelAdmin>,
+    sub: &Submission,
+    adding: bool,
+) -> Result<(Result<Values, BTreeMap<String, Vec<String>>>, Choices), AppError> {
+    let m = model.clone();
+    let typed = sub.clone();
+    let currency = rq.config.currency;
+    rq.db(move |conn| {
+        let meta = m.meta();
+        let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
+        let mut values = Values::new();
+        let mut errors: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in meta
+            .fields
+            .iter()
+            .filter(|f| f.editable() && (adding || !f.add_only))
+        {
+            let raw = typed.all(f.name);
+            let parsed = match f.kind {
+                FieldKind::Ref { search: true } => resolve(conn, m.as_ref(), f, &raw),
+                _ => f.parse(&raw, choices.get(f.name).map(Vec::as_slice), currency),
+            };
+            match parsed {
+                Ok(v) => {
+                    values.set(f.name, v);
+                }
+                Err(e) => errors.entry(f.name.to_string()).or_default().push(e),
+            }
+        }
+        Ok((
+            if errors.is_empty() {
+                Ok(values)
+            } else {
+                Err(errors)
+            },
+            choices,
+        ))
+    })
+    .await
+}
+
+/// A search reference: an id, or words that find exactly one object.
+fn resolve(
+    conn: &mut crate::db::DbConn,
+    model: &dyn ModelAdmin,
+    f: &Field,
+    raw: &[String],
+) -> Result<Value, String> {
+    let typed = raw.first().map(|s| s.trim()).unwrap_or("");
+    if typed.is_empty() {
+        return if f.required {
+            Err("This field is required.".into())
+        } else {
+            Ok(Value::Null)
+        };
+    }
+    let found = model
+        .lookup(conn, f.name, typed)
+        .map_err(|e| format!("The lookup failed: {e}"))?;
+    match found.as_slice() {
+        [] => Err(format!(
+            "Nothing matches {typed:?}: type an id or more of the name."
+        )),
+        [(id, _)] => Ok(Value::Ref(*id)),
+        several => Err(format!(
+            "Several match {typed:?}: type the id of one ({}).",
+            several
+                .iter()
+                .take(5)
+                .map(|(id, l)| format!("{id}: {l}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
+}
+
+fn errors_of(fields: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in fields {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+/// Where a saved form leads, by the button pressed.
+fn after_save(
+    rq: &RequestContext,
+    model: &dyn ModelAdmin,
+    sub: &Submission,
+    id: i64,
+) -> Result<HttpResponse, AppError> {
+    let urls = Urls::new(rq, model.meta());
+    let to = if sub.has("_continue") {
+        urls.change(id)?
+    } else if sub.has("_addanother") {
+        urls.add()?
+    } else {
+        urls.list()?
+    };
+    Ok(redirect(&to))
+}
+
+pub async fn add_submit(
+    rq: RequestContext,
+    staff: Staff,
+    path: ModelPath,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (app, model) = path.into_inner();
+    let model = add_model(&rq, &staff, &app, &model)?;
+    let sub = Submission::read(&rq.req, payload, &Default::default()).await?;
+    let (parsed, choices) = parse_fields(&rq, &model, &sub, true).await?;
+    let reshow = |errors: &BTreeMap<String, Vec<String>>, form_errors: &[String]| {
+        render_form(
+            &rq,
+            &staff,
+            &model,
+            FormPage {
+                mode: Mode::Add,
+                typed: Some(&sub),
+                errors,
+                form_errors,
+                version: None,
+                choices: &choices,
+                initial: &Values::new(),
+                inlines: Vec::new(),
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    let values = match parsed {
+        Ok(v) => v,
+        Err(errors) => return reshow(&errors, &[]),
+    };
+    let m = model.clone();
+    let renderer = renderer(&rq)?;
+    let config = rq.config.clone();
+    let who = staff.clone();
+    let files = sub.clone();
+    let saved_choices = choices.clone();
+    let outcome = rq
+        .db(move |conn| {
+            let env = AdminEnv {
+                renderer: &renderer,
+                config: &config,
+                staff: &who,
+            };
+            Ok(write_transaction(
+                conn,
+                |conn| -> Result<(i64, String), SaveError> {
+                    let meta = m.meta();
+                    let id = m.create(&env, conn, &values, &files)?;
+                    let obj = m.get(conn, id)?.ok_or_else(|| {
+                        SaveError::Other("the new object cannot be read back".into())
+                    })?;
+                    let changes = audit::diff(&meta.fields, None, Some(&obj.values), &|f, v| {
+                        display_value(&config, &saved_choices, f, v)
+                    });
+                    audit::write(
+                        conn,
+                        &who,
+                        meta,
+                        &audit::Record {
+                            object_id: id,
+                            repr: &obj.repr,
+                            action: LogAction::Add,
+                            action_name: "",
+                            changes,
+                        },
+                    )?;
+                    Ok((id, obj.repr))
+                },
+            ))
+        })
+        .await?;
+    match outcome {
+        Ok((id, repr)) => {
+            let meta = model.meta();
+            let more = if sub.has("_continue") {
+                " You may edit it again below."
+            } else if sub.has("_addanother") {
+                " You may add another below."
+            } else {
+                ""
+            };
+            rq.flash(
+                Level::Success,
+                format!("The {} “{repr}” was added.{more}", meta.verbose_name),
+            );
+            after_save(&rq, model.as_ref(), &sub, id)
+        }
+        Err(SaveError::Invalid { fields, form }) => reshow(&errors_of(fields), &form),
+        Err(SaveError::Other(message)) => reshow(&BTreeMap::new(), &[message]),
+        Err(e) => Err(AppError::internal(e)),
+    }
+}
+
+/// Why a change was not saved.
+enum ChangeRefused {
+    Invalid(BTreeMap<String, Vec<String>>, Vec<String>),
+    /// Someone saved since the form was opened: the message, and the
+    /// current version (saving again overwrites it knowingly).
+    Conflict(String, String),
+}
+
+pub async fn change_submit(
+    rq: RequestContext,
+    staff: Staff,
+    path: ObjectPath,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let (app, model, id) = path.into_inner();
+    let model = model_for(&rq, &staff, &app, &model)?;
+    let id = parse_id(&id)?;
+    let meta = model.meta();
+    if !meta.editable {
+        return Err(AppError::Forbidden(format!(
+            "{} are read-only here.",
+            meta.verbose_name_plural
+        )));
+    }
+    staff.require(meta, Perm::Change)?;
+    let sub = Submission::read(&rq.req, payload, &Default::default()).await?;
+    let (parsed, choices) = parse_fields(&rq, &model, &sub, false).await?;
+    let submitted_version = sub.first("_version").unwrap_or("").to_string();
+    let outcome = match parsed {
+        Err(errors) => Err(ChangeRefused::Invalid(errors, Vec::new())),
+        Ok(values) => {
+            let m = model.clone();
+            let renderer = renderer(&rq)?;
+            let config = rq.config.clone();
+            let who = staff.clone();
+            let files = sub.clone();
+            let saved_choices = choices.clone();
+            let submitted_version = submitted_version.clone();
+            rq.db(move |conn| {
+                let env = AdminEnv {
+                    renderer: &renderer,
+                    config: &config,
+                    staff: &who,
+                };
+                let meta = m.meta();
+                let table = format!("{}_{}", meta.app, meta.model);
+                let done = write_transaction(conn, |conn| -> Result<Result<String, ChangeRefused>, SaveError> {
+                    crate::db::lock_row(conn, &table, id)?;
+                    let Some(before) = m.get(conn, id)? else {
+                        return Err(SaveError::Db(diesel::result::Error::NotFound));
+                    };
+                    let current = fingerprint(meta, &before);
+                    if current != submitted_version {
+                        let differs: Vec<String> = meta
+                            .fields
+                            .iter()
+                            .filter(|f| f.editable() && !f.add_only)
+                            .filter(|f| before.values.get(f.name) != values.get(f.name))
+                            .map(|f| {
+                                format!(
+                                    "{}: {}",
+                                    f.label,
+                                    display_value(&config, &saved_choices, f, before.values.get(f.name))
+                                )
+                            })
+                            .collect();
+                        let message = format!(
+                            "Someone else saved this {} after you opened it, so your changes were not saved. \
+                             Its current values{} Check the form and save again to keep yours.",
+                            meta.verbose_name,
+                            if differs.is_empty() {
+                                " match what you typed.".to_string()
+                            } else {
+                                format!(" that differ from yours are: {}.", differs.join("; "))
+                            }
+                        );
+                        return Ok(Err(ChangeRefused::Conflict(message, current)));
+                    }
+                    match m.update(&env, conn, id, &values, &files) {
+                        Ok(()) => {}
+                        Err(SaveError::Invalid { fields, form }) => {
+                            // Nothing may stay half-written.
+                            return Err(SaveError::Invalid { fields, form });
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    let after = m.get(conn, id)?.ok_or(SaveError::Db(diesel::result::Error::NotFound))?;
+                    let changes = audit::diff(&meta.fields, Some(&before.values), Some(&after.values), &|f, v| {
+                        display_value(&config, &saved_choices, f, v)
+                    });
+                    if !changes.is_empty() {
+                        audit::write(
+                            conn,
+                            &who,
+                            meta,
+                            &audit::Record {
+                                object_id: id,
+                                repr: &after.repr,
+                                action: LogAction::Change,
+                                action_name: "",
+                                changes,
+                            },
+                        )?;
+                    }
+                    Ok(Ok(after.repr))
+                });
+                Ok(match done {
+                    Ok(inner) => inner,
+                    Err(SaveError::Invalid { fields, form }) => {
+                        Err(ChangeRefused::Invalid(errors_of(fields), form))
+                    }
+                    Err(SaveError::Db(diesel::result::Error::NotFound)) => return Err(AppError::NotFound),
+                    Err(SaveError::Other(message)) => {
+                        Err(ChangeRefused::Invalid(BTreeMap::new(), vec![message]))
+                    }
+                    Err(e) => return Err(AppError::internal(e)),
+                })
+            })
+            .await?
+        }
+    };
+    match outcome {
+        Ok(repr) => {
+            let more = if sub.has("_continue") {
+                " You may edit it again below."
+            } else if sub.has("_addanother") {
+                " You may add another below."
+            } else {
+                ""
+            };
+            rq.flash(
+                Level::Success,
+                format!("The {} “{repr}” was changed.{more}", meta.verbose_name),
+            );
+            after_save(&rq, model.as_ref(), &sub, id)
+        }
+        Err(refused) => {
+            let (obj, _, inlines) = load_object(&rq, &model, id).await?;
+            let (errors, form_errors, version, status) = match refused {
+                ChangeRefused::Invalid(errors, form) => (
+                    errors,
+                    form,
+                    submitted_version,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                ChangeRefused::Conflict(message, current) => (
+                    BTreeMap::new(),
+                    vec![message],
+                    current,
+                    StatusCode::CONFLICT,
+                ),
+            };
+            render_form(
+                &rq,
+                &staff,
+                &model,
+                FormPage {
+                    mode: Mode::Change(&obj),
+                    typed: Some(&sub),
+                    errors: &errors,
+                    form_errors: &form_errors,
+                    version: Some(version),
+                    choices: &choices,
+                    initial: &Values::new(),
+                    inlines,
+                },
+                status,
+            )
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! How an app describes itself to the site, once (Django's `AppConfig`):
+//! its routes, templates, context processors, account hooks, admin models,
+//! permissions and background jobs. `site` keeps a list of apps and wires
+//! whatever they declare, so adding an app touches that list and the
+//! workspace, nothing more.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+
+use crate::admin::ModelAdmin;
+use crate::config::Config;
+use crate::db::Database;
+use crate::hooks::AccountHook;
+use crate::mail::Mailer;
+use crate::templates::{ContextProcessor, TemplateSource};
+use crate::urls::Route;
+
+pub trait App: Send + Sync + 'static {
+    /// The app's label: the first part of its route names, permission
+    /// codenames (`products.change_product`) and admin URLs.
+    fn label(&self) -> &'static str;
+
+    /// The app as staff read it in the admin: "Catalogue".
+    fn verbose_name(&self) -> &'static str;
+
+    /// Named routes, for reversing (see `crate::urls`); the admin pages of
+    /// the app (paths under `/admin/`) are listed here too.
+    fn routes(&self) -> &'static [Route] {
+        &[]
+    }
+
+    fn templates(&self) -> Option<TemplateSource> {
+        None
+    }
+
+    /// Registers the app's public pages and app data.
+    fn configure(&self, _cfg: &mut web::ServiceConfig) {}
+
+    /// Registers the app's own admin pages (beyond the generic ones) inside
+    /// the `/admin` scope, which the staff guard protects: paths here are
+    /// relative to `/admin`.
+    fn configure_admin(&self, _cfg: &mut web::ServiceConfig) {}
+
+    fn context_processors(&self) -> Vec<Box<dyn ContextProcessor>> {
+        Vec::new()
+    }
+
+    fn account_hooks(&self) -> Vec<Arc<dyn AccountHook>> {
+        Vec::new()
+    }
+
+    /// The app's models in the staff admin. Each one also declares the
+    /// view/add/change/delete permissions that `migrate` creates.
+    fn admin_models(&self) -> Vec<Arc<dyn ModelAdmin>> {
+        Vec::new()
+    }
+
+    /// Panels the app adds to the admin dashboard.
+    fn admin_widgets(&self) -> Vec<Arc<dyn crate::admin::dashboard::Widget>> {
+        Vec::new()
+    }
+
+    /// What the app's records say about deleting other apps' objects.
+    fn admin_referrers(&self) -> Vec<Arc<dyn crate::admin::Referrers>> {
+        Vec::new()
+    }
+
+    /// Permissions beyond each admin model's view/add/change/delete.
+    fn permissions(&self) -> Vec<PermissionSpec> {
+        Vec::new()
+    }
+
+    /// Work the server (or `site worker`) does on a timer.
+    fn jobs(&self) -> Vec<Job> {
+        Vec::new()
+    }
+}
+
+/// A permission as code declares it; `migrate` creates the missing rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermissionSpec {
+    /// `app.action_model`, e.g. `products.change_product`.
+    pub codename: String,
+    /// What staff read: "Can change product".
+    pub name: String,
+}
+
+impl PermissionSpec {
+    pub fn new(codename: impl Into<String>, name: impl Into<String>) -> Self {
+        PermissionSpec {
+            codename: codename.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// What a job may use.
+#[derive(Clone)]
+pub struct JobEnv {
+    pub db: Database,
+    pub mailer: Mailer,
+    pub config: Config,
+}
+
+pub type JobFn = dyn Fn(&JobEnv) -> anyhow::Result<usize> + Send + Sync;
+
+/// Work done every `every`: returns how many things it did (logged when
+/// not zero).
+#[derive(Clone)]
+pub struct Job {
+    pub name: &'static str,
+    pub every: Duration,
+    pub run: Arc<JobFn>,
+}
+
+impl Job {
+    pub fn new(
+        name: &'static str,
+        every: Duration,
+        run: impl Fn(&JobEnv) -> anyhow::Result<usize> + Send + Sync + 'static,
+    ) -> Self {
+        Job {
+            name,
+            every,
+            run: Arc::new(run),
+        }
+    }
+}
+
+/// Every permission the apps declare: each admin model's four, then the
+/// apps' own.
+pub fn declared_permissions(apps: &[Arc<dyn App>]) -> Vec<PermissionSpec> {
+    let mut out = Vec::new();
+    for app in apps {
+        for model in app.admin_models() {
+            out.extend(model.meta().permissions());
+        }
+        out.extend(app.permissions());
+    }
+    out
+}
+
+/// Creates the permission rows code declares and the database lacks (what
+/// Django does after migrating). Existing rows, and their grants, stay.
+pub fn sync_permissions(
+    conn: &mut crate::db::DbConn,
+    declared: &[PermissionSpec],
+) -> diesel::QueryResult<usize> {
+    use crate::schema::accounts_permission as p;
+    use diesel::prelude::*;
+    let existing: std::collections::HashSet<String> = p::table
+        .select(p::codename)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let mut created = 0;
+    let mut seen = std::collections::HashSet::new();
+    for spec in declared {
+        if existing.contains(&spec.codename) || !seen.insert(spec.codename.clone()) {
+            continue;
+        }
+        diesel::insert_into(p::table)
+            .values((p::codename.eq(&spec.codename), p::name.eq(&spec.name)))
+            .execute(conn)?;
+        created += 1;
+    }
+    Ok(created)
+}

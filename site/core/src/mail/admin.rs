@@ -1,0 +1,231 @@
+//! Outgoing email in the admin: every message with its status, attempts and
+//! last error, searchable, and a "retry" action for those that failed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::outbox::{OutboxMessage, Status};
+use crate::admin::{
+    ActionSpec, AdminEnv, Cell, Column, DateHierarchy, DeletePlan, Deleted, Field, Filter,
+    ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row, SaveError, Submission, Value, Values,
+};
+use crate::db::{DbConn, MultiBackend};
+use crate::schema::core_outbox as o;
+
+pub struct OutboxAdmin {
+    meta: ModelMeta,
+}
+
+impl Default for OutboxAdmin {
+    fn default() -> Self {
+        let mut meta = ModelMeta::new("core", "outbox", "outgoing email", "outgoing emails");
+        meta.columns = vec![
+            Column::new("recipient", "To").sortable(),
+            Column::new("subject", "Subject"),
+            Column::new("status", "Status"),
+            Column::new("attempts", "Attempts").numeric(),
+            Column::new("created", "Queued (UTC)").sortable(),
+            Column::new("last_error", "Last error"),
+        ];
+        meta.filters = vec![Filter::choices(
+            "status",
+            "Status",
+            Status::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.label()))
+                .collect(),
+        )];
+        meta.search = Some("recipient or subject");
+        meta.date_hierarchy = Some(DateHierarchy {
+            field: "created",
+            label: "Queued",
+        });
+        meta.default_sort = "-id";
+        meta.fields = vec![
+            Field::text("recipient", "To", 254).readonly(),
+            Field::text("subject", "Subject", 500).readonly(),
+            Field::choice(
+                "status",
+                "Status",
+                Status::ALL
+                    .iter()
+                    .map(|s| (s.as_str(), s.label()))
+                    .collect(),
+            )
+            .readonly(),
+            Field::int("attempts", "Attempts", 0, 1000).readonly(),
+            Field::long_text("last_error", "Last error", 5000).readonly(),
+            Field::datetime("created_at", "Queued"),
+            Field::datetime("next_attempt_at", "Next attempt"),
+            Field::datetime("sent_at", "Sent"),
+            Field::text("message_id", "Message-ID", 200).readonly(),
+            Field::long_text("text_body", "Text", 100_000).readonly(),
+        ];
+        meta.actions = vec![ActionSpec::new("retry", "Retry sending", Perm::Change)];
+        meta.addable = false;
+        meta.editable = false;
+        OutboxAdmin { meta }
+    }
+}
+
+fn filtered(q: &ListQuery) -> o::BoxedQuery<'static, MultiBackend> {
+    let mut query = o::table.into_boxed::<MultiBackend>();
+    if let Some(s) = q.choice("status").and_then(Status::parse) {
+        query = query.filter(o::status.eq(s));
+    }
+    if let Some((from, until)) = q.drill_range() {
+        query = query
+            .filter(o::created_at.ge(from))
+            .filter(o::created_at.lt(until));
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(o::id.gt(after));
+    }
+    crate::admin_search_like!(query, q, o::table, [o::recipient, o::subject])
+}
+
+fn row(m: OutboxMessage) -> Row {
+    Row {
+        id: m.id,
+        repr: format!("{} to {}", m.subject, m.recipient),
+        cells: vec![
+            Cell::Text(m.recipient),
+            Cell::Text(m.subject),
+            Cell::Status(m.status.as_str().into(), m.status.label().into()),
+            Cell::Int(i64::from(m.attempts)),
+            Cell::DateTime(Some(m.created_at)),
+            Cell::Text(m.last_error),
+        ],
+        editable: Values::new(),
+    }
+}
+
+fn when(t: Option<NaiveDateTime>) -> Value {
+    t.map(Value::DateTime).unwrap_or(Value::Null)
+}
+
+impl ModelAdmin for OutboxAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        let query = crate::admin_order!(filtered(q), q, o::id, {
+            "recipient" => o::recipient,
+            "created" => o::created_at,
+        });
+        Ok(query
+            .offset(q.offset)
+            .limit(q.limit)
+            .select(OutboxMessage::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(row)
+            .collect())
+    }
+
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
+        Ok(filtered(q)
+            .select(o::id)
+            .limit(cap)
+            .load::<i64>(conn)?
+            .len() as i64)
+    }
+
+    fn date_bounds(
+        &self,
+        conn: &mut DbConn,
+    ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+        let first = o::table
+            .select(o::created_at)
+            .order(o::id.asc())
+            .first(conn)
+            .optional()?;
+        let last = o::table
+            .select(o::created_at)
+            .order(o::id.desc())
+            .first(conn)
+            .optional()?;
+        Ok(first.zip(last))
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        let Some(m) = o::table
+            .find(id)
+            .select(OutboxMessage::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let values = Values::new()
+            .with("recipient", Value::Text(m.recipient.clone()))
+            .with("subject", Value::Text(m.subject.clone()))
+            .with("status", Value::Text(m.status.as_str().into()))
+            .with("attempts", Value::Int(i64::from(m.attempts)))
+            .with("last_error", Value::Text(m.last_error.clone()))
+            .with("created_at", Value::DateTime(m.created_at))
+            .with("next_attempt_at", Value::DateTime(m.next_attempt_at))
+            .with("sent_at", when(m.sent_at))
+            .with("message_id", Value::Text(m.message_id.clone()))
+            .with("text_body", Value::Text(m.text_body.clone()));
+        Ok(Some(Object {
+            id,
+            repr: format!("{} to {}", m.subject, m.recipient),
+            values,
+        }))
+    }
+
+    fn delete(&self, conn: &mut DbConn, id: i64, _: &DeletePlan) -> Result<Deleted, SaveError> {
+        diesel::delete(o::table.find(id)).execute(conn)?;
+        Ok(Deleted::Removed)
+    }
+
+    fn run_action(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        action: &str,
+        ids: &[i64],
+        _input: &Submission,
+    ) -> Result<String, SaveError> {
+        if action != "retry" {
+            return Err(SaveError::Other(format!("no action {action:?}")));
+        }
+        let mut queued = 0;
+        for id in ids {
+            if super::outbox::retry(conn, *id)? {
+                queued += 1;
+            }
+        }
+        let skipped = ids.len() - queued;
+        Ok(match (queued, skipped) {
+            (0, _) => "None of those messages had failed, so none was queued again.".into(),
+            (n, 0) => format!(
+                "{n} {} queued again.",
+                if n == 1 {
+                    "message was"
+                } else {
+                    "messages were"
+                }
+            ),
+            (n, s) => format!(
+                "{n} {} queued again; {s} had not failed and {} left as {}.",
+                if n == 1 {
+                    "message was"
+                } else {
+                    "messages were"
+                },
+                if s == 1 { "was" } else { "were" },
+                if s == 1 { "it was" } else { "they were" }
+            ),
+        })
+    }
+
+    fn object_actions(&self, obj: &Object) -> Vec<&'static str> {
+        match obj.values.get("status") {
+            Some(Value::Text(s)) if s == Status::Failed.as_str() => vec!["retry"],
+            _ => Vec::new(),
+        }
+    }
+}
