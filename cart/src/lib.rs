@@ -75,7 +75,7 @@ impl site_core::app::App for CartApp {
         vec![Arc::new(CartFollowsCustomer)]
     }
 
-    fn admin_referrers(&self) -> Vec<Arc<dyn site_core::admin::Referrers>> {
+    fn admin_related(&self) -> Vec<Arc<dyn site_core::admin::Related>> {
         vec![Arc::new(saved::CartsHoldProducts)]
     }
 

@@ -170,8 +170,8 @@ impl AccountHook for CartFollowsCustomer {
 /// (those lines go with it).
 pub struct CartsHoldProducts;
 
-impl site_core::admin::Referrers for CartsHoldProducts {
-    fn find(
+impl site_core::admin::Related for CartsHoldProducts {
+    fn delete_plan(
         &self,
         conn: &mut DbConn,
         app: &str,

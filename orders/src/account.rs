@@ -34,8 +34,8 @@ impl AccountHook for OrdersOfCustomer {
 /// are deactivated, not deleted: the orders must keep what they refer to.
 pub struct OrdersKeepTheirRecords;
 
-impl site_core::admin::Referrers for OrdersKeepTheirRecords {
-    fn find(
+impl site_core::admin::Related for OrdersKeepTheirRecords {
+    fn delete_plan(
         &self,
         conn: &mut DbConn,
         app: &str,

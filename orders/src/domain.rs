@@ -15,41 +15,29 @@ pub struct CheckoutDetails {
     pub country: String,
 }
 
-/// An order moves forward only: pending -> paid -> shipped -> delivered;
-/// pending or paid orders can be cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OrderStatus {
-    Pending,
-    Paid,
-    Shipped,
-    Delivered,
-    Cancelled,
+site_core::text_enum! {
+    /// Where an order is in its life. It moves forward only: pending ->
+    /// paid -> shipped -> delivered; pending or paid orders can be
+    /// cancelled. [`OrderStatus::transition`] is the one place that says
+    /// which moves are allowed.
+    pub enum OrderStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Shipped = "shipped",
+        Delivered = "delivered",
+        Cancelled = "cancelled",
+    }
+}
+
+/// A move the pipeline does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an order that is {} cannot become {}", .from.label().to_lowercase(), .to.label().to_lowercase())]
+pub struct TransitionError {
+    pub from: OrderStatus,
+    pub to: OrderStatus,
 }
 
 impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<OrderStatus> {
-        [
-            Self::Pending,
-            Self::Paid,
-            Self::Shipped,
-            Self::Delivered,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             OrderStatus::Pending => "Awaiting payment",
@@ -60,21 +48,52 @@ impl OrderStatus {
         }
     }
 
-    pub fn can_become(self, next: OrderStatus) -> bool {
+    /// The statuses an order in this one may move to.
+    pub fn next(self) -> &'static [OrderStatus] {
         use OrderStatus::*;
-        matches!(
-            (self, next),
-            (Pending, Paid)
-                | (Paid, Shipped)
-                | (Shipped, Delivered)
-                | (Pending, Cancelled)
-                | (Paid, Cancelled)
-        )
+        match self {
+            Pending => &[Paid, Cancelled],
+            Paid => &[Shipped, Cancelled],
+            Shipped => &[Delivered],
+            Delivered | Cancelled => &[],
+        }
+    }
+
+    pub fn can_become(self, next: OrderStatus) -> bool {
+        self.next().contains(&next)
+    }
+
+    /// The move from this status to `to`, if the pipeline allows it.
+    pub fn transition(self, to: OrderStatus) -> Result<OrderStatus, TransitionError> {
+        if self.can_become(to) {
+            Ok(to)
+        } else {
+            Err(TransitionError { from: self, to })
+        }
     }
 
     pub fn awaits_payment(self) -> bool {
         self == OrderStatus::Pending
     }
+}
+
+/// The carriers staff ship with: (value, name).
+pub const CARRIERS: &[(&str, &str)] = &[
+    ("dhl", "DHL"),
+    ("dpd", "DPD"),
+    ("fedex", "FedEx"),
+    ("royal-mail", "Royal Mail"),
+    ("ups", "UPS"),
+    ("usps", "USPS"),
+    ("other", "Other carrier"),
+];
+
+pub fn carrier_name(value: &str) -> &str {
+    CARRIERS
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map(|(_, n)| *n)
+        .unwrap_or(value)
 }
 
 #[cfg(test)]
@@ -86,11 +105,26 @@ mod tests {
         use OrderStatus::*;
         assert!(Pending.can_become(Paid));
         assert!(Paid.can_become(Shipped));
+        assert!(Shipped.can_become(Delivered));
         assert!(!Paid.can_become(Pending));
+        assert!(!Pending.can_become(Shipped), "not before it is paid");
         assert!(!Delivered.can_become(Cancelled));
+        assert!(!Shipped.can_become(Cancelled));
         assert!(!Cancelled.can_become(Paid));
-        for s in [Pending, Paid, Shipped, Delivered, Cancelled] {
-            assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
+        assert_eq!(
+            Shipped.transition(Cancelled),
+            Err(TransitionError {
+                from: Shipped,
+                to: Cancelled
+            })
+        );
+        assert_eq!(
+            Shipped.transition(Cancelled).unwrap_err().to_string(),
+            "an order that is shipped cannot become cancelled"
+        );
+        for s in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(s.as_str()), Some(*s));
+            assert!(!s.can_become(*s), "{s} does not move to itself");
         }
         assert_eq!(OrderStatus::parse("lost"), None);
     }

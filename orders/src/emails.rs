@@ -31,3 +31,52 @@ pub fn order_confirmation(
 pub fn short_ref(public_id: &str) -> String {
     public_id.chars().take(8).collect::<String>().to_uppercase()
 }
+
+/// "Your order is on its way", with the carrier and tracking number.
+pub fn order_shipped(
+    renderer: &Renderer,
+    site_url: &str,
+    order: &Order,
+    lines: &[OrderLine],
+) -> Result<Email, site_core::tera::Error> {
+    let mut ctx = order_context(site_url, order, lines);
+    ctx.insert("carrier", crate::domain::carrier_name(&order.carrier));
+    Email::render(
+        renderer,
+        "orders/email/shipped",
+        &order.email,
+        format!("Your order {} is on its way", short_ref(&order.public_id)),
+        &ctx,
+    )
+}
+
+/// "Your order was cancelled" (and refunded, when it was paid).
+pub fn order_cancelled(
+    renderer: &Renderer,
+    site_url: &str,
+    order: &Order,
+    lines: &[OrderLine],
+    was_paid: bool,
+) -> Result<Email, site_core::tera::Error> {
+    let mut ctx = order_context(site_url, order, lines);
+    ctx.insert("was_paid", &was_paid);
+    Email::render(
+        renderer,
+        "orders/email/cancelled",
+        &order.email,
+        format!("Your order {} was cancelled", short_ref(&order.public_id)),
+        &ctx,
+    )
+}
+
+fn order_context(site_url: &str, order: &Order, lines: &[OrderLine]) -> Context {
+    let mut ctx = Context::new();
+    ctx.insert("order", &order.view(lines));
+    ctx.insert("reference", &short_ref(&order.public_id));
+    ctx.insert(
+        "order_url",
+        &format!("{site_url}/orders/{}/", order.public_id),
+    );
+    ctx.insert("site_url", site_url);
+    ctx
+}

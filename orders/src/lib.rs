@@ -2,6 +2,8 @@
 //! cart into order lines, takes the stock, and is idempotent per form.
 
 pub mod account;
+pub mod admin;
+pub mod dashboard;
 pub mod domain;
 pub mod emails;
 pub mod forms;
@@ -67,7 +69,19 @@ impl site_core::app::App for OrdersApp {
         vec![Arc::new(OrdersOfCustomer)]
     }
 
-    fn admin_referrers(&self) -> Vec<Arc<dyn site_core::admin::Referrers>> {
+    fn admin_related(&self) -> Vec<Arc<dyn site_core::admin::Related>> {
         vec![Arc::new(account::OrdersKeepTheirRecords)]
+    }
+
+    fn admin_models(&self) -> Vec<Arc<dyn site_core::admin::ModelAdmin>> {
+        vec![Arc::new(admin::OrderAdmin::default())]
+    }
+
+    fn admin_widgets(&self) -> Vec<Arc<dyn site_core::admin::dashboard::Widget>> {
+        vec![
+            Arc::new(dashboard::SalesPerDay),
+            Arc::new(dashboard::OrdersByStatus),
+            Arc::new(dashboard::WaitingToShip),
+        ]
     }
 }

@@ -12,7 +12,7 @@ use site_core::db::{write_transaction, DbConn};
 use site_core::money::{Currency, Money, MoneyError};
 use site_core::schema::{orders_line as l, orders_order as o};
 
-use crate::domain::{CheckoutDetails, OrderStatus};
+use crate::domain::{CheckoutDetails, OrderStatus, TransitionError};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = o)]
@@ -29,12 +29,17 @@ pub struct Order {
     pub postal_code: String,
     pub city: String,
     pub country: String,
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     pub total_minor: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub paid_at: Option<NaiveDateTime>,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub cancelled_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Associations, Serialize)]
@@ -63,7 +68,7 @@ struct NewOrder<'a> {
     postal_code: &'a str,
     city: &'a str,
     country: &'a str,
-    status: &'a str,
+    status: OrderStatus,
     currency: &'a str,
     total_minor: i64,
     created_at: NaiveDateTime,
@@ -92,7 +97,7 @@ impl Order {
     }
 
     pub fn status(&self) -> OrderStatus {
-        OrderStatus::parse(&self.status).unwrap_or(OrderStatus::Pending)
+        self.status
     }
 
     pub fn by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Order> {
@@ -181,7 +186,7 @@ impl Order {
         let n = diesel::update(
             o::table
                 .filter(o::id.eq(order_id))
-                .filter(o::status.eq(OrderStatus::Pending.as_str())),
+                .filter(o::status.eq(OrderStatus::Pending)),
         )
         .set(o::updated_at.eq(site_core::now()))
         .execute(conn)?;
@@ -195,7 +200,7 @@ impl Order {
         limit: i64,
     ) -> QueryResult<Vec<i64>> {
         o::table
-            .filter(o::status.eq(OrderStatus::Pending.as_str()))
+            .filter(o::status.eq(OrderStatus::Pending))
             .filter(o::updated_at.lt(cutoff))
             .order(o::updated_at.asc())
             .limit(limit)
@@ -211,31 +216,17 @@ impl Order {
         order_id: i64,
         cutoff: NaiveDateTime,
     ) -> QueryResult<bool> {
-        let now = site_core::now();
-        let n = diesel::update(
-            o::table
-                .filter(o::id.eq(order_id))
-                .filter(o::status.eq(OrderStatus::Pending.as_str()))
-                .filter(o::updated_at.lt(cutoff)),
+        transition_if(
+            conn,
+            order_id,
+            OrderStatus::Pending,
+            &Move::Cancel,
+            Some(cutoff),
         )
-        .set((
-            o::status.eq(OrderStatus::Cancelled.as_str()),
-            o::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        if n == 0 {
-            return Ok(false);
-        }
-        let lines: Vec<(Option<i64>, i64)> = l::table
-            .filter(l::order_id.eq(order_id))
-            .select((l::product_id, l::quantity))
-            .load(conn)?;
-        for (product_id, quantity) in lines {
-            if let Some(id) = product_id {
-                products::models::release_stock(conn, id, quantity)?;
-            }
-        }
-        Ok(true)
+        .map_err(|e| match e {
+            MoveError::Db(e) => e,
+            MoveError::NotAllowed(e) => unreachable_move(e),
+        })
     }
 
     /// Whether `cart` holds exactly what this order bought.
@@ -253,19 +244,24 @@ impl Order {
     /// call (a replayed webhook, a double submit) changes nothing and
     /// returns false.
     pub fn mark_paid(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
-        let now = site_core::now();
-        let n = diesel::update(
-            o::table
-                .filter(o::id.eq(order_id))
-                .filter(o::status.eq(OrderStatus::Pending.as_str())),
-        )
-        .set((
-            o::status.eq(OrderStatus::Paid.as_str()),
-            o::paid_at.eq(Some(now)),
-            o::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-        Ok(n == 1)
+        Order::transition(conn, order_id, OrderStatus::Pending, &Move::Pay).map_err(|e| match e {
+            MoveError::Db(e) => e,
+            MoveError::NotAllowed(e) => unreachable_move(e),
+        })
+    }
+
+    /// The one way an order changes status: from `from` (what the caller
+    /// read) by `mv`, if the pipeline allows it. A conditional UPDATE, so
+    /// only one of two racing moves happens: `Ok(false)` if the order is
+    /// no longer `from`. A cancel puts the stock back. Call it inside a
+    /// transaction.
+    pub fn transition(
+        conn: &mut DbConn,
+        order_id: i64,
+        from: OrderStatus,
+        mv: &Move<'_>,
+    ) -> Result<bool, MoveError> {
+        transition_if(conn, order_id, from, mv, None)
     }
 
     /// What templates see: the order, its money formatted, its status.
@@ -277,6 +273,7 @@ impl Order {
             status: self.status(),
             status_label: self.status().label(),
             awaits_payment: self.status().awaits_payment(),
+            carrier_name: crate::domain::carrier_name(&self.carrier).to_string(),
             lines: lines
                 .iter()
                 .map(|line| LineView {
@@ -300,6 +297,7 @@ pub struct OrderView {
     pub status: OrderStatus,
     pub status_label: &'static str,
     pub awaits_payment: bool,
+    pub carrier_name: String,
     pub lines: Vec<LineView>,
 }
 
@@ -311,6 +309,115 @@ pub struct LineView {
     pub quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
+}
+
+/// A status change, with what it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move<'a> {
+    Pay,
+    Ship {
+        carrier: &'a str,
+        tracking_number: &'a str,
+    },
+    Deliver,
+    Cancel,
+}
+
+impl Move<'_> {
+    pub fn to(&self) -> OrderStatus {
+        match self {
+            Move::Pay => OrderStatus::Paid,
+            Move::Ship { .. } => OrderStatus::Shipped,
+            Move::Deliver => OrderStatus::Delivered,
+            Move::Cancel => OrderStatus::Cancelled,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MoveError {
+    #[error(transparent)]
+    NotAllowed(#[from] TransitionError),
+    #[error(transparent)]
+    Db(#[from] DieselError),
+}
+
+/// Moves that the code above only makes from statuses that allow them.
+fn unreachable_move(e: TransitionError) -> DieselError {
+    DieselError::QueryBuilderError(e.to_string().into())
+}
+
+/// [`Order::transition`], also requiring the order untouched since
+/// `untouched_since` (the unpaid-order sweep).
+fn transition_if(
+    conn: &mut DbConn,
+    order_id: i64,
+    from: OrderStatus,
+    mv: &Move<'_>,
+    untouched_since: Option<NaiveDateTime>,
+) -> Result<bool, MoveError> {
+    let to = from.transition(mv.to())?;
+    let now = site_core::now();
+    // No cutoff: any time before the year 9999 will do.
+    let cutoff = untouched_since.unwrap_or_else(|| {
+        chrono::NaiveDate::from_ymd_opt(9999, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap_or(now)
+    });
+    let row = o::table
+        .filter(o::id.eq(order_id))
+        .filter(o::status.eq(from))
+        .filter(o::updated_at.lt(cutoff));
+    let moved = match mv {
+        Move::Pay => diesel::update(row)
+            .set((
+                o::status.eq(to),
+                o::paid_at.eq(Some(now)),
+                o::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        Move::Ship {
+            carrier,
+            tracking_number,
+        } => diesel::update(row)
+            .set((
+                o::status.eq(to),
+                o::carrier.eq(*carrier),
+                o::tracking_number.eq(*tracking_number),
+                o::shipped_at.eq(Some(now)),
+                o::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        Move::Deliver => diesel::update(row)
+            .set((
+                o::status.eq(to),
+                o::delivered_at.eq(Some(now)),
+                o::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        Move::Cancel => diesel::update(row)
+            .set((
+                o::status.eq(to),
+                o::cancelled_at.eq(Some(now)),
+                o::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+    };
+    if moved == 0 {
+        return Ok(false);
+    }
+    if to == OrderStatus::Cancelled {
+        let lines: Vec<(Option<i64>, i64)> = l::table
+            .filter(l::order_id.eq(order_id))
+            .select((l::product_id, l::quantity))
+            .load(conn)?;
+        for (product_id, quantity) in lines {
+            if let Some(id) = product_id {
+                products::models::release_stock(conn, id, quantity)?;
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// A cart line that cannot be filled.
@@ -439,7 +546,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             postal_code: &details.postal_code,
             city: &details.city,
             country: &details.country,
-            status: OrderStatus::Pending.as_str(),
+            status: OrderStatus::Pending,
             currency: currency.code(),
             total_minor: priced.total.minor(),
             created_at: now,

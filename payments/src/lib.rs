@@ -2,6 +2,7 @@
 //! payment records. An order is marked paid only by a successful charge, and
 //! one order is charged at most once.
 
+pub mod admin;
 pub mod domain;
 pub mod forms;
 pub mod holds;
@@ -52,6 +53,17 @@ impl site_core::app::App for PaymentsApp {
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         configure(cfg);
+    }
+
+    fn admin_models(&self) -> Vec<std::sync::Arc<dyn site_core::admin::ModelAdmin>> {
+        vec![
+            std::sync::Arc::new(admin::PaymentAdmin::default()),
+            std::sync::Arc::new(admin::TransactionAdmin::default()),
+        ]
+    }
+
+    fn admin_related(&self) -> Vec<std::sync::Arc<dyn site_core::admin::Related>> {
+        vec![std::sync::Arc::new(admin::PaymentsOfOrders)]
     }
 
     fn jobs(&self) -> Vec<site_core::app::Job> {

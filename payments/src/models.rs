@@ -12,27 +12,42 @@ use site_core::schema::{payments_payment as p, payments_transaction as t};
 
 use crate::domain::ChargeOutcome;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PaymentStatus {
-    /// Claimed; the provider is being asked.
-    Processing,
-    /// The provider's answer was lost (an error or timeout): the card may
-    /// or may not have been charged. Resolved by `lookup` before any new
-    /// attempt for the order.
-    Unconfirmed,
-    Succeeded,
-    Failed,
+site_core::text_enum! {
+    pub enum PaymentStatus {
+        /// Claimed; the provider is being asked.
+        Processing = "processing",
+        /// The provider's answer was lost (an error or timeout): the card
+        /// may or may not have been charged. Resolved by `lookup` before any
+        /// new attempt for the order.
+        Unconfirmed = "unconfirmed",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
 }
 
 impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
-            PaymentStatus::Processing => "processing",
-            PaymentStatus::Unconfirmed => "unconfirmed",
-            PaymentStatus::Succeeded => "succeeded",
-            PaymentStatus::Failed => "failed",
+            PaymentStatus::Processing => "Processing",
+            PaymentStatus::Unconfirmed => "Unconfirmed",
+            PaymentStatus::Succeeded => "Succeeded",
+            PaymentStatus::Failed => "Failed",
         }
+    }
+}
+
+site_core::text_enum! {
+    /// What the provider said to one request.
+    pub enum TransactionStatus {
+        Approved = "approved",
+        Declined = "declined",
+    }
+}
+
+site_core::text_enum! {
+    /// What a transaction asked the provider to do.
+    pub enum TransactionKind {
+        Charge = "charge",
     }
 }
 
@@ -42,7 +57,7 @@ pub struct Payment {
     pub id: i64,
     pub order_id: i64,
     pub provider: String,
-    pub status: String,
+    pub status: PaymentStatus,
     pub amount_minor: i64,
     pub currency: String,
     pub card_last4: String,
@@ -56,8 +71,8 @@ pub struct Payment {
 pub struct Transaction {
     pub id: i64,
     pub payment_id: i64,
-    pub kind: String,
-    pub status: String,
+    pub kind: TransactionKind,
+    pub status: TransactionStatus,
     pub amount_minor: i64,
     pub currency: String,
     pub reference: String,
@@ -67,12 +82,7 @@ pub struct Transaction {
 
 impl Payment {
     pub fn status(&self) -> PaymentStatus {
-        match self.status.as_str() {
-            "succeeded" => PaymentStatus::Succeeded,
-            "failed" => PaymentStatus::Failed,
-            "unconfirmed" => PaymentStatus::Unconfirmed,
-            _ => PaymentStatus::Processing,
-        }
+        self.status
     }
 
     pub fn by_key(conn: &mut DbConn, key: &str) -> QueryResult<Payment> {
@@ -103,9 +113,9 @@ impl Payment {
         p::table
             .filter(p::order_id.eq(order_id))
             .filter(p::status.eq_any([
-                PaymentStatus::Processing.as_str(),
-                PaymentStatus::Unconfirmed.as_str(),
-                PaymentStatus::Succeeded.as_str(),
+                PaymentStatus::Processing,
+                PaymentStatus::Unconfirmed,
+                PaymentStatus::Succeeded,
             ]))
             .select(Payment::as_select())
             .first(conn)
@@ -128,7 +138,7 @@ impl Payment {
             .transactions(conn)?
             .into_iter()
             .rev()
-            .find(|t| t.status == "declined")
+            .find(|t| t.status == TransactionStatus::Declined)
             .map(|t| t.message))
     }
 }
@@ -142,10 +152,10 @@ pub fn mark_unconfirmed(conn: &mut DbConn, payment: &Payment) -> QueryResult<()>
     diesel::update(
         p::table
             .find(payment.id)
-            .filter(p::status.eq(PaymentStatus::Processing.as_str())),
+            .filter(p::status.eq(PaymentStatus::Processing)),
     )
     .set((
-        p::status.eq(PaymentStatus::Unconfirmed.as_str()),
+        p::status.eq(PaymentStatus::Unconfirmed),
         p::updated_at.eq(site_core::now()),
     ))
     .execute(conn)?;
@@ -189,7 +199,7 @@ pub fn claim(
             .values((
                 p::order_id.eq(order.id),
                 p::provider.eq(provider),
-                p::status.eq(PaymentStatus::Processing.as_str()),
+                p::status.eq(PaymentStatus::Processing),
                 p::amount_minor.eq(order.total_minor),
                 p::currency.eq(&order.currency),
                 p::card_last4.eq(card_last4),
@@ -234,21 +244,25 @@ pub fn record_outcome(
     write_transaction(conn, |conn| {
         let now = site_core::now();
         let (status, tx_status, reference, message) = match outcome {
-            ChargeOutcome::Approved { reference } => {
-                (PaymentStatus::Succeeded, "approved", reference.as_str(), "")
-            }
+            ChargeOutcome::Approved { reference } => (
+                PaymentStatus::Succeeded,
+                TransactionStatus::Approved,
+                reference.as_str(),
+                "",
+            ),
             ChargeOutcome::Declined { reference, reason } => (
                 PaymentStatus::Failed,
-                "declined",
+                TransactionStatus::Declined,
                 reference.as_str(),
                 reason.as_str(),
             ),
         };
-        let moved = diesel::update(p::table.find(payment.id).filter(p::status.eq_any([
-            PaymentStatus::Processing.as_str(),
-            PaymentStatus::Unconfirmed.as_str(),
-        ])))
-        .set((p::status.eq(status.as_str()), p::updated_at.eq(now)))
+        let moved = diesel::update(
+            p::table
+                .find(payment.id)
+                .filter(p::status.eq_any([PaymentStatus::Processing, PaymentStatus::Unconfirmed])),
+        )
+        .set((p::status.eq(status), p::updated_at.eq(now)))
         .execute(conn)?;
         if moved == 0 {
             return Ok(false);
@@ -256,7 +270,7 @@ pub fn record_outcome(
         diesel::insert_into(t::table)
             .values((
                 t::payment_id.eq(payment.id),
-                t::kind.eq("charge"),
+                t::kind.eq(TransactionKind::Charge),
                 t::status.eq(tx_status),
                 t::amount_minor.eq(payment.amount_minor),
                 t::currency.eq(&payment.currency),
@@ -281,7 +295,7 @@ mod tests {
             id: 1,
             order_id: 1,
             provider: "demo-card".into(),
-            status: status.as_str().into(),
+            status,
             amount_minor: 100,
             currency: "USD".into(),
             card_last4: "4242".into(),

@@ -695,3 +695,66 @@ impl ModelAdmin for CategoryAdmin {
         }
     }
 }
+
+/// Active products about to sell out, fewest first.
+pub struct LowStock;
+
+impl site_core::admin::dashboard::Widget for LowStock {
+    fn permission(&self) -> String {
+        "products.view_product".into()
+    }
+
+    fn load(
+        &self,
+        conn: &mut DbConn,
+        env: &site_core::admin::dashboard::WidgetEnv,
+    ) -> QueryResult<site_core::admin::dashboard::Panel> {
+        let rows: Vec<(i64, String, String, i64)> = p::table
+            .filter(p::is_active.eq(true))
+            .filter(p::stock.le(crate::models::LOW_STOCK))
+            .order((p::stock.asc(), p::id.asc()))
+            .limit(8)
+            .select((p::id, p::name, p::sku, p::stock))
+            .load(conn)?;
+        let list = env.url(
+            "admin:changelist",
+            &[("app", "products"), ("model", "product")],
+        );
+        Ok(site_core::admin::dashboard::Panel::Table {
+            title: format!("Low stock ({} or fewer left)", crate::models::LOW_STOCK),
+            columns: vec!["Product".into(), "SKU".into(), "Stock".into()],
+            rows: rows
+                .into_iter()
+                .map(|(id, name, sku, stock)| {
+                    vec![
+                        (
+                            name,
+                            Some(env.url(
+                                "admin:change",
+                                &[
+                                    ("app", "products"),
+                                    ("model", "product"),
+                                    ("id", &id.to_string()),
+                                ],
+                            )),
+                        ),
+                        (sku, None),
+                        (
+                            if stock == 0 {
+                                "sold out".into()
+                            } else {
+                                stock.to_string()
+                            },
+                            None,
+                        ),
+                    ]
+                })
+                .collect(),
+            empty: "Every active product has more than a few left.".into(),
+            more: Some((
+                "Products by stock, fewest first".into(),
+                format!("{list}?o=stock&active=yes"),
+            )),
+        })
+    }
+}

@@ -79,4 +79,8 @@ impl site_core::app::App for ProductsApp {
             Arc::new(admin::ProductAdmin::default()),
         ]
     }
+
+    fn admin_widgets(&self) -> Vec<Arc<dyn site_core::admin::dashboard::Widget>> {
+        vec![Arc::new(admin::LowStock)]
+    }
 }

@@ -111,7 +111,7 @@ pub fn admin_site(apps: &[Arc<dyn App>]) -> AdminSite {
             site.register(m);
         }
         site.widgets.extend(app.admin_widgets());
-        site.referrers.extend(app.admin_referrers());
+        site.related.extend(app.admin_related());
     }
     site
 }

@@ -29,7 +29,7 @@ DROP INDEX orders_order_status;
 CREATE INDEX orders_order_created ON orders_order (created_at, id);
 CREATE INDEX orders_order_status ON orders_order (status, created_at, id);
 CREATE INDEX orders_order_total ON orders_order (total_minor, id);
-CREATE INDEX orders_order_paid ON orders_order (paid_at, total_minor);
+CREATE INDEX orders_order_paid ON orders_order (paid_at, status, total_minor);
 
 -- A product's pictures: the upload resized once into the sizes pages use.
 CREATE TABLE products_image (

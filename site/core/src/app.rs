@@ -62,8 +62,9 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// What the app's records say about deleting other apps' objects.
-    fn admin_referrers(&self) -> Vec<Arc<dyn crate::admin::Referrers>> {
+    /// What the app keeps about other apps' objects, for their admin
+    /// pages (delete plans, tables on change pages).
+    fn admin_related(&self) -> Vec<Arc<dyn crate::admin::Related>> {
         Vec::new()
     }
 

@@ -98,3 +98,38 @@ macro_rules! text_enum {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+
+    crate::text_enum! {
+        enum Colour {
+            Red = "red",
+            Green = "green",
+        }
+    }
+
+    #[derive(QueryableByName, Debug)]
+    struct Found {
+        #[diesel(sql_type = Text)]
+        colour: Colour,
+    }
+
+    #[test]
+    fn round_trips_and_refuses_unknown_text() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        let green: Found = diesel::sql_query("SELECT ? AS colour")
+            .bind::<Text, _>(Colour::Green)
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(green.colour, Colour::Green);
+        let lost = diesel::sql_query("SELECT 'blue' AS colour").get_result::<Found>(&mut conn);
+        let err = lost.expect_err("an unknown value is an error").to_string();
+        assert!(err.contains("\"blue\" is not a known Colour"), "{err}");
+        assert_eq!(Colour::parse("red"), Some(Colour::Red));
+        assert_eq!(Colour::ALL.len(), 2);
+        assert_eq!(Colour::Red.to_string(), "red");
+    }
+}

@@ -40,7 +40,7 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
     assert_eq!(app.stock(p.id), 3, "stock is back on sale");
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        "cancelled"
+        orders::OrderStatus::Cancelled
     );
     assert_eq!(
         payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
@@ -50,7 +50,7 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
 
     let order_page = c.get(&format!("/orders/{id}/")).await;
     assert!(order_page.contains("Cancelled"));
-    assert!(order_page.contains("was not paid in time"));
+    assert!(order_page.contains("was cancelled before it was paid"));
     // The old payment form can no longer charge it.
     let late = c
         .submit(
@@ -97,7 +97,7 @@ async fn an_order_whose_payment_is_unsettled_is_not_cancelled() {
     );
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        "pending"
+        orders::OrderStatus::Pending
     );
     assert_eq!(app.stock(p.id), 2);
 }

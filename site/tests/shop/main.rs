@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod admin;
 mod admin_edits;
+mod admin_orders;
 mod cart;
 mod catalogue;
 mod checkout;

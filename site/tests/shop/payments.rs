@@ -37,7 +37,7 @@ async fn the_demo_card_pays_the_order() {
     assert!(done.contains("Payment received."));
     assert!(done.contains("Paid"));
     let order = Order::by_public_id(&mut app.conn(), &id).unwrap();
-    assert_eq!(order.status, "paid");
+    assert_eq!(order.status, orders::OrderStatus::Paid);
     assert!(order.paid_at.is_some());
 
     let payments: Vec<(String, String, i64)> = pay::table
@@ -82,7 +82,7 @@ async fn a_declined_card_leaves_the_order_unpaid_and_payable() {
     );
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        "pending"
+        orders::OrderStatus::Pending
     );
 
     let paid = pay(&c, &declined, &id, "4242424242424242").await;
@@ -224,7 +224,7 @@ async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
     );
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        "pending"
+        orders::OrderStatus::Pending
     );
 
     // Submitting again (the same form, as the page asks) settles it.
@@ -236,7 +236,7 @@ async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
     );
     assert_eq!(
         Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        "paid"
+        orders::OrderStatus::Paid
     );
     assert_eq!(
         provider.charges.load(std::sync::atomic::Ordering::SeqCst),

@@ -80,19 +80,34 @@ impl DeletePlan {
     }
 }
 
-/// Another app's records that refer to objects of upstream models (the
-/// orders that bought a product, the carts holding it), so the upstream
-/// admin can say what a delete would do without knowing the downstream
-/// app. Registered through `App::admin_referrers`.
-pub trait Referrers: Send + Sync + 'static {
-    /// What refers to object `id` of `app.model`, as a plan to merge.
-    fn find(
+/// What another app keeps about objects of upstream models: the orders
+/// that bought a product, the carts holding it, an order's payments. The
+/// upstream admin shows it (delete plans, tables on the change page)
+/// without knowing the downstream app. Registered through
+/// `App::admin_related`.
+pub trait Related: Send + Sync + 'static {
+    /// What refers to object `id` of `app.model`, as a plan to merge into
+    /// its delete plan.
+    fn delete_plan(
         &self,
-        conn: &mut DbConn,
-        app: &str,
-        model: &str,
-        id: i64,
-    ) -> diesel::QueryResult<DeletePlan>;
+        _conn: &mut DbConn,
+        _app: &str,
+        _model: &str,
+        _id: i64,
+    ) -> diesel::QueryResult<DeletePlan> {
+        Ok(DeletePlan::default())
+    }
+
+    /// Tables for the change page of object `id` of `app.model`.
+    fn inlines(
+        &self,
+        _conn: &mut DbConn,
+        _app: &str,
+        _model: &str,
+        _id: i64,
+    ) -> diesel::QueryResult<Vec<InlineTable>> {
+        Ok(Vec::new())
+    }
 }
 
 /// What a delete did.
@@ -308,7 +323,7 @@ pub trait ModelAdmin: Send + Sync + 'static {
 pub struct AdminSite {
     pub models: Vec<Arc<dyn ModelAdmin>>,
     pub widgets: Vec<Arc<dyn dashboard::Widget>>,
-    pub referrers: Vec<Arc<dyn Referrers>>,
+    pub related: Vec<Arc<dyn Related>>,
     /// App label -> what staff read.
     pub app_names: Vec<(&'static str, &'static str)>,
     by_key: HashMap<(String, String), usize>,
@@ -349,10 +364,26 @@ impl AdminSite {
     ) -> diesel::QueryResult<DeletePlan> {
         let mut plan = model.delete_plan(conn, id)?;
         let meta = model.meta();
-        for r in &self.referrers {
-            plan.merge(r.find(conn, meta.app, meta.model, id)?);
+        for r in &self.related {
+            plan.merge(r.delete_plan(conn, meta.app, meta.model, id)?);
         }
         Ok(plan)
+    }
+
+    /// The model's own tables for the change page of `obj`, then what
+    /// other apps add.
+    pub fn inlines(
+        &self,
+        conn: &mut DbConn,
+        model: &dyn ModelAdmin,
+        obj: &Object,
+    ) -> diesel::QueryResult<Vec<InlineTable>> {
+        let mut tables = model.inlines(conn, obj)?;
+        let meta = model.meta();
+        for r in &self.related {
+            tables.extend(r.inlines(conn, meta.app, meta.model, obj.id)?);
+        }
+        Ok(tables)
     }
 
     pub fn app_name(&self, label: &str) -> &str {

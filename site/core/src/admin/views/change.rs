@@ -357,10 +357,11 @@ pub(super) async fn load_object(
     id: i64,
 ) -> Result<(Object, Choices, Vec<crate::admin::InlineTable>), AppError> {
     let m = model.clone();
+    let site = site(rq)?;
     rq.db(move |conn| {
         let obj = m.get(conn, id)?.ok_or(AppError::NotFound)?;
         let choices = load_choices(conn, m.as_ref(), &m.meta().fields)?;
-        let inlines = m.inlines(conn, &obj)?;
+        let inlines = site.inlines(conn, m.as_ref(), &obj)?;
         Ok((obj, choices, inlines))
     })
     .await

@@ -1,0 +1,410 @@
+//! Payments and their transactions in the staff admin: read-only records of
+//! what the provider was asked and answered. Also shows an order's
+//! payments on its admin page.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use site_core::admin::{
+    in_order_of, Cell, Column, DateHierarchy, Field, Filter, InlineTable, Link, ListQuery,
+    ModelAdmin, ModelMeta, Object, Related, Row, Value, Values,
+};
+use site_core::db::{DbConn, MultiBackend};
+use site_core::schema::{orders_order as o, payments_payment as p, payments_transaction as t};
+
+use crate::models::{Payment, PaymentStatus, Transaction, TransactionStatus};
+
+fn short_ref(public_id: &str) -> String {
+    orders::emails::short_ref(public_id)
+}
+
+pub struct PaymentAdmin {
+    meta: ModelMeta,
+}
+
+impl Default for PaymentAdmin {
+    fn default() -> Self {
+        let statuses: Vec<(&'static str, &'static str)> = PaymentStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect();
+        let mut meta = ModelMeta::new("payments", "payment", "payment", "payments").read_only();
+        meta.columns = vec![
+            Column::new("id", "Payment").sortable(),
+            Column::new("order", "Order"),
+            Column::new("status", "Status"),
+            Column::new("amount", "Amount").sortable().numeric(),
+            Column::new("provider", "Provider"),
+            Column::new("card", "Card"),
+            Column::new("created", "Started (UTC)").sortable(),
+        ];
+        meta.filters = vec![
+            Filter::choices("status", "Status", statuses.clone()),
+            Filter::date_range("created", "Started"),
+        ];
+        meta.search = Some("the last four digits of the card");
+        meta.date_hierarchy = Some(DateHierarchy {
+            field: "created",
+            label: "Started",
+        });
+        meta.fields = vec![
+            Field::text("order", "Order", 100).readonly(),
+            Field::choice("status", "Status", statuses).readonly(),
+            Field::money("amount", "Amount").readonly(),
+            Field::text("provider", "Provider", 50).readonly(),
+            Field::text("card_last4", "Card (last four digits)", 4).readonly(),
+            Field::text("idempotency_key", "Idempotency key", 100).readonly(),
+            Field::datetime("created_at", "Started"),
+            Field::datetime("updated_at", "Last changed"),
+        ];
+        PaymentAdmin { meta }
+    }
+}
+
+fn filtered(q: &ListQuery) -> p::BoxedQuery<'static, MultiBackend> {
+    let mut query = p::table.into_boxed::<MultiBackend>();
+    if let Some(s) = q.choice("status").and_then(PaymentStatus::parse) {
+        query = query.filter(p::status.eq(s));
+    }
+    let (from, until) = q.date_range("created");
+    if let Some(from) = from {
+        query = query.filter(p::created_at.ge(from));
+    }
+    if let Some(until) = until {
+        query = query.filter(p::created_at.lt(until));
+    }
+    if let Some((from, until)) = q.drill_range() {
+        query = query
+            .filter(p::created_at.ge(from))
+            .filter(p::created_at.lt(until));
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(p::id.gt(after));
+    }
+    site_core::admin_search_like!(query, q, p::table, [p::card_last4])
+}
+
+/// A payment's cells: id, status, amount, provider, card, when.
+fn payment_cells(pay: Payment) -> Vec<Cell> {
+    vec![
+        Cell::Text(format!("#{}", pay.id)),
+        Cell::Status(pay.status.as_str().into(), pay.status.label().into()),
+        Cell::Money(pay.amount_minor),
+        Cell::Text(pay.provider),
+        Cell::Text(if pay.card_last4.is_empty() {
+            String::new()
+        } else {
+            format!("•••• {}", pay.card_last4)
+        }),
+        Cell::DateTime(Some(pay.created_at)),
+    ]
+}
+
+fn payment_row(pay: Payment, public_id: &str) -> Row {
+    let (id, order_id) = (pay.id, pay.order_id);
+    let mut cells = payment_cells(pay);
+    cells.insert(
+        1,
+        Cell::Link(
+            short_ref(public_id),
+            Link::change("orders", "order", order_id),
+        ),
+    );
+    Row {
+        id,
+        repr: format!("Payment {id} for order {}", short_ref(public_id)),
+        cells,
+        editable: Values::new(),
+    }
+}
+
+impl ModelAdmin for PaymentAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        let ids: Vec<i64> = site_core::admin_order!(filtered(q), q, p::id, {
+            "amount" => p::amount_minor,
+            "created" => p::created_at,
+        })
+        .select(p::id)
+        .offset(q.offset)
+        .limit(q.limit)
+        .load(conn)?;
+        let rows: Vec<(Payment, String)> = p::table
+            .inner_join(o::table)
+            .filter(p::id.eq_any(&ids))
+            .select((Payment::as_select(), o::public_id))
+            .load(conn)?;
+        Ok(in_order_of(&ids, rows, |(pay, _)| pay.id)
+            .into_iter()
+            .map(|(pay, public_id)| payment_row(pay, &public_id))
+            .collect())
+    }
+
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
+        Ok(filtered(q)
+            .select(p::id)
+            .limit(cap)
+            .load::<i64>(conn)?
+            .len() as i64)
+    }
+
+    fn date_bounds(
+        &self,
+        conn: &mut DbConn,
+    ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
+        let first = p::table
+            .select(p::created_at)
+            .order(p::id.asc())
+            .first(conn)
+            .optional()?;
+        let last = p::table
+            .select(p::created_at)
+            .order(p::id.desc())
+            .first(conn)
+            .optional()?;
+        Ok(first.zip(last))
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        let Some((pay, public_id)) = p::table
+            .inner_join(o::table)
+            .filter(p::id.eq(id))
+            .select((Payment::as_select(), o::public_id))
+            .first::<(Payment, String)>(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Object {
+            id,
+            repr: format!("Payment {} for order {}", pay.id, short_ref(&public_id)),
+            values: Values::new()
+                .with("order", Value::Text(short_ref(&public_id)))
+                .with("status", Value::Text(pay.status.as_str().into()))
+                .with("amount", Value::Money(pay.amount_minor))
+                .with("provider", Value::Text(pay.provider))
+                .with("card_last4", Value::Text(pay.card_last4))
+                .with("idempotency_key", Value::Text(pay.idempotency_key))
+                .with("created_at", Value::DateTime(pay.created_at))
+                .with("updated_at", Value::DateTime(pay.updated_at)),
+        }))
+    }
+
+    fn inlines(&self, conn: &mut DbConn, obj: &Object) -> QueryResult<Vec<InlineTable>> {
+        let txs: Vec<Transaction> = t::table
+            .filter(t::payment_id.eq(obj.id))
+            .order(t::id.asc())
+            .select(Transaction::as_select())
+            .load(conn)?;
+        Ok(vec![transactions_table("Transactions", txs)])
+    }
+}
+
+fn transaction_cells(tx: Transaction) -> Vec<Cell> {
+    vec![
+        Cell::Text(tx.kind.as_str().into()),
+        Cell::Status(
+            match tx.status {
+                TransactionStatus::Approved => "succeeded".into(),
+                TransactionStatus::Declined => "failed".into(),
+            },
+            tx.status.as_str().into(),
+        ),
+        Cell::Money(tx.amount_minor),
+        Cell::Text(tx.reference),
+        Cell::Text(tx.message),
+        Cell::DateTime(Some(tx.created_at)),
+    ]
+}
+
+fn transactions_table(title: &str, txs: Vec<Transaction>) -> InlineTable {
+    InlineTable {
+        title: title.into(),
+        columns: vec![
+            Column::new("kind", "Kind"),
+            Column::new("status", "Answer"),
+            Column::new("amount", "Amount").numeric(),
+            Column::new("reference", "Provider reference"),
+            Column::new("message", "Message"),
+            Column::new("created", "When (UTC)"),
+        ],
+        rows: txs
+            .into_iter()
+            .map(|tx| {
+                (
+                    Some(Link::change("payments", "transaction", tx.id)),
+                    transaction_cells(tx),
+                )
+            })
+            .collect(),
+        more: None,
+    }
+}
+
+pub struct TransactionAdmin {
+    meta: ModelMeta,
+}
+
+impl Default for TransactionAdmin {
+    fn default() -> Self {
+        let answers: Vec<(&'static str, &'static str)> = TransactionStatus::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.as_str()))
+            .collect();
+        let mut meta = ModelMeta::new(
+            "payments",
+            "transaction",
+            "payment transaction",
+            "payment transactions",
+        )
+        .read_only();
+        meta.columns = vec![
+            Column::new("kind", "Kind"),
+            Column::new("status", "Answer"),
+            Column::new("amount", "Amount").numeric(),
+            Column::new("reference", "Provider reference"),
+            Column::new("message", "Message"),
+            Column::new("created", "When (UTC)").sortable(),
+        ];
+        meta.filters = vec![Filter::choices("status", "Answer", answers.clone())];
+        meta.search = Some("the provider reference");
+        meta.fields = vec![
+            Field::text("payment", "Payment", 20).readonly(),
+            Field::text("kind", "Kind", 20).readonly(),
+            Field::choice("status", "Answer", answers).readonly(),
+            Field::money("amount", "Amount").readonly(),
+            Field::text("reference", "Provider reference", 200).readonly(),
+            Field::text("message", "Message", 500).readonly(),
+            Field::datetime("created_at", "When"),
+        ];
+        TransactionAdmin { meta }
+    }
+}
+
+fn transactions_filtered(q: &ListQuery) -> t::BoxedQuery<'static, MultiBackend> {
+    let mut query = t::table.into_boxed::<MultiBackend>();
+    if let Some(s) = q.choice("status").and_then(TransactionStatus::parse) {
+        query = query.filter(t::status.eq(s));
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(t::id.gt(after));
+    }
+    site_core::admin_search_like!(query, q, t::table, [t::reference])
+}
+
+impl ModelAdmin for TransactionAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        let txs: Vec<Transaction> = site_core::admin_order!(transactions_filtered(q), q, t::id, {
+            "created" => t::created_at,
+        })
+        .offset(q.offset)
+        .limit(q.limit)
+        .select(Transaction::as_select())
+        .load(conn)?;
+        Ok(txs
+            .into_iter()
+            .map(|tx| Row {
+                id: tx.id,
+                repr: format!("{} {} for payment {}", tx.kind, tx.status, tx.payment_id),
+                editable: Values::new(),
+                cells: transaction_cells(tx),
+            })
+            .collect())
+    }
+
+    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
+        Ok(transactions_filtered(q)
+            .select(t::id)
+            .limit(cap)
+            .load::<i64>(conn)?
+            .len() as i64)
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        let Some(tx) = t::table
+            .find(id)
+            .select(Transaction::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Object {
+            id,
+            repr: format!("{} {} for payment {}", tx.kind, tx.status, tx.payment_id),
+            values: Values::new()
+                .with("payment", Value::Text(format!("#{}", tx.payment_id)))
+                .with("kind", Value::Text(tx.kind.as_str().into()))
+                .with("status", Value::Text(tx.status.as_str().into()))
+                .with("amount", Value::Money(tx.amount_minor))
+                .with("reference", Value::Text(tx.reference))
+                .with("message", Value::Text(tx.message))
+                .with("created_at", Value::DateTime(tx.created_at)),
+        }))
+    }
+
+    fn object_links(&self, obj: &Object) -> Vec<(String, Link)> {
+        match obj.values.get("payment") {
+            Some(Value::Text(p)) => p
+                .trim_start_matches('#')
+                .parse()
+                .map(|id| {
+                    vec![(
+                        "Its payment".into(),
+                        Link::change("payments", "payment", id),
+                    )]
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// An order's payments, on its admin page.
+pub struct PaymentsOfOrders;
+
+impl Related for PaymentsOfOrders {
+    fn inlines(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        id: i64,
+    ) -> QueryResult<Vec<InlineTable>> {
+        if (app, model) != ("orders", "order") {
+            return Ok(Vec::new());
+        }
+        let payments: Vec<Payment> = p::table
+            .filter(p::order_id.eq(id))
+            .order(p::id.asc())
+            .select(Payment::as_select())
+            .load(conn)?;
+        Ok(vec![InlineTable {
+            title: "Payments".into(),
+            columns: vec![
+                Column::new("id", "Payment"),
+                Column::new("status", "Status"),
+                Column::new("amount", "Amount").numeric(),
+                Column::new("provider", "Provider"),
+                Column::new("card", "Card"),
+                Column::new("created", "Started (UTC)"),
+            ],
+            rows: payments
+                .into_iter()
+                .map(|pay| {
+                    (
+                        Some(Link::change("payments", "payment", pay.id)),
+                        payment_cells(pay),
+                    )
+                })
+                .collect(),
+            more: None,
+        }])
+    }
+}
