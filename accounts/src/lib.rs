@@ -5,6 +5,7 @@
 //! `site_core::http::auth::has_perm`).
 
 pub mod address;
+pub mod admin;
 pub mod avatar;
 pub mod models;
 pub mod password;
@@ -166,12 +167,24 @@ impl site_core::app::App for AccountsApp {
         ROUTES
     }
 
+    fn admin_routes(&self) -> &'static [Route] {
+        admin::ROUTES
+    }
+
     fn templates(&self) -> Option<TemplateSource> {
         Some(templates())
     }
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         configure(cfg);
+    }
+
+    fn configure_admin(&self, cfg: &mut web::ServiceConfig) {
+        admin::configure(cfg);
+    }
+
+    fn admin_models(&self) -> Vec<std::sync::Arc<dyn site_core::admin::ModelAdmin>> {
+        admin::models()
     }
 
     fn context_processors(&self) -> Vec<Box<dyn site_core::templates::ContextProcessor>> {

@@ -60,3 +60,23 @@ pub fn clear_account(conn: &mut DbConn, account: &str) -> QueryResult<usize> {
 pub fn prune(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(f::table.filter(f::failed_at.le(now - window()))).execute(conn)
 }
+
+/// Whether an account with `failures` in the window is refused logins.
+pub fn locked(failures: i64) -> bool {
+    failures >= ACCOUNT_LIMIT
+}
+
+/// Failed logins in the window for each of `accounts` (those with any),
+/// in one query.
+pub fn failures_of(conn: &mut DbConn, accounts: &[String]) -> QueryResult<Vec<(String, i64)>> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let since = site_core::now() - window();
+    f::table
+        .filter(f::account.eq_any(accounts))
+        .filter(f::failed_at.gt(since))
+        .group_by(f::account)
+        .select((f::account, diesel::dsl::count_star()))
+        .load(conn)
+}

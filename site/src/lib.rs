@@ -72,7 +72,7 @@ pub fn apps(config: &Config) -> Vec<Arc<dyn App>> {
 
 /// Every app's named routes, for reversing URLs.
 pub fn url_table(apps: &[Arc<dyn App>]) -> UrlTable {
-    UrlTable::new(apps.iter().map(|a| a.routes()))
+    UrlTable::new(apps.iter().flat_map(|a| [a.routes(), a.admin_routes()]))
 }
 
 pub fn renderer(

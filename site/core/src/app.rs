@@ -25,9 +25,14 @@ pub trait App: Send + Sync + 'static {
     /// The app as staff read it in the admin: "Catalogue".
     fn verbose_name(&self) -> &'static str;
 
-    /// Named routes, for reversing (see `crate::urls`); the admin pages of
-    /// the app (paths under `/admin/`) are listed here too.
+    /// Named routes, for reversing (see `crate::urls`).
     fn routes(&self) -> &'static [Route] {
+        &[]
+    }
+
+    /// Named routes of the app's own admin pages (paths under `/admin/`,
+    /// registered by `configure_admin`).
+    fn admin_routes(&self) -> &'static [Route] {
         &[]
     }
 

@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod admin;
+mod admin_accounts;
 mod admin_edits;
 mod admin_orders;
 mod cart;

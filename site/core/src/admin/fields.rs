@@ -132,6 +132,8 @@ pub enum FieldKind {
     Refs,
     /// A date and time (read-only in forms: set by the shop).
     DateTime,
+    /// A new password: typed, never shown back, never in the history.
+    Password,
 }
 
 /// One form field of a model.
@@ -229,6 +231,12 @@ impl Field {
         Field::new(name, label, FieldKind::Refs).optional()
     }
 
+    /// A password typed on the add form (the model hashes it in
+    /// `ModelAdmin::prepare`).
+    pub fn password(name: &'static str, label: &'static str) -> Field {
+        Field::new(name, label, FieldKind::Password).add_only()
+    }
+
     pub fn datetime(name: &'static str, label: &'static str) -> Field {
         Field::new(name, label, FieldKind::DateTime).readonly()
     }
@@ -258,8 +266,11 @@ impl Field {
         !self.readonly
     }
 
-    /// The value as a form input shows it.
+    /// The value as a form input shows it (never a password).
     pub fn to_input(&self, value: Option<&Value>, currency: Currency) -> String {
+        if matches!(self.kind, FieldKind::Password) {
+            return String::new();
+        }
         match value {
             None | Some(Value::Null) => String::new(),
             Some(Value::Text(s)) => s.clone(),
@@ -359,6 +370,7 @@ impl Field {
                 }
                 Ok(Value::Refs(ids))
             }
+            FieldKind::Password => Ok(Value::Text(one.to_string())),
             FieldKind::DateTime => NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%d %H:%M:%S")
                 .map(Value::DateTime)
                 .map_err(|_| "Enter a date and time as YYYY-MM-DD HH:MM:SS.".to_string()),
@@ -374,6 +386,7 @@ impl Field {
         locale: crate::money::Locale,
     ) -> String {
         match (value, &self.kind) {
+            (_, FieldKind::Password) => "••••••••".to_string(),
             (None, _) | (Some(Value::Null), _) => "—".to_string(),
             (Some(Value::Bool(b)), _) => if *b { "yes" } else { "no" }.to_string(),
             (Some(Value::Money(m)), _) => Money::from_minor(*m, currency).format(locale),

@@ -227,6 +227,12 @@ pub trait ModelAdmin: Send + Sync + 'static {
 
     fn get(&self, conn: &mut DbConn, id: i64) -> diesel::QueryResult<Option<Object>>;
 
+    /// Work on parsed values before the save's transaction, without a
+    /// connection (hashing a new password).
+    fn prepare(&self, _values: &mut Values, _adding: bool) -> Result<(), SaveError> {
+        Ok(())
+    }
+
     /// Adds an object from parsed form values; returns its id.
     fn create(
         &self,

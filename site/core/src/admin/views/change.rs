@@ -11,8 +11,8 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use super::{
-    cell_view, display_value, fingerprint, link_url, load_choices, model_for, model_info, parse_id,
-    render, site, CellView, Choices, Urls,
+    cell_view, display_value, fingerprint, link_url, load_choices, model_for, model_info,
+    name_search_refs, parse_id, render, site, CellView, Choices, Urls,
 };
 use crate::admin::{Field, FieldKind, ModelAdmin, Object, Perm, Staff, Submission, Value, Values};
 use crate::http::{redirect, AppError, RequestContext};
@@ -95,6 +95,7 @@ fn widget(f: &Field) -> &'static str {
         FieldKind::Ref { search: true } => "lookup",
         FieldKind::Refs => "checkboxes",
         FieldKind::DateTime => "text",
+        FieldKind::Password => "password",
     }
 }
 
@@ -121,6 +122,7 @@ pub(super) fn render_form(
         let current = saved.and_then(|v| v.get(f.name));
         let typed = page.typed.filter(|_| !readonly);
         let value = match typed {
+            _ if matches!(f.kind, FieldKind::Password) => String::new(),
             Some(sub) => sub.first(f.name).unwrap_or("").to_string(),
             None => f.to_input(current, rq.config.currency),
         };
@@ -360,7 +362,8 @@ pub(super) async fn load_object(
     let site = site(rq)?;
     rq.db(move |conn| {
         let obj = m.get(conn, id)?.ok_or(AppError::NotFound)?;
-        let choices = load_choices(conn, m.as_ref(), &m.meta().fields)?;
+        let mut choices = load_choices(conn, m.as_ref(), &m.meta().fields)?;
+        name_search_refs(conn, m.as_ref(), &mut choices, &[&obj.values])?;
         let inlines = site.inlines(conn, m.as_ref(), &obj)?;
         Ok((obj, choices, inlines))
     })

@@ -286,6 +286,31 @@ pub fn load_choices(
     Ok(out)
 }
 
+/// Adds to `choices` the names of the objects that search references in
+/// `values` point to (asking the model, one lookup each), so pages and the
+/// history show "ada@example.com" rather than "#42".
+pub fn name_search_refs(
+    conn: &mut DbConn,
+    model: &dyn ModelAdmin,
+    choices: &mut Choices,
+    values: &[&super::Values],
+) -> diesel::QueryResult<()> {
+    for f in &model.meta().fields {
+        if !matches!(f.kind, FieldKind::Ref { search: true }) {
+            continue;
+        }
+        for v in values {
+            if let Some(Value::Ref(id)) = v.get(f.name) {
+                let known = choices.entry(f.name).or_default();
+                if !known.iter().any(|(k, _)| k == id) {
+                    known.extend(model.lookup(conn, f.name, &format!("#{id}"))?);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A value as history and read-only pages show it (also off the request,
 /// inside `rq.db`).
 pub fn display_value(

@@ -10,7 +10,8 @@ use actix_web::{web, HttpResponse};
 
 use super::change::{add_model, load_object, render_form, FormPage, Mode, ModelPath, ObjectPath};
 use super::{
-    display_value, fingerprint, load_choices, model_for, parse_id, renderer, Choices, Urls,
+    display_value, fingerprint, load_choices, model_for, name_search_refs, parse_id, renderer,
+    Choices, Urls,
 };
 use crate::admin::audit::{self, LogAction};
 use crate::admin::{
@@ -62,6 +63,27 @@ async fn parse_fields(
         ))
     })
     .await
+}
+
+/// Runs the model's work on the values off the async workers, before the
+/// transaction: the values, or the errors to show.
+#[allow(clippy::type_complexity)]
+async fn prepare(
+    model: &Arc<dyn ModelAdmin>,
+    values: Values,
+    adding: bool,
+) -> Result<Result<Values, (BTreeMap<String, Vec<String>>, Vec<String>)>, AppError> {
+    let m = model.clone();
+    let prepared = web::block(move || {
+        let mut values = values;
+        m.prepare(&mut values, adding).map(|()| values)
+    })
+    .await?;
+    match prepared {
+        Ok(values) => Ok(Ok(values)),
+        Err(SaveError::Invalid { fields, form }) => Ok(Err((errors_of(fields), form))),
+        Err(e) => Err(AppError::internal(e)),
+    }
 }
 
 /// A search reference: an id, or words that find exactly one object.
@@ -157,6 +179,10 @@ pub async fn add_submit(
         Ok(v) => v,
         Err(errors) => return reshow(&errors, &[]),
     };
+    let values = match prepare(&model, values, true).await? {
+        Ok(v) => v,
+        Err((errors, form)) => return reshow(&errors, &form),
+    };
     let m = model.clone();
     let renderer = renderer(&rq)?;
     let config = rq.config.clone();
@@ -178,6 +204,8 @@ pub async fn add_submit(
                     let obj = m.get(conn, id)?.ok_or_else(|| {
                         SaveError::Other("the new object cannot be read back".into())
                     })?;
+                    let mut saved_choices = saved_choices.clone();
+                    name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&obj.values])?;
                     let changes = audit::diff(&meta.fields, None, Some(&obj.values), &|f, v| {
                         display_value(&config, &saved_choices, f, v)
                     });
@@ -250,15 +278,17 @@ pub async fn change_submit(
     let submitted_version = sub.first("_version").unwrap_or("").to_string();
     let outcome = match parsed {
         Err(errors) => Err(ChangeRefused::Invalid(errors, Vec::new())),
-        Ok(values) => {
-            let m = model.clone();
-            let renderer = renderer(&rq)?;
-            let config = rq.config.clone();
-            let who = staff.clone();
-            let files = sub.clone();
-            let saved_choices = choices.clone();
-            let submitted_version = submitted_version.clone();
-            rq.db(move |conn| {
+        Ok(values) => match prepare(&model, values, false).await? {
+            Err((errors, form)) => Err(ChangeRefused::Invalid(errors, form)),
+            Ok(values) => {
+                let m = model.clone();
+                let renderer = renderer(&rq)?;
+                let config = rq.config.clone();
+                let who = staff.clone();
+                let files = sub.clone();
+                let saved_choices = choices.clone();
+                let submitted_version = submitted_version.clone();
+                rq.db(move |conn| {
                 let env = AdminEnv {
                     renderer: &renderer,
                     config: &config,
@@ -307,6 +337,8 @@ pub async fn change_submit(
                         Err(e) => return Err(e),
                     }
                     let after = m.get(conn, id)?.ok_or(SaveError::Db(diesel::result::Error::NotFound))?;
+                    let mut saved_choices = saved_choices.clone();
+                    name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&before.values, &after.values])?;
                     let changes = audit::diff(&meta.fields, Some(&before.values), Some(&after.values), &|f, v| {
                         display_value(&config, &saved_choices, f, v)
                     });
@@ -339,7 +371,8 @@ pub async fn change_submit(
                 })
             })
             .await?
-        }
+            }
+        },
     };
     match outcome {
         Ok(repr) => {

@@ -1,0 +1,61 @@
+//! Accounts in the staff admin: users (with their groups, permissions and
+//! login lock-out, and a separate form to set a password), groups,
+//! permissions and saved addresses.
+
+mod addresses;
+mod groups;
+mod password;
+mod users;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use diesel::prelude::*;
+use site_core::admin::ModelAdmin;
+use site_core::db::DbConn;
+use site_core::schema::{accounts_group as g, accounts_permission as p};
+use site_core::urls::Route;
+
+pub use addresses::AddressAdmin;
+pub use groups::{GroupAdmin, PermissionAdmin};
+pub use users::UserAdmin;
+
+/// The app's own admin pages (beyond the generic ones).
+pub const ROUTES: &[Route] = &[("admin:user_password", "/admin/accounts/user/{id}/password/")];
+
+pub fn models() -> Vec<Arc<dyn ModelAdmin>> {
+    vec![
+        Arc::new(UserAdmin::default()),
+        Arc::new(GroupAdmin::default()),
+        Arc::new(PermissionAdmin::default()),
+        Arc::new(AddressAdmin::default()),
+    ]
+}
+
+/// Registers the set-password form inside the guarded `/admin` scope.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        site_core::admin::views::resource(ROUTES, "admin:user_password")
+            .route(web::get().to(password::form))
+            .route(web::post().to(password::submit)),
+    );
+}
+
+pub(crate) fn group_choices(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    g::table.order(g::name).select((g::id, g::name)).load(conn)
+}
+
+/// Every permission, as "products: Can change product", grouped by app.
+pub(crate) fn permission_choices(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, String, String)> = p::table
+        .order(p::codename)
+        .select((p::id, p::codename, p::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, codename, name)| {
+            let app = codename.split('.').next().unwrap_or("");
+            (id, format!("{app}: {name}"))
+        })
+        .collect())
+}

@@ -1,0 +1,429 @@
+//! Users, groups, permissions and addresses in the admin: who can grant
+//! what, passwords that are never shown, lock-outs, deactivation.
+
+use diesel::prelude::*;
+use site_core::schema::{accounts_address as a, accounts_user as u};
+
+use crate::support::{Client, TestApp};
+
+const PW: &str = "correct horse battery staple";
+
+fn user_id(app: &TestApp, email: &str) -> i64 {
+    u::table
+        .filter(u::email.eq(email))
+        .select(u::id)
+        .first(&mut *app.conn())
+        .unwrap()
+}
+
+fn perm_id(app: &TestApp, codename: &str) -> String {
+    site_core::schema::accounts_permission::table
+        .filter(site_core::schema::accounts_permission::codename.eq(codename))
+        .select(site_core::schema::accounts_permission::id)
+        .first::<i64>(&mut *app.conn())
+        .unwrap()
+        .to_string()
+}
+
+async fn boss(app: &TestApp) -> Client {
+    app.user("boss@example.com", PW, true);
+    let c = app.client();
+    c.login("boss@example.com", PW).await;
+    c
+}
+
+#[actix_web::test]
+async fn staff_are_created_grouped_and_granted_from_the_admin() {
+    let app = TestApp::spawn().await;
+    app.product("Oak Lamp", 5, 2500);
+    let c = boss(&app).await;
+
+    let add = "/admin/accounts/group/add/";
+    let form = c.get(add).await;
+    let (view, change) = (
+        perm_id(&app, "orders.view_order"),
+        perm_id(&app, "orders.change_order"),
+    );
+    let made = c
+        .submit_multi(
+            &form,
+            add,
+            &[
+                ("name", "Warehouse"),
+                ("permissions", &view),
+                ("permissions", &change),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.text());
+    let group: i64 = site_core::schema::accounts_group::table
+        .select(site_core::schema::accounts_group::id)
+        .first(&mut *app.conn())
+        .unwrap();
+
+    let add = "/admin/accounts/user/add/";
+    let form = c.get(add).await;
+    assert!(form.body.contains("type=\"password\""));
+    let weak = c
+        .submit(
+            &form,
+            add,
+            &[
+                ("email", "pat@example.com"),
+                ("password", "12345"),
+                ("password2", "12345"),
+                ("is_active", "on"),
+                ("is_staff", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    assert!(weak.contains("This password is too short."));
+    assert!(
+        !weak.body.contains("12345"),
+        "a password is never sent back"
+    );
+    let differ = c
+        .submit(
+            &form,
+            add,
+            &[
+                ("email", "pat@example.com"),
+                ("password", PW),
+                ("password2", "something else entirely"),
+                ("is_active", "on"),
+            ],
+        )
+        .await;
+    assert!(differ.contains("The two passwords differ."));
+    let group_s = group.to_string();
+    let created = c
+        .submit_multi(
+            &form,
+            add,
+            &[
+                ("email", "Pat@Example.com"),
+                ("first_name", "Pat"),
+                ("password", PW),
+                ("password2", PW),
+                ("is_active", "on"),
+                ("is_staff", "on"),
+                ("email_verified", "on"),
+                ("groups", &group_s),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 303, "{}", created.text());
+    let pat = user_id(&app, "pat@example.com");
+    let page = c.get(&format!("/admin/accounts/user/{pat}/change/")).await;
+    assert!(!page.body.contains("argon2"), "the hash is never shown");
+    assert!(page.contains("Set password"));
+    let history = c.get(&format!("/admin/accounts/user/{pat}/history/")).await;
+    assert!(history.contains("Groups: Warehouse"), "{}", history.text());
+    let members = c.get(&format!("/admin/accounts/user/?group={group}")).await;
+    assert_eq!(members.input_values("_selected"), vec![pat.to_string()]);
+
+    // Pat now runs orders, and only orders.
+    let pat_c = app.client();
+    pat_c.login("pat@example.com", PW).await;
+    let index = pat_c.get("/admin/").await;
+    assert!(index.contains("Orders"));
+    assert!(!index.contains("Products"));
+    assert_eq!(pat_c.get_raw("/admin/orders/order/").await.status, 200);
+    assert_eq!(pat_c.get_raw("/admin/products/product/").await.status, 403);
+
+    let taken = c
+        .submit(
+            &form,
+            add,
+            &[
+                ("email", "pat@example.com"),
+                ("password", PW),
+                ("password2", PW),
+            ],
+        )
+        .await;
+    assert!(taken.contains("Another user has this email address."));
+}
+
+#[actix_web::test]
+async fn staff_cannot_grant_what_they_do_not_hold() {
+    let app = TestApp::spawn().await;
+    app.customer("cust@example.com", PW);
+    app.staff_member(
+        "hr@example.com",
+        PW,
+        &[
+            "accounts.view_user",
+            "accounts.change_user",
+            "orders.view_order",
+        ],
+    );
+    let cust = user_id(&app, "cust@example.com");
+    let hr = user_id(&app, "hr@example.com");
+    let c = app.client();
+    c.login("hr@example.com", PW).await;
+    let change = format!("/admin/accounts/user/{cust}/change/");
+    let base = [
+        ("email", "cust@example.com"),
+        ("is_active", "on"),
+        ("email_verified", "on"),
+    ];
+    let with = |extra: &[(&'static str, String)]| {
+        let mut v: Vec<(&'static str, String)> =
+            base.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        v.extend_from_slice(extra);
+        v
+    };
+    let submit = |fields: Vec<(&'static str, String)>| {
+        let c = c.clone();
+        let change = change.clone();
+        async move {
+            let page = c.get(&change).await;
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.submit_multi(&page, &change, &pairs).await
+        }
+    };
+    let superuser = submit(with(&[("is_superuser", "on".into())])).await;
+    assert_eq!(superuser.status, 422);
+    assert!(superuser.contains("Only a superuser can grant or take away superuser status."));
+    let grant = submit(with(&[(
+        "permissions",
+        perm_id(&app, "products.delete_product"),
+    )]))
+    .await;
+    assert_eq!(grant.status, 422);
+    assert!(
+        grant.contains("You cannot grant what you do not hold yourself: products.delete_product.")
+    );
+    let held = submit(with(&[("permissions", perm_id(&app, "orders.view_order"))])).await;
+    assert_eq!(held.status, 303, "what they hold they may pass on");
+
+    let mut conn = app.conn();
+    let admins = accounts::permissions::group(&mut conn, "Admins").unwrap();
+    accounts::permissions::grant_group(&mut conn, admins, "products.delete_product").unwrap();
+    drop(conn);
+    let via_group = submit(with(&[("groups", admins.to_string())])).await;
+    assert_eq!(via_group.status, 422);
+    assert!(via_group.contains("That group grants what you do not hold yourself"));
+
+    // Nor lock themselves out.
+    let mine = format!("/admin/accounts/user/{hr}/change/");
+    let page = c.get(&mine).await;
+    let me = c
+        .submit_multi(
+            &page,
+            &mine,
+            &[
+                ("email", "hr@example.com"),
+                ("is_active", "on"),
+                ("email_verified", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(me.status, 422);
+    assert!(me.contains("You cannot take away your own staff access"));
+}
+
+#[actix_web::test]
+async fn staff_set_a_password_and_clear_a_lock_out() {
+    let app = TestApp::spawn().await;
+    app.customer("cust@example.com", PW);
+    let cust = user_id(&app, "cust@example.com");
+    let elsewhere = app.client();
+    elsewhere.login("cust@example.com", PW).await;
+    for _ in 0..5 {
+        app.client()
+            .login("cust@example.com", "wrong password, sorry")
+            .await;
+    }
+    let locked = app.client().login("cust@example.com", PW).await;
+    assert!(locked.contains("Too many"), "{}", locked.text());
+
+    let c = boss(&app).await;
+    let list = c.get("/admin/accounts/user/?q=cust").await;
+    assert!(list.contains("Locked out"));
+    let page = c.get(&format!("/admin/accounts/user/{cust}/change/")).await;
+    assert!(page.contains("Locked:"), "{}", page.text());
+    assert!(page.contains("Clear login lock-out"));
+    let list_url = "/admin/accounts/user/";
+    let cleared = c
+        .follow(
+            c.submit_multi(
+                &page,
+                list_url,
+                &[
+                    ("action", "clear_lockout"),
+                    ("_selected", &cust.to_string()),
+                ],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        cleared.contains("1 user's failed logins were cleared"),
+        "{}",
+        cleared.text()
+    );
+    assert!(app
+        .client()
+        .login("cust@example.com", PW)
+        .await
+        .contains("cust@example.com"));
+
+    let set = format!("/admin/accounts/user/{cust}/password/");
+    let form = c.get(&set).await;
+    let weak = c
+        .submit(
+            &form,
+            &set,
+            &[
+                ("password", "cust@example.com"),
+                ("password2", "cust@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    assert!(weak.contains("too similar"), "{}", weak.text());
+    let new = "a brand new passphrase 42";
+    let done = c
+        .submit(&form, &set, &[("password", new), ("password2", new)])
+        .await;
+    assert!(done.contains("The password of cust@example.com was changed"));
+    // Their session elsewhere is over; the new password works.
+    let profile = elsewhere.get_raw("/accounts/profile/").await;
+    assert_eq!(profile.status, 303, "signed out everywhere");
+    assert!(app
+        .client()
+        .login("cust@example.com", new)
+        .await
+        .contains("cust@example.com"));
+    let history = c
+        .get(&format!("/admin/accounts/user/{cust}/history/"))
+        .await;
+    assert!(history.contains("Action: Set password"));
+    assert!(
+        history.contains("Login lock-out"),
+        "the cleared lock-out is recorded"
+    );
+
+    app.staff_member("viewer@example.com", PW, &["accounts.view_user"]);
+    let viewer = app.client();
+    viewer.login("viewer@example.com", PW).await;
+    assert_eq!(viewer.get_raw(&set).await.status, 403);
+}
+
+#[actix_web::test]
+async fn customers_with_orders_are_deactivated_others_deleted() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Oak Lamp", 5, 2500);
+    app.customer("buyer@example.com", PW);
+    app.customer("browser@example.com", PW);
+    let buyer_c = app.client();
+    buyer_c.login("buyer@example.com", PW).await;
+    buyer_c.add_to_cart(lamp.id, 1).await;
+    buyer_c.checkout("buyer@example.com").await;
+    let (buyer, browser) = (
+        user_id(&app, "buyer@example.com"),
+        user_id(&app, "browser@example.com"),
+    );
+    diesel::insert_into(a::table)
+        .values((
+            a::user_id.eq(browser),
+            a::first_name.eq("B"),
+            a::last_name.eq("R"),
+            a::address.eq("1 Road"),
+            a::postal_code.eq("1"),
+            a::city.eq("Town"),
+            a::country.eq("Land"),
+            a::is_default.eq(true),
+            a::created_at.eq(site_core::now()),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let c = boss(&app).await;
+    let list = c.get("/admin/accounts/user/").await;
+    let confirm = c
+        .submit_multi(
+            &list,
+            "/admin/accounts/user/",
+            &[
+                ("action", "delete_selected"),
+                ("_selected", &buyer.to_string()),
+                ("_selected", &browser.to_string()),
+            ],
+        )
+        .await;
+    assert!(confirm.contains("Deactivated, not deleted: 1 order refers to it"));
+    assert!(confirm.contains("1 saved address"));
+    let done = c
+        .follow(c.submit_multi(&confirm, "/admin/accounts/user/", &[]).await)
+        .await;
+    assert!(
+        done.contains("1 user deleted; 1 user deactivated instead"),
+        "{}",
+        done.text()
+    );
+    let active: bool = u::table
+        .find(buyer)
+        .select(u::is_active)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(!active);
+    let left: i64 = a::table.count().get_result(&mut *app.conn()).unwrap();
+    assert_eq!(left, 0, "the address went with its owner");
+    let refused = app.client().login("buyer@example.com", PW).await;
+    assert!(
+        !refused.contains("buyer@example.com</a>"),
+        "a deactivated user cannot log in"
+    );
+}
+
+#[actix_web::test]
+async fn addresses_find_their_owner_by_email() {
+    let app = TestApp::spawn().await;
+    app.customer("ann@example.com", PW);
+    app.customer("anna@example.com", PW);
+    app.customer("bob@example.com", PW);
+    let c = boss(&app).await;
+    let add = "/admin/accounts/address/add/";
+    let form = c.get(add).await;
+    let fields = |owner: &'static str| {
+        vec![
+            ("owner", owner),
+            ("first_name", "Ann"),
+            ("last_name", "Lee"),
+            ("address", "2 Lane"),
+            ("postal_code", "AB1 2CD"),
+            ("city", "Leeds"),
+            ("country", "United Kingdom"),
+            ("is_default", "on"),
+        ]
+    };
+    let ambiguous = c.submit(&form, add, &fields("ann")).await;
+    assert_eq!(ambiguous.status, 422);
+    assert!(ambiguous.contains("Several match"), "{}", ambiguous.text());
+    assert!(ambiguous.contains("anna@example.com"));
+    let nobody = c.submit(&form, add, &fields("zed")).await;
+    assert!(nobody.contains("Nothing matches"));
+    let saved = c.submit(&form, add, &fields("bob@")).await;
+    assert!(saved.contains("was added"), "{}", saved.text());
+    let bob = user_id(&app, "bob@example.com");
+    let owner: i64 = a::table.select(a::user_id).first(&mut *app.conn()).unwrap();
+    assert_eq!(owner, bob);
+    let id: i64 = a::table.select(a::id).first(&mut *app.conn()).unwrap();
+    let page = c
+        .get(&format!("/admin/accounts/address/{id}/change/"))
+        .await;
+    assert!(page.contains("Now: bob@example.com"), "{}", page.text());
+    let list = c.get("/admin/accounts/address/").await;
+    assert!(list.contains("bob@example.com"));
+    let history = c
+        .get(&format!("/admin/accounts/address/{id}/history/"))
+        .await;
+    assert!(
+        history.contains("Customer: bob@example.com"),
+        "{}",
+        history.text()
+    );
+}
