@@ -6,10 +6,10 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use image::{ImageFormat, ImageReader, Limits};
+use image::ImageFormat;
 
-/// Uploads decoded at once, server-wide.
-pub static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+/// Uploads decoded at once, server-wide (shared with product pictures).
+pub use site_core::images::DECODING;
 
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Side of the stored square, in pixels.
@@ -34,60 +34,18 @@ pub enum AvatarError {
     TooManyPixels,
 }
 
-/// A name a browser would send for a file the user picked: no paths, no
-/// control characters, not hidden, not absurdly long.
-fn acceptable_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().count() <= 200
-        && !name.starts_with('.')
-        && !name.contains("..")
-        && !name.chars().any(|c| {
-            c.is_control()
-                || matches!(
-                    c,
-                    '/' | '\\' | '\0' | '<' | '>' | ':' | '"' | '|' | '?' | '*'
-                )
-        })
-}
-
 /// Checks and re-encodes an upload: the PNG to store.
 pub fn process(filename: &str, bytes: &[u8]) -> Result<Vec<u8>, AvatarError> {
-    if bytes.is_empty() {
-        return Err(AvatarError::Missing);
-    }
-    if bytes.len() > MAX_BYTES {
-        return Err(AvatarError::TooLarge);
-    }
-    if !acceptable_name(filename) {
-        return Err(AvatarError::BadName);
-    }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| AvatarError::NotAnImage)?;
-    match reader.format() {
-        Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::Gif | ImageFormat::WebP) => {}
-        _ => return Err(AvatarError::NotAnImage),
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(128 * 1024 * 1024);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => AvatarError::TooManyPixels,
-        _ => AvatarError::NotAnImage,
-    })?;
-    // Centre square, then a fast box-filtered thumbnail (a Lanczos pass
-    // over a 16-megapixel photo would hold a blocking thread for long).
-    let side = img.width().min(img.height());
-    let square = img
-        .crop_imm(
-            (img.width() - side) / 2,
-            (img.height() - side) / 2,
-            side,
-            side,
-        )
-        .thumbnail_exact(SIZE, SIZE);
+    use site_core::images::UploadError;
+    let img =
+        site_core::images::decode(filename, bytes, MAX_BYTES, MAX_SIDE).map_err(|e| match e {
+            UploadError::Missing => AvatarError::Missing,
+            UploadError::TooLarge(_) => AvatarError::TooLarge,
+            UploadError::BadName => AvatarError::BadName,
+            UploadError::NotAnImage => AvatarError::NotAnImage,
+            UploadError::TooManyPixels(_) => AvatarError::TooManyPixels,
+        })?;
+    let square = site_core::images::cover(&img, SIZE, SIZE);
     let mut out = Cursor::new(Vec::new());
     square
         .to_rgba8()

@@ -66,7 +66,7 @@ impl Widget for SalesPerDay {
                 today.format("%-d %B %Y"),
                 env.money(total)
             ),
-            chart: bar_chart(bars, &|v| env.money(v)),
+            chart: bar_chart(bars, 100, &|v| env.money(v)),
         })
     }
 }
@@ -111,7 +111,7 @@ impl Widget for OrdersByStatus {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            chart: bar_chart(bars, &|v| v.to_string()),
+            chart: bar_chart(bars, 1, &|v| v.to_string()),
         })
     }
 }

@@ -5,10 +5,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use site_core::admin::audit::FieldChange;
 use site_core::admin::{
     in_order_of, ActionSpec, AdminEnv, Cell, Column, DateHierarchy, DeletePlan, Deleted, Field,
-    Fieldset, Filter, InlineTable, Link, ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row,
-    SaveError, Submission, Value, Values,
+    Fieldset, Filter, FormsetChanges, FormsetRow, FormsetSpec, InlineTable, Link, ListQuery,
+    ModelAdmin, ModelMeta, Object, Perm, Pick, Row, SaveError, Submission, Value, Values,
 };
 use site_core::db::{DbConn, MultiBackend};
 use site_core::schema::{products_category as c, products_product as p};
@@ -70,6 +71,24 @@ impl Default for ProductAdmin {
             Fieldset::new(Some("Dates"), &["created_at", "updated_at"]),
         ];
         meta.list_editable = vec!["price", "stock"];
+        meta.formsets = vec![FormsetSpec {
+            key: "images",
+            title: "Images",
+            fields: vec![
+                Field::text("alt", "Alt text", 200)
+                    .optional()
+                    .help("What the picture shows, for people who cannot see it."),
+                Field::int("position", "Position", 0, 999).optional(),
+            ],
+            upload: Some((
+                "Add a picture",
+                "JPEG, PNG, GIF or WebP, at most 8 MB and 6000 pixels a side. Resized for the shop; \
+                 lower positions come first.",
+            )),
+            extra: 3,
+            pick_one: Some(("Main", "The main picture is shown first and on product cards.")),
+            description: "",
+        }];
         meta.actions = vec![
             ActionSpec::new("activate", "Activate", Perm::Change),
             ActionSpec::new("deactivate", "Deactivate", Perm::Change),
@@ -296,6 +315,150 @@ impl ModelAdmin for ProductAdmin {
             .execute(conn)
             .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
         Ok(())
+    }
+
+    /// Resizes new pictures before the transaction (never while holding
+    /// the database).
+    fn prepare(
+        &self,
+        config: &site_core::Config,
+        v: &mut Values,
+        files: &Submission,
+        _adding: bool,
+    ) -> Result<(), SaveError> {
+        for n in 0..3 {
+            let field = format!("images-new{n}-file");
+            let Some(upload) = files.file(&field) else {
+                continue;
+            };
+            let stored = crate::images::store(&config.media_root, &upload.filename, upload.bytes())
+                .map_err(|e| match e {
+                    crate::images::StoreError::Upload(e) => SaveError::field(&field, e.to_string()),
+                    other => SaveError::Other(other.to_string()),
+                })?;
+            v.set(
+                &format!("images-new{n}-stored"),
+                Value::Text(serde_json::to_string(&stored).unwrap_or_default()),
+            );
+        }
+        Ok(())
+    }
+
+    fn formset_rows(
+        &self,
+        conn: &mut DbConn,
+        key: &str,
+        parent: i64,
+    ) -> QueryResult<Vec<FormsetRow>> {
+        if key != "images" {
+            return Ok(Vec::new());
+        }
+        Ok(crate::images::ProductImage::for_product(conn, parent)?
+            .into_iter()
+            .map(|img| FormsetRow {
+                id: img.id,
+                label: format!("Picture {}", img.id),
+                preview: Some(format!("/media/{}", img.thumb_path)),
+                values: Values::new()
+                    .with("alt", Value::Text(img.alt))
+                    .with("position", Value::Int(i64::from(img.position))),
+                picked: img.is_main,
+            })
+            .collect())
+    }
+
+    fn save_formset(
+        &self,
+        _env: &AdminEnv<'_>,
+        conn: &mut DbConn,
+        key: &str,
+        parent: i64,
+        changes: &FormsetChanges,
+        values: &Values,
+    ) -> Result<Vec<FieldChange>, SaveError> {
+        use site_core::schema::products_image as i;
+        if key != "images" {
+            return Ok(Vec::new());
+        }
+        let mut history = Vec::new();
+        let change = |after: String| FieldChange {
+            field: "images".into(),
+            label: "Images".into(),
+            before: String::new(),
+            after,
+        };
+        for id in &changes.deleted {
+            diesel::delete(
+                i::table
+                    .filter(i::id.eq(id))
+                    .filter(i::product_id.eq(parent)),
+            )
+            .execute(conn)?;
+            history.push(change(format!("deleted picture {id}")));
+        }
+        for (id, v) in &changes.kept {
+            let (old_alt, old_pos): (String, i32) = i::table
+                .find(id)
+                .select((i::alt, i::position))
+                .first(conn)?;
+            let alt = v.text("alt")?.to_string();
+            let pos = match v.get("position") {
+                Some(Value::Int(n)) => *n as i32,
+                _ => old_pos,
+            };
+            if alt != old_alt || pos != old_pos {
+                diesel::update(i::table.find(id))
+                    .set((i::alt.eq(&alt), i::position.eq(pos)))
+                    .execute(conn)?;
+                history.push(change(format!(
+                    "picture {id}: alt text “{alt}”, position {pos}"
+                )));
+            }
+        }
+        let mut new_ids = Vec::new();
+        for (n, v) in &changes.added {
+            let stored: crate::images::Stored = match values.get(&format!("images-new{n}-stored")) {
+                Some(Value::Text(json)) => serde_json::from_str(json)
+                    .map_err(|e| SaveError::Other(format!("a stored picture: {e}")))?,
+                _ => {
+                    return Err(SaveError::field(
+                        &format!("images-new{n}-file"),
+                        "Choose a picture to upload.",
+                    ))
+                }
+            };
+            let position = match v.get("position") {
+                Some(Value::Int(p)) => Some(*p as i32),
+                _ => None,
+            };
+            let id = crate::images::insert(conn, parent, &stored, v.text("alt")?, position)?;
+            history.push(change(format!("added {} as picture {id}", stored.name)));
+            new_ids.push((*n, id));
+        }
+        let main = match changes.pick {
+            Some(Pick::Saved(id)) => Some(id),
+            Some(Pick::New(n)) => new_ids.iter().find(|(k, _)| *k == n).map(|(_, id)| *id),
+            None => None,
+        };
+        let main_before: Option<i64> = i::table
+            .filter(i::product_id.eq(parent))
+            .filter(i::is_main.eq(true))
+            .select(i::id)
+            .first(conn)
+            .optional()?;
+        crate::images::settle_main(conn, parent, main)?;
+        let main_after: Option<i64> = i::table
+            .filter(i::product_id.eq(parent))
+            .filter(i::is_main.eq(true))
+            .select(i::id)
+            .first(conn)
+            .optional()?;
+        if main_after != main_before {
+            if let Some(m) = main_after {
+                history.push(change(format!("picture {m} is the main one")));
+            }
+        }
+        Ok(history)
     }
 
     fn update_row(

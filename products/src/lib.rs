@@ -5,6 +5,7 @@ pub mod admin;
 pub mod cache;
 pub mod demo;
 pub mod domain;
+pub mod images;
 pub mod models;
 mod views;
 

@@ -235,11 +235,12 @@ async fn listing(
 pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     // Like Django's <int:id>: anything but a number is simply not a page.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let (product, category, related) = rq
+    let (product, category, related, images) = rq
         .db(move |conn| {
             let (product, category) = Product::find_active(conn, id)?;
             let related = Product::related(conn, &product, RELATED)?;
-            Ok((product, category, related))
+            let images = crate::images::ProductImage::for_product(conn, id)?;
+            Ok((product, category, related, images))
         })
         .await?;
     let cards = Cards::new(&rq);
@@ -249,6 +250,7 @@ pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpRes
         .collect::<Result<_, _>>()?;
     let mut ctx = Context::new();
     ctx.insert("product", &product.view(&category));
+    ctx.insert("images", &images);
     ctx.insert("category", &category);
     ctx.insert("related", &related);
     ctx.insert(

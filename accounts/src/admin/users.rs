@@ -406,7 +406,13 @@ impl ModelAdmin for UserAdmin {
     }
 
     /// Checks and hashes a new user's password, off the transaction.
-    fn prepare(&self, v: &mut Values, adding: bool) -> Result<(), SaveError> {
+    fn prepare(
+        &self,
+        _config: &site_core::Config,
+        v: &mut Values,
+        _files: &Submission,
+        adding: bool,
+    ) -> Result<(), SaveError> {
         if !adding {
             return Ok(());
         }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod forms;
 pub mod hooks;
 pub mod http;
+pub mod images;
 pub mod mail;
 pub mod money;
 pub mod schema;

@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod admin_accounts;
 mod admin_edits;
+mod admin_images;
 mod admin_orders;
 mod cart;
 mod catalogue;

@@ -517,6 +517,44 @@ impl Client {
         self.follow(first).await
     }
 
+    /// Submits the multipart form on `page` whose action is `action`: its
+    /// hidden fields, `fields` (names may repeat) and `files` (field, file
+    /// name, bytes). Does not follow the redirect.
+    pub async fn submit_multipart(
+        &self,
+        page: &Page,
+        action: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Page {
+        let mut hidden = page
+            .hidden_fields(action)
+            .unwrap_or_else(|| panic!("no form with action {action} on {}", page.url));
+        hidden.retain(|(name, _)| !fields.iter().any(|(k, _)| k == name));
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in hidden {
+            form = form.text(k, v);
+        }
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (field, name, bytes) in files {
+            form = form.part(
+                field.to_string(),
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+            );
+        }
+        Page::from(
+            self.http
+                .post(self.abs(action))
+                .multipart(form)
+                .send()
+                .await
+                .expect("POST multipart"),
+        )
+        .await
+    }
+
     /// Opens an emailed verification link and presses its confirm button
     /// (the GET alone changes nothing); a refused link's page otherwise.
     pub async fn confirm_email(&self, link: &str) -> Page {

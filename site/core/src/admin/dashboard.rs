@@ -105,12 +105,14 @@ const LEFT: u32 = 64;
 const BOTTOM: u32 = 24;
 const TOP: u32 = 8;
 
-/// Lays `bars` out; `tick_text` formats a grid line's value.
-pub fn bar_chart(bars: Vec<Bar>, tick_text: &dyn Fn(i64) -> String) -> Chart {
+/// Lays `bars` out over four grid lines, each a round multiple of
+/// `min_step` (1 for counts, 100 for cents); `tick_text` formats a grid
+/// line's value.
+pub fn bar_chart(bars: Vec<Bar>, min_step: i64, tick_text: &dyn Fn(i64) -> String) -> Chart {
     let plot_h = CHART_H - BOTTOM - TOP;
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-    let step = nice_step(max);
-    let top_value = step * ((max + step - 1) / step).max(1);
+    let step = nice_step(max).max(min_step.max(1));
+    let top_value = step * 4;
     let n = bars.len().max(1) as u32;
     let slot = (CHART_W - LEFT) / n;
     let label_every = (bars.len() / 8).max(1);
@@ -133,9 +135,8 @@ pub fn bar_chart(bars: Vec<Bar>, tick_text: &dyn Fn(i64) -> String) -> Chart {
         .collect();
     let ticks = (0..=4)
         .map(|k| {
-            let value = top_value * k / 4;
             let y = TOP + plot_h - (plot_h as i64 * k / 4) as u32;
-            (y, tick_text(value))
+            (y, tick_text(step * k))
         })
         .collect();
     Chart {
@@ -147,11 +148,12 @@ pub fn bar_chart(bars: Vec<Bar>, tick_text: &dyn Fn(i64) -> String) -> Chart {
     }
 }
 
-/// A round step for four grid lines over `max`: 1, 2 or 5 times a power of ten.
+/// A round step for four grid lines over `max`: 1, 2, 2.5 or 5 times a
+/// power of ten.
 fn nice_step(max: i64) -> i64 {
     let rough = (max as f64 / 4.0).max(1.0);
     let power = 10f64.powf(rough.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .into_iter()
         .map(|m| m * power)
         .find(|s| *s >= rough)
@@ -174,22 +176,34 @@ mod tests {
 
     #[test]
     fn bars_scale_to_a_round_top_and_stay_inside() {
-        let chart = bar_chart(vec![bar(0), bar(37), bar(100)], &|v| v.to_string());
-        assert_eq!(chart.ticks.last().unwrap().1, "100");
+        let chart = bar_chart(vec![bar(0), bar(37), bar(100)], 1, &|v| v.to_string());
+        assert_eq!(
+            chart.ticks.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+            ["0", "25", "50", "75", "100"]
+        );
         let tallest = chart.bars.iter().max_by_key(|b| b.h).unwrap();
         assert_eq!(tallest.bar.value, 100);
         assert_eq!(tallest.y, TOP);
+        let few = bar_chart(vec![bar(1)], 1, &|v| v.to_string());
+        assert_eq!(
+            few.ticks.last().unwrap().1,
+            "4",
+            "distinct whole grid lines"
+        );
+        let cents = bar_chart(vec![bar(0)], 100, &|v| v.to_string());
+        assert_eq!(cents.ticks[1].1, "100");
         assert_eq!(chart.bars[0].h, 0);
         for b in &chart.bars {
             assert!(b.x + b.w <= CHART_W && b.y + b.h <= CHART_H - BOTTOM);
         }
         assert_eq!(nice_step(7), 2);
+        assert_eq!(nice_step(100), 25);
         assert_eq!(nice_step(1234), 500);
     }
 
     #[test]
     fn an_empty_chart_still_lays_out() {
-        let chart = bar_chart(vec![], &|v| v.to_string());
+        let chart = bar_chart(vec![], 1, &|v| v.to_string());
         assert!(chart.bars.is_empty());
         assert_eq!(chart.ticks.len(), 5);
     }

@@ -232,6 +232,25 @@ impl ActionSpec {
     }
 }
 
+/// Rows of another table edited inside an object's form (a product's
+/// images): each saved row's fields, a delete box, blank rows to add more
+/// (with a file each when `upload` is set), and optionally one row picked
+/// among all (the main image).
+#[derive(Debug, Clone, Serialize)]
+pub struct FormsetSpec {
+    /// Prefix of the rows' inputs: `images-12-alt`, `images-new0-file`.
+    pub key: &'static str,
+    pub title: &'static str,
+    pub fields: Vec<Field>,
+    /// A file per new row: (label, help).
+    pub upload: Option<(&'static str, &'static str)>,
+    /// Blank rows offered for adding.
+    pub extra: usize,
+    /// One row picked among all: (label of the column, help).
+    pub pick_one: Option<(&'static str, &'static str)>,
+    pub description: &'static str,
+}
+
 /// The name of the action every model has (with a confirmation page).
 pub const DELETE_SELECTED: &str = "delete_selected";
 
@@ -263,6 +282,8 @@ pub struct ModelMeta {
     /// Fields edited right in the change list (price and stock).
     pub list_editable: Vec<&'static str>,
     pub actions: Vec<ActionSpec>,
+    /// Rows of other tables edited inside the form.
+    pub formsets: Vec<FormsetSpec>,
     /// Whether objects can be added or deleted at all (payments cannot,
     /// whatever the permissions say).
     pub addable: bool,
@@ -293,6 +314,7 @@ impl ModelMeta {
             fieldsets: Vec::new(),
             list_editable: Vec::new(),
             actions: Vec::new(),
+            formsets: Vec::new(),
             addable: true,
             deletable: true,
             editable: true,
@@ -311,10 +333,20 @@ impl ModelMeta {
         format!("{}.{}_{}", self.app, perm.as_str(), self.model)
     }
 
-    /// The view/add/change/delete permissions of this model.
+    /// The permissions this model can use: view, and add, change and
+    /// delete where the admin offers them (a read-only model has only
+    /// view; an action that needs "change" makes it usable).
     pub fn permissions(&self) -> Vec<PermissionSpec> {
         Perm::ALL
             .iter()
+            .filter(|p| match p {
+                Perm::View => true,
+                Perm::Add => self.addable,
+                Perm::Change => {
+                    self.editable || self.actions.iter().any(|a| a.perm == Perm::Change)
+                }
+                Perm::Delete => self.deletable,
+            })
             .map(|p| {
                 PermissionSpec::new(
                     self.codename(*p),

@@ -80,6 +80,39 @@ impl DeletePlan {
     }
 }
 
+/// A saved row of a formset, as the form shows it.
+#[derive(Debug, Clone)]
+pub struct FormsetRow {
+    pub id: i64,
+    /// How people recognise it ("photo 2").
+    pub label: String,
+    /// A picture of it (a thumbnail URL).
+    pub preview: Option<String>,
+    pub values: Values,
+    /// Whether it is the picked one (the main image).
+    pub picked: bool,
+}
+
+/// Which row the form picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    Saved(i64),
+    /// The n-th new row.
+    New(usize),
+}
+
+/// What a submitted formset asks for, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct FormsetChanges {
+    /// Saved rows kept, with their submitted values.
+    pub kept: Vec<(i64, Values)>,
+    pub deleted: Vec<i64>,
+    /// New rows (index among the blank rows, values); their files were
+    /// handled by `ModelAdmin::prepare`.
+    pub added: Vec<(usize, Values)>,
+    pub pick: Option<Pick>,
+}
+
 /// What another app keeps about objects of upstream models: the orders
 /// that bought a product, the carts holding it, an order's payments. The
 /// upstream admin shows it (delete plans, tables on the change page)
@@ -228,9 +261,41 @@ pub trait ModelAdmin: Send + Sync + 'static {
     fn get(&self, conn: &mut DbConn, id: i64) -> diesel::QueryResult<Option<Object>>;
 
     /// Work on parsed values before the save's transaction, without a
-    /// connection (hashing a new password).
-    fn prepare(&self, _values: &mut Values, _adding: bool) -> Result<(), SaveError> {
+    /// connection (hashing a new password, resizing uploaded images). It
+    /// may add values for `create`/`update`/`save_formset` to read.
+    fn prepare(
+        &self,
+        _config: &Config,
+        _values: &mut Values,
+        _files: &Submission,
+        _adding: bool,
+    ) -> Result<(), SaveError> {
         Ok(())
+    }
+
+    /// The saved rows of formset `key` of object `parent`.
+    fn formset_rows(
+        &self,
+        _conn: &mut DbConn,
+        _key: &str,
+        _parent: i64,
+    ) -> diesel::QueryResult<Vec<FormsetRow>> {
+        Ok(Vec::new())
+    }
+
+    /// Applies a formset's changes to object `parent` (inside the save's
+    /// transaction); returns what changed, for the history. `values` are
+    /// the form's (with what `prepare` added).
+    fn save_formset(
+        &self,
+        _env: &AdminEnv<'_>,
+        _conn: &mut DbConn,
+        _key: &str,
+        _parent: i64,
+        _changes: &FormsetChanges,
+        _values: &Values,
+    ) -> Result<Vec<audit::FieldChange>, SaveError> {
+        Ok(Vec::new())
     }
 
     /// Adds an object from parsed form values; returns its id.

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use super::formsets::{self, FormsetState};
 use super::{
     cell_view, display_value, fingerprint, link_url, load_choices, model_for, model_info,
     name_search_refs, parse_id, render, site, CellView, Choices, Urls,
@@ -80,6 +81,8 @@ pub(super) struct FormPage<'a> {
     pub choices: &'a Choices,
     pub initial: &'a Values,
     pub inlines: Vec<crate::admin::InlineTable>,
+    /// Saved rows of the formsets (none when adding).
+    pub formsets: &'a FormsetState,
 }
 
 fn widget(f: &Field) -> &'static str {
@@ -282,7 +285,19 @@ pub(super) fn render_form(
             ctx.insert("list_url", &urls.list()?);
         }
     }
-    ctx.insert("multipart", &false);
+    let formset_views = formsets::views(
+        meta,
+        page.formsets,
+        page.typed,
+        page.errors,
+        rq.config.currency,
+        can_edit,
+    );
+    ctx.insert(
+        "multipart",
+        &meta.formsets.iter().any(|f| f.upload.is_some()),
+    );
+    ctx.insert("formsets", &formset_views);
     ctx.insert("currency_code", rq.config.currency.code());
     render(rq, "admin/change_form.html", ctx, status)
 }
@@ -332,6 +347,7 @@ pub async fn add_form(
             choices: &choices,
             initial: &initial,
             inlines: Vec::new(),
+            formsets: &FormsetState::new(),
         },
         StatusCode::OK,
     )
@@ -352,12 +368,20 @@ pub(super) fn add_model(
     Ok(m)
 }
 
-/// Loads the object, its choices and its inline tables.
+/// A saved object with what its page shows besides its fields.
+pub(super) struct Loaded {
+    pub obj: Object,
+    pub choices: Choices,
+    pub inlines: Vec<crate::admin::InlineTable>,
+    pub formsets: FormsetState,
+}
+
+/// Loads the object, its choices, its inline tables and its formsets.
 pub(super) async fn load_object(
     rq: &RequestContext,
     model: &Arc<dyn ModelAdmin>,
     id: i64,
-) -> Result<(Object, Choices, Vec<crate::admin::InlineTable>), AppError> {
+) -> Result<Loaded, AppError> {
     let m = model.clone();
     let site = site(rq)?;
     rq.db(move |conn| {
@@ -365,7 +389,13 @@ pub(super) async fn load_object(
         let mut choices = load_choices(conn, m.as_ref(), &m.meta().fields)?;
         name_search_refs(conn, m.as_ref(), &mut choices, &[&obj.values])?;
         let inlines = site.inlines(conn, m.as_ref(), &obj)?;
-        Ok((obj, choices, inlines))
+        let formsets = formsets::load(conn, m.as_ref(), id)?;
+        Ok(Loaded {
+            obj,
+            choices,
+            inlines,
+            formsets,
+        })
     })
     .await
 }
@@ -378,21 +408,22 @@ pub async fn change_form(
     let (app, model, id) = path.into_inner();
     let model = model_for(&rq, &staff, &app, &model)?;
     let id = parse_id(&id)?;
-    let (obj, choices, inlines) = load_object(&rq, &model, id).await?;
-    let version = fingerprint(model.meta(), &obj);
+    let loaded = load_object(&rq, &model, id).await?;
+    let version = fingerprint(model.meta(), &loaded.obj, &loaded.formsets);
     render_form(
         &rq,
         &staff,
         &model,
         FormPage {
-            mode: Mode::Change(&obj),
+            mode: Mode::Change(&loaded.obj),
             typed: None,
             errors: &BTreeMap::new(),
             form_errors: &[],
             version: Some(version),
-            choices: &choices,
+            choices: &loaded.choices,
             initial: &Values::new(),
-            inlines,
+            inlines: loaded.inlines,
+            formsets: &loaded.formsets,
         },
         StatusCode::OK,
     )

@@ -99,10 +99,12 @@ pub async fn index(rq: RequestContext, staff: Staff) -> Result<HttpResponse, App
     };
     let (panels, recent) = rq
         .db(move |conn| {
-            let panels: Vec<Panel> = widgets
+            let mut panels: Vec<Panel> = widgets
                 .iter()
                 .map(|w| w.load(conn, &env))
                 .collect::<Result<_, _>>()?;
+            // Charts first, then the lists of what needs doing.
+            panels.sort_by_key(|p| !matches!(p, Panel::Chart { .. }));
             Ok((panels, audit::page(conn, &filter, 0, 10)?))
         })
         .await?;

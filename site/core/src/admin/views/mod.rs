@@ -5,6 +5,7 @@ mod actions;
 mod change;
 mod changelist;
 mod delete;
+mod formsets;
 mod history;
 mod index;
 mod rows;
@@ -330,11 +331,24 @@ pub fn display_value(
 /// A digest of the object's editable values: a form carries it, and a
 /// save is refused when the object no longer matches it (someone else
 /// saved in between).
-pub fn fingerprint(meta: &ModelMeta, obj: &Object) -> String {
-    fingerprint_of(
+pub fn fingerprint(meta: &ModelMeta, obj: &Object, formsets: &formsets::FormsetState) -> String {
+    let mut parts = fingerprint_of(
         meta.fields.iter().filter(|f| f.editable() && !f.add_only),
         &obj.values,
-    )
+    );
+    for (key, rows) in formsets {
+        let spec = meta.formsets.iter().find(|s| s.key == *key);
+        for row in rows {
+            parts.push_str(&format!("|{key}:{}:{}:", row.id, row.picked));
+            if let Some(spec) = spec {
+                parts.push_str(&fingerprint_of(spec.fields.iter(), &row.values));
+            }
+        }
+    }
+    if formsets.is_empty() {
+        return parts;
+    }
+    hex::encode(&Sha256::digest(parts.as_bytes())[..16])
 }
 
 /// The digest of `fields`' values in `values`.

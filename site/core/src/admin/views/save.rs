@@ -9,25 +9,35 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
 use super::change::{add_model, load_object, render_form, FormPage, Mode, ModelPath, ObjectPath};
+use super::formsets::{self, FormsetState};
 use super::{
     display_value, fingerprint, load_choices, model_for, name_search_refs, parse_id, renderer,
     Choices, Urls,
 };
 use crate::admin::audit::{self, LogAction};
 use crate::admin::{
-    AdminEnv, Field, FieldKind, ModelAdmin, Perm, SaveError, Staff, Submission, Value, Values,
+    AdminEnv, Field, FieldKind, FormsetChanges, ModelAdmin, Perm, SaveError, Staff, Submission,
+    Value, Values,
 };
 use crate::db::write_transaction;
 use crate::http::{redirect, AppError, Level, RequestContext};
 
-/// Parses the submitted fields; search references are resolved against
-/// the database. Returns the values or the errors by field.
+/// A form parsed: the object's values and what each formset asks.
+struct Parsed {
+    values: Values,
+    formsets: Vec<(&'static str, FormsetChanges)>,
+}
+
+type Errors = BTreeMap<String, Vec<String>>;
+
+/// Parses the submitted fields and formsets; search references are
+/// resolved against the database. Returns them or the errors by input.
 async fn parse_fields(
     rq: &RequestContext,
     model: &Arc<dyn ModelAdmin>,
     sub: &Submission,
     adding: bool,
-) -> Result<(Result<Values, BTreeMap<String, Vec<String>>>, Choices), AppError> {
+) -> Result<(Result<Parsed, Errors>, Choices), AppError> {
     let m = model.clone();
     let typed = sub.clone();
     let currency = rq.config.currency;
@@ -53,9 +63,10 @@ async fn parse_fields(
                 Err(e) => errors.entry(f.name.to_string()).or_default().push(e),
             }
         }
+        let formsets = formsets::parse(meta, &typed, currency, &mut errors);
         Ok((
             if errors.is_empty() {
-                Ok(values)
+                Ok(Parsed { values, formsets })
             } else {
                 Err(errors)
             },
@@ -69,18 +80,35 @@ async fn parse_fields(
 /// transaction: the values, or the errors to show.
 #[allow(clippy::type_complexity)]
 async fn prepare(
+    rq: &RequestContext,
     model: &Arc<dyn ModelAdmin>,
-    values: Values,
+    parsed: Parsed,
+    sub: &Submission,
     adding: bool,
-) -> Result<Result<Values, (BTreeMap<String, Vec<String>>, Vec<String>)>, AppError> {
+) -> Result<Result<Parsed, (Errors, Vec<String>)>, AppError> {
     let m = model.clone();
+    let files = sub.clone();
+    let config = rq.config.clone();
+    let uploads = !sub.files.is_empty();
+    // One upload decoded at a time, server-wide (see `images::DECODING`).
+    let _turn = if uploads {
+        Some(
+            crate::images::DECODING
+                .acquire()
+                .await
+                .map_err(AppError::internal)?,
+        )
+    } else {
+        None
+    };
     let prepared = web::block(move || {
-        let mut values = values;
-        m.prepare(&mut values, adding).map(|()| values)
+        let mut parsed = parsed;
+        m.prepare(&config, &mut parsed.values, &files, adding)
+            .map(|()| parsed)
     })
     .await?;
     match prepared {
-        Ok(values) => Ok(Ok(values)),
+        Ok(parsed) => Ok(Ok(parsed)),
         Err(SaveError::Invalid { fields, form }) => Ok(Err((errors_of(fields), form))),
         Err(e) => Err(AppError::internal(e)),
     }
@@ -119,6 +147,34 @@ fn resolve(
                 .join("; ")
         )),
     }
+}
+
+/// Applies the formsets inside the save's transaction; what changed, for
+/// the history. Rows the form named must be the object's own.
+fn save_formsets(
+    env: &AdminEnv<'_>,
+    conn: &mut crate::db::DbConn,
+    model: &dyn ModelAdmin,
+    parent: i64,
+    parsed: &Parsed,
+    current: &FormsetState,
+) -> Result<Vec<audit::FieldChange>, SaveError> {
+    let mut changes = Vec::new();
+    for (key, asked) in &parsed.formsets {
+        let rows = current
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, r)| r.as_slice())
+            .unwrap_or(&[]);
+        let known = |id: &i64| rows.iter().any(|r| r.id == *id);
+        if !asked.kept.iter().all(|(id, _)| known(id)) || !asked.deleted.iter().all(known) {
+            return Err(SaveError::form(
+                "Some rows of the form no longer exist: reload the page and try again.",
+            ));
+        }
+        changes.extend(model.save_formset(env, conn, key, parent, asked, &parsed.values)?);
+    }
+    Ok(changes)
 }
 
 fn errors_of(fields: Vec<(String, String)>) -> BTreeMap<String, Vec<String>> {
@@ -171,16 +227,17 @@ pub async fn add_submit(
                 choices: &choices,
                 initial: &Values::new(),
                 inlines: Vec::new(),
+                formsets: &FormsetState::new(),
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
     };
-    let values = match parsed {
-        Ok(v) => v,
+    let parsed = match parsed {
+        Ok(p) => p,
         Err(errors) => return reshow(&errors, &[]),
     };
-    let values = match prepare(&model, values, true).await? {
-        Ok(v) => v,
+    let parsed = match prepare(&rq, &model, parsed, &sub, true).await? {
+        Ok(p) => p,
         Err((errors, form)) => return reshow(&errors, &form),
     };
     let m = model.clone();
@@ -200,15 +257,19 @@ pub async fn add_submit(
                 conn,
                 |conn| -> Result<(i64, String), SaveError> {
                     let meta = m.meta();
-                    let id = m.create(&env, conn, &values, &files)?;
+                    let id = m.create(&env, conn, &parsed.values, &files)?;
+                    let rows =
+                        save_formsets(&env, conn, m.as_ref(), id, &parsed, &FormsetState::new())?;
                     let obj = m.get(conn, id)?.ok_or_else(|| {
                         SaveError::Other("the new object cannot be read back".into())
                     })?;
                     let mut saved_choices = saved_choices.clone();
                     name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&obj.values])?;
-                    let changes = audit::diff(&meta.fields, None, Some(&obj.values), &|f, v| {
-                        display_value(&config, &saved_choices, f, v)
-                    });
+                    let mut changes =
+                        audit::diff(&meta.fields, None, Some(&obj.values), &|f, v| {
+                            display_value(&config, &saved_choices, f, v)
+                        });
+                    changes.extend(rows);
                     audit::write(
                         conn,
                         &who,
@@ -278,9 +339,9 @@ pub async fn change_submit(
     let submitted_version = sub.first("_version").unwrap_or("").to_string();
     let outcome = match parsed {
         Err(errors) => Err(ChangeRefused::Invalid(errors, Vec::new())),
-        Ok(values) => match prepare(&model, values, false).await? {
+        Ok(parsed) => match prepare(&rq, &model, parsed, &sub, false).await? {
             Err((errors, form)) => Err(ChangeRefused::Invalid(errors, form)),
-            Ok(values) => {
+            Ok(parsed) => {
                 let m = model.clone();
                 let renderer = renderer(&rq)?;
                 let config = rq.config.clone();
@@ -301,7 +362,9 @@ pub async fn change_submit(
                     let Some(before) = m.get(conn, id)? else {
                         return Err(SaveError::Db(diesel::result::Error::NotFound));
                     };
-                    let current = fingerprint(meta, &before);
+                    let rows_before = formsets::load(conn, m.as_ref(), id)?;
+                    let current = fingerprint(meta, &before, &rows_before);
+                    let values = &parsed.values;
                     if current != submitted_version {
                         let differs: Vec<String> = meta
                             .fields
@@ -328,20 +391,16 @@ pub async fn change_submit(
                         );
                         return Ok(Err(ChangeRefused::Conflict(message, current)));
                     }
-                    match m.update(&env, conn, id, &values, &files) {
-                        Ok(()) => {}
-                        Err(SaveError::Invalid { fields, form }) => {
-                            // Nothing may stay half-written.
-                            return Err(SaveError::Invalid { fields, form });
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    // Any error rolls the whole save back: nothing half-written.
+                    m.update(&env, conn, id, values, &files)?;
+                    let rows = save_formsets(&env, conn, m.as_ref(), id, &parsed, &rows_before)?;
                     let after = m.get(conn, id)?.ok_or(SaveError::Db(diesel::result::Error::NotFound))?;
                     let mut saved_choices = saved_choices.clone();
                     name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&before.values, &after.values])?;
-                    let changes = audit::diff(&meta.fields, Some(&before.values), Some(&after.values), &|f, v| {
+                    let mut changes = audit::diff(&meta.fields, Some(&before.values), Some(&after.values), &|f, v| {
                         display_value(&config, &saved_choices, f, v)
                     });
+                    changes.extend(rows);
                     if !changes.is_empty() {
                         audit::write(
                             conn,
@@ -390,7 +449,7 @@ pub async fn change_submit(
             after_save(&rq, model.as_ref(), &sub, id)
         }
         Err(refused) => {
-            let (obj, _, inlines) = load_object(&rq, &model, id).await?;
+            let loaded = load_object(&rq, &model, id).await?;
             let (errors, form_errors, version, status) = match refused {
                 ChangeRefused::Invalid(errors, form) => (
                     errors,
@@ -410,14 +469,15 @@ pub async fn change_submit(
                 &staff,
                 &model,
                 FormPage {
-                    mode: Mode::Change(&obj),
+                    mode: Mode::Change(&loaded.obj),
                     typed: Some(&sub),
                     errors: &errors,
                     form_errors: &form_errors,
                     version: Some(version),
                     choices: &choices,
                     initial: &Values::new(),
-                    inlines,
+                    inlines: loaded.inlines,
+                    formsets: &loaded.formsets,
                 },
                 status,
             )
