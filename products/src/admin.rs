@@ -522,6 +522,13 @@ impl ModelAdmin for ProductAdmin {
         }
     }
 
+    fn list_links(&self) -> Vec<(String, Link)> {
+        vec![(
+            "Import CSV".into(),
+            Link::route("admin:product_import", &[]),
+        )]
+    }
+
     fn object_links(&self, obj: &Object) -> Vec<(String, Link)> {
         match obj.values.get("is_active") {
             Some(Value::Bool(true)) => vec![(

@@ -2,10 +2,12 @@
 //! demo catalogue the shop seeds itself with.
 
 pub mod admin;
+mod admin_import;
 pub mod cache;
 pub mod demo;
 pub mod domain;
 pub mod images;
+pub mod import;
 pub mod models;
 mod views;
 
@@ -72,6 +74,14 @@ impl site_core::app::App for ProductsApp {
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.cache.clone());
         configure(cfg);
+    }
+
+    fn admin_routes(&self) -> &'static [Route] {
+        admin_import::ROUTES
+    }
+
+    fn configure_admin(&self, cfg: &mut web::ServiceConfig) {
+        admin_import::configure(cfg);
     }
 
     fn admin_models(&self) -> Vec<Arc<dyn ModelAdmin>> {

@@ -65,6 +65,15 @@ pub enum Command {
     /// (with retries), cancel unpaid orders, clear expired sessions. Safe
     /// beside running servers, which do the same.
     Worker,
+    /// Import products from a CSV file, matched by SKU (sku, name, category,
+    /// price, stock, active, description, slug). Each row is created,
+    /// updated, left unchanged or refused with a reason; --dry-run only
+    /// says which.
+    ImportProducts {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write every static file (plain and content-hashed names) into DIR.
     Collectstatic { dir: PathBuf },
     /// Delete expired sessions.
@@ -131,6 +140,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             })
         }
+        Command::ImportProducts { file, dry_run } => {
+            let db = open_db(&config)?;
+            crate::migrate(&db, &crate::apps(&config))?;
+            import_products(&db, &config, &file, dry_run)
+        }
         Command::Collectstatic { dir } => {
             let n = site_core::statics::StaticFiles::embedded()
                 .collect(&dir)
@@ -185,6 +199,57 @@ fn seed(db: &Database, config: &Config, products: usize, categories: usize) -> a
         report.products,
         report.images,
         config.media_root.display()
+    );
+    Ok(())
+}
+
+fn import_products(
+    db: &Database,
+    config: &Config,
+    path: &std::path::Path,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = ProgressBar::new(size);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(if dry_run { "Checking" } else { "Importing" });
+    let importer = products::import::Importer {
+        staff: None,
+        label: "Imported from CSV (command line)",
+    };
+    let report = products::import::import(
+        &mut *db.get()?,
+        std::io::BufReader::new(file),
+        config.currency,
+        dry_run,
+        &importer,
+        &mut |n| bar.set_position(n),
+    )?;
+    bar.finish_and_clear();
+    for row in report
+        .rows
+        .iter()
+        .filter(|r| r.outcome == products::import::Outcome::Error)
+        .take(20)
+    {
+        println!("line {}: {}: {}", row.line, row.sku, row.detail);
+    }
+    println!(
+        "{}{} created, {} updated, {} unchanged, {} with errors.",
+        if dry_run {
+            "Dry run, nothing written: "
+        } else {
+            ""
+        },
+        report.created,
+        report.updated,
+        report.skipped,
+        report.errors
     );
     Ok(())
 }

@@ -221,3 +221,66 @@ fn the_worker_delivers_queued_mail() {
     .unwrap();
     assert_eq!(sent.len(), 1);
 }
+
+#[test]
+fn products_import_from_csv_on_the_command_line_twice_safely() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeded = site(
+        dir.path(),
+        &["seed-demo", "--products", "3", "--categories", "2"],
+        None,
+    );
+    assert!(seeded.status.success(), "{}", text(&seeded));
+    let csv = dir.path().join("products.csv");
+    std::fs::write(
+        &csv,
+        "sku,name,category,price,stock,active\n\
+         NEW-1,Walnut Desk,coffee,349.50,4,yes\n\
+         DEMO-00001,,,,99,\n\
+         NEW-2,No Price,coffee,,1,yes\n\
+         NEW-1,Walnut Desk,coffee,349.50,4,yes\n",
+    )
+    .unwrap();
+    let path = csv.to_str().unwrap();
+    let dry = site(dir.path(), &["import-products", path, "--dry-run"], None);
+    assert!(dry.status.success(), "{}", text(&dry));
+    let out = text(&dry);
+    assert!(
+        out.contains("Dry run, nothing written: 1 created, 1 updated, 0 unchanged, 2 with errors."),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 4: NEW-2: a new product needs a price"),
+        "{out}"
+    );
+    assert!(
+        out.contains("line 5: NEW-1: this SKU appears earlier in the file"),
+        "{out}"
+    );
+
+    let real = site(dir.path(), &["import-products", path], None);
+    assert!(
+        text(&real).contains("1 created, 1 updated, 0 unchanged, 2 with errors."),
+        "{}",
+        text(&real)
+    );
+    let again = site(dir.path(), &["import-products", path], None);
+    assert!(
+        text(&again).contains("0 created, 0 updated, 2 unchanged, 2 with errors."),
+        "running it twice changes nothing: {}",
+        text(&again)
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "name,price\nX,1\n").unwrap();
+    let refused = site(
+        dir.path(),
+        &["import-products", bad.to_str().unwrap()],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("the header row has no \"sku\" column"),
+        "{}",
+        text(&refused)
+    );
+}

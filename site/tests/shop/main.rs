@@ -9,6 +9,7 @@ mod admin;
 mod admin_accounts;
 mod admin_edits;
 mod admin_images;
+mod admin_import;
 mod admin_orders;
 mod cart;
 mod catalogue;

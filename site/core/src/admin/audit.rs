@@ -80,14 +80,34 @@ pub fn write(
     meta: &ModelMeta,
     record: &Record<'_>,
 ) -> QueryResult<()> {
+    write_as(
+        conn,
+        Some(staff.id),
+        &staff.email,
+        meta.app,
+        meta.model,
+        record,
+    )
+}
+
+/// Writes an entry for a change made by `user_id` (named `who`), or by
+/// an operator on the command line (`None`).
+pub fn write_as(
+    conn: &mut DbConn,
+    user_id: Option<i64>,
+    who: &str,
+    app: &str,
+    model: &str,
+    record: &Record<'_>,
+) -> QueryResult<()> {
     let changes = serde_json::to_string(&record.changes).unwrap_or_else(|_| "[]".into());
     diesel::insert_into(l::table)
         .values((
             l::action_time.eq(crate::now()),
-            l::user_id.eq(Some(staff.id)),
-            l::user_email.eq(&staff.email),
-            l::app.eq(meta.app),
-            l::model.eq(meta.model),
+            l::user_id.eq(user_id),
+            l::user_email.eq(who),
+            l::app.eq(app),
+            l::model.eq(model),
             l::object_id.eq(record.object_id),
             l::object_repr.eq(record.repr),
             l::action.eq(record.action),

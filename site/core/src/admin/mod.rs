@@ -377,6 +377,12 @@ pub trait ModelAdmin: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Links beside the change list's title, e.g. "Import CSV" (shown to
+    /// those who may add).
+    fn list_links(&self) -> Vec<(String, Link)> {
+        Vec::new()
+    }
+
     /// Links beside the object's title, e.g. "View on site".
     fn object_links(&self, _obj: &Object) -> Vec<(String, Link)> {
         Vec::new()

@@ -139,18 +139,43 @@ async fn submitted_token(req: &mut ServiceRequest) -> Result<Option<String>, act
         .to_ascii_lowercase();
     let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     let is_multipart = content_type.starts_with("multipart/form-data");
-    if !is_form && !is_multipart {
+    if is_multipart {
+        return multipart_token(req).await;
+    }
+    if !is_form {
         return Ok(None);
     }
     let body = req.extract::<web::Bytes>().await?;
-    let found = if is_form {
-        url::form_urlencoded::parse(&body)
-            .find(|(k, _)| k == FIELD)
-            .map(|(_, v)| v.into_owned())
-    } else {
-        multipart_field(&body, FIELD)
-    };
+    let found = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v.into_owned());
     req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(found)
+}
+
+/// Forms put their token first, so a multipart body is read only until
+/// it shows (at most this far); the rest streams on to the handler, so an
+/// upload is never held in memory here.
+const MULTIPART_TOKEN_WITHIN: usize = 64 * 1024;
+
+async fn multipart_token(req: &mut ServiceRequest) -> Result<Option<String>, actix_web::Error> {
+    use futures_util::StreamExt;
+    let mut payload = req.take_payload();
+    let mut prefix = web::BytesMut::new();
+    let mut found = None;
+    while found.is_none() && prefix.len() < MULTIPART_TOKEN_WITHIN {
+        match payload.next().await {
+            Some(chunk) => {
+                prefix.extend_from_slice(&chunk?);
+                found = multipart_field(&prefix, FIELD);
+            }
+            None => break,
+        }
+    }
+    let head = futures_util::stream::once(futures_util::future::ready(Ok(prefix.freeze())));
+    req.set_payload(actix_web::dev::Payload::Stream {
+        payload: Box::pin(head.chain(payload)),
+    });
     Ok(found)
 }
 

@@ -399,6 +399,16 @@ impl Listing<'_> {
             ),
         );
         ctx.insert("is_filtered", &self.query.is_filtered());
+        let links = if self.staff.can(meta, Perm::Add) {
+            self.model
+                .list_links()
+                .iter()
+                .map(|(text, l)| Ok((text.clone(), super::link_url(rq, l)?)))
+                .collect::<Result<Vec<_>, AppError>>()?
+        } else {
+            Vec::new()
+        };
+        ctx.insert("list_links", &links);
         ctx.insert("clear_url", &urls.list()?);
         render(rq, "admin/change_list.html", ctx, status)
     }
