@@ -7,6 +7,7 @@
 pub mod address;
 pub mod admin;
 pub mod avatar;
+pub mod demo;
 pub mod models;
 pub mod password;
 pub mod permissions;

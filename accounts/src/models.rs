@@ -79,6 +79,15 @@ impl User {
         u::table.count().get_result(conn)
     }
 
+    /// Active superusers: a shop without one has nobody to run it.
+    pub fn count_superusers(conn: &mut DbConn) -> QueryResult<i64> {
+        u::table
+            .filter(u::is_superuser.eq(true))
+            .filter(u::is_active.eq(true))
+            .count()
+            .get_result(conn)
+    }
+
     pub fn attributes(&self) -> UserAttributes<'_> {
         UserAttributes {
             email: &self.email,

@@ -12,6 +12,7 @@ use site_core::admin::{
     InlineTable, Link, ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row, SaveError, Submission,
     Value, Values,
 };
+use site_core::db::search::{self, Dialect};
 use site_core::db::{DbConn, MultiBackend};
 use site_core::mail::outbox;
 use site_core::schema::{accounts_user as u, orders_line as l, orders_order as o};
@@ -119,7 +120,7 @@ impl Default for OrderAdmin {
     }
 }
 
-fn filtered(q: &ListQuery) -> o::BoxedQuery<'static, MultiBackend> {
+fn filtered(q: &ListQuery, dialect: Dialect) -> o::BoxedQuery<'static, MultiBackend> {
     let mut query = o::table.into_boxed::<MultiBackend>();
     if let Some(s) = q.choice("status").and_then(OrderStatus::parse) {
         query = query.filter(o::status.eq(s));
@@ -151,12 +152,7 @@ fn filtered(q: &ListQuery) -> o::BoxedQuery<'static, MultiBackend> {
     if let Some(after) = q.after_id {
         query = query.filter(o::id.gt(after));
     }
-    site_core::admin_search_like!(
-        query,
-        q,
-        o::table,
-        [o::public_id, o::email, o::first_name, o::last_name]
-    )
+    site_core::admin_text_search!(query, q, dialect, &search::ORDERS, o::id)
 }
 
 fn repr(order: &Order) -> String {
@@ -181,7 +177,7 @@ impl ModelAdmin for OrderAdmin {
     /// Three queries: the page's ids from an index, those orders, and
     /// their item counts.
     fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
-        let ids: Vec<i64> = site_core::admin_order!(filtered(q), q, o::id, {
+        let ids: Vec<i64> = site_core::admin_order!(filtered(q, Dialect::of(conn)), q, o::id, {
             "total" => o::total_minor,
             "created" => o::created_at,
         })
@@ -236,12 +232,11 @@ impl ModelAdmin for OrderAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q, Dialect::of(conn))
             .select(o::id)
             .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+            .load::<i64>(conn)
     }
 
     fn estimate(&self, conn: &mut DbConn) -> QueryResult<Option<i64>> {

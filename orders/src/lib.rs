@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod dashboard;
+pub mod demo;
 pub mod domain;
 pub mod emails;
 pub mod forms;

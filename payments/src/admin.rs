@@ -142,12 +142,8 @@ impl ModelAdmin for PaymentAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
-            .select(p::id)
-            .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q).select(p::id).limit(cap).load::<i64>(conn)
     }
 
     fn date_bounds(
@@ -318,12 +314,11 @@ impl ModelAdmin for TransactionAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(transactions_filtered(q)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        transactions_filtered(q)
             .select(t::id)
             .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+            .load::<i64>(conn)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

@@ -3,6 +3,7 @@
 //! one order is charged at most once.
 
 pub mod admin;
+pub mod demo;
 pub mod domain;
 pub mod forms;
 pub mod holds;

@@ -11,6 +11,7 @@ use site_core::admin::{
     Fieldset, Filter, FormsetChanges, FormsetRow, FormsetSpec, InlineTable, Link, ListQuery,
     ModelAdmin, ModelMeta, Object, Perm, Pick, Row, SaveError, Submission, Value, Values,
 };
+use site_core::db::search::{self, Dialect};
 use site_core::db::{DbConn, MultiBackend};
 use site_core::schema::{products_category as c, products_product as p};
 
@@ -97,7 +98,7 @@ impl Default for ProductAdmin {
     }
 }
 
-fn filtered(q: &ListQuery) -> p::BoxedQuery<'static, MultiBackend> {
+fn filtered(q: &ListQuery, dialect: Dialect) -> p::BoxedQuery<'static, MultiBackend> {
     let mut query = p::table.into_boxed::<MultiBackend>();
     if let Some(cat) = q.related("category") {
         query = query.filter(p::category_id.eq(cat));
@@ -125,7 +126,7 @@ fn filtered(q: &ListQuery) -> p::BoxedQuery<'static, MultiBackend> {
     if let Some(after) = q.after_id {
         query = query.filter(p::id.gt(after));
     }
-    site_core::admin_search_like!(query, q, p::table, [p::name, p::sku])
+    site_core::admin_text_search!(query, q, dialect, &search::PRODUCTS, p::id)
 }
 
 /// What a row of the product list shows.
@@ -162,7 +163,7 @@ impl ModelAdmin for ProductAdmin {
     /// Two queries: the page's ids from an index (skipping OFFSET rows
     /// there, not in the table), then those rows with their category.
     fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
-        let ids: Vec<i64> = site_core::admin_order!(filtered(q), q, p::id, {
+        let ids: Vec<i64> = site_core::admin_order!(filtered(q, Dialect::of(conn)), q, p::id, {
             "name" => p::name,
             "sku" => p::sku,
             "price" => p::price_minor,
@@ -201,12 +202,11 @@ impl ModelAdmin for ProductAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q, Dialect::of(conn))
             .select(p::id)
             .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+            .load::<i64>(conn)
     }
 
     fn estimate(&self, conn: &mut DbConn) -> QueryResult<Option<i64>> {
@@ -667,12 +667,11 @@ impl ModelAdmin for CategoryAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(categories_filtered(q)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        categories_filtered(q)
             .select(c::id)
             .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+            .load::<i64>(conn)
     }
 
     fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {

@@ -16,10 +16,18 @@ use crate::models::{Category, Product};
 
 type CountKey = (Option<i64>, bool);
 
+/// A listing's size: exact, or an estimate of a catalogue too large to
+/// count on every page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub n: i64,
+    pub estimated: bool,
+}
+
 pub struct CatalogueCache {
     ttl: Duration,
     categories: Mutex<Option<(Instant, Arc<Vec<Category>>)>>,
-    counts: Mutex<HashMap<CountKey, (Instant, i64)>>,
+    counts: Mutex<HashMap<CountKey, (Instant, Count)>>,
 }
 
 impl CatalogueCache {
@@ -55,10 +63,19 @@ impl CatalogueCache {
         Ok(cats)
     }
 
-    /// How many products a listing has.
-    pub fn count(&self, conn: &mut DbConn, listing: &Listing) -> QueryResult<i64> {
-        if listing.query.is_some() || self.ttl.is_zero() {
-            return Product::listing_count(conn, listing);
+    /// How many products a listing has. A search is counted by finding
+    /// its matches once (see `Product::search_once`, which also narrows
+    /// the listing to them); the whole catalogue is estimated past the cap.
+    pub fn count(&self, conn: &mut DbConn, listing: &mut Listing) -> QueryResult<Count> {
+        let exact = |n| Count {
+            n,
+            estimated: false,
+        };
+        if listing.query.is_some() {
+            return Ok(match Product::search_once(conn, listing)? {
+                Some(n) => exact(n),
+                None => exact(Product::listing_count(conn, listing)?),
+            });
         }
         let key = (listing.category_id, listing.in_stock_only);
         if let Some((at, n)) = self
@@ -71,11 +88,18 @@ impl CatalogueCache {
                 return Ok(*n);
             }
         }
-        let n = Product::listing_count(conn, listing)?;
-        self.counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, (Instant::now(), n));
+        let n = if listing.is_everything() {
+            let (n, estimated) = Product::everything_count(conn, listing)?;
+            Count { n, estimated }
+        } else {
+            exact(Product::listing_count(conn, listing)?)
+        };
+        if !self.ttl.is_zero() {
+            self.counts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, (Instant::now(), n));
+        }
         Ok(n)
     }
 }

@@ -149,59 +149,18 @@ pub fn seed(
                 },
             )?);
         }
-        for i in 0..opts.products {
-            let h = mix(i as u64);
-            let name = format!(
-                "{} {} {}",
-                ADJECTIVES[(h % 12) as usize],
-                MATERIALS[((h >> 8) % 10) as usize],
-                NOUNS[((h >> 16) % 12) as usize]
-            );
-            let sku = format!("DEMO-{:05}", i + 1);
-            let slug = Slug::from_name(&name);
-            let category = &categories[i % categories.len()];
-            // Prices end in .99 (or whole yen); one in ten is sold out.
-            let whole = 3 + (h >> 24) % 197;
-            let price_minor = if opts.currency.exponent() == 0 {
-                (whole * 100) as i64
-            } else {
-                (whole * 100 + 99) as i64
-            };
-            let stock = if (h >> 40) % 10 == 0 {
-                0
-            } else {
-                1 + ((h >> 44) % 60) as i64
-            };
-            let description = format!(
-                "The **{name}** is part of our {cat} range.\n\n\
-                 - Made to last, easy to care for\n- Ships in recyclable packaging\n- SKU `{sku}`\n\n\
-                 Every item in this demo shop is made up, but the checkout is real.",
-                cat = category.name.to_lowercase(),
-            );
-            let image = images
-                .get(i % images.len().max(1))
-                .cloned()
-                .unwrap_or_default();
-            let at = base + Duration::minutes(i as i64);
-            diesel::insert_into(site_core::schema::products_product::table)
-                .values(&NewProduct {
-                    category_id: category.id,
-                    name: &name,
-                    slug: slug.as_str(),
-                    sku: &sku,
-                    description: &description,
-                    price_minor,
-                    currency: opts.currency.code(),
-                    stock,
-                    is_active: true,
-                    image: &image,
-                    created_at: at,
-                    updated_at: at,
-                })
-                .execute(conn)?;
-            if i % 250 == 249 {
-                progress(i as u64 + 1);
-            }
+        // Multi-row INSERTs of a thousand: a million products take
+        // minutes, not hours.
+        let mut start = 0;
+        while start < opts.products {
+            let end = (start + SEED_BATCH).min(opts.products);
+            let owned: Vec<DemoProduct> = (start..end)
+                .map(|i| demo_product(i, &categories, &images, opts.currency, base))
+                .collect();
+            let rows: Vec<NewProduct<'_>> = owned.iter().map(DemoProduct::row).collect();
+            site_core::insert_many!(conn, site_core::schema::products_product::table, &rows)?;
+            start = end;
+            progress(end as u64);
         }
         progress(opts.products as u64);
         Ok(SeedReport {
@@ -212,7 +171,93 @@ pub fn seed(
     })
 }
 
-use diesel::RunQueryDsl;
+/// Products written per statement.
+const SEED_BATCH: usize = 1000;
+
+/// A demo product's values, owned until they are written.
+struct DemoProduct {
+    category_id: i64,
+    name: String,
+    slug: String,
+    sku: String,
+    description: String,
+    price_minor: i64,
+    currency: &'static str,
+    stock: i64,
+    image: String,
+    at: NaiveDateTime,
+}
+
+impl DemoProduct {
+    fn row(&self) -> NewProduct<'_> {
+        NewProduct {
+            category_id: self.category_id,
+            name: &self.name,
+            slug: &self.slug,
+            sku: &self.sku,
+            description: &self.description,
+            price_minor: self.price_minor,
+            currency: self.currency,
+            stock: self.stock,
+            is_active: true,
+            image: &self.image,
+            created_at: self.at,
+            updated_at: self.at,
+        }
+    }
+}
+
+/// The `i`-th demo product: the same on every machine.
+fn demo_product(
+    i: usize,
+    categories: &[Category],
+    images: &[String],
+    currency: Currency,
+    base: NaiveDateTime,
+) -> DemoProduct {
+    let h = mix(i as u64);
+    let name = format!(
+        "{} {} {}",
+        ADJECTIVES[(h % 12) as usize],
+        MATERIALS[((h >> 8) % 10) as usize],
+        NOUNS[((h >> 16) % 12) as usize]
+    );
+    let sku = format!("DEMO-{:05}", i + 1);
+    let category = &categories[i % categories.len()];
+    // Prices end in .99 (or whole yen); one in ten is sold out.
+    let whole = 3 + (h >> 24) % 197;
+    let price_minor = if currency.exponent() == 0 {
+        (whole * 100) as i64
+    } else {
+        (whole * 100 + 99) as i64
+    };
+    let stock = if (h >> 40) % 10 == 0 {
+        0
+    } else {
+        1 + ((h >> 44) % 60) as i64
+    };
+    let description = format!(
+        "The **{name}** is part of our {cat} range.\n\n\
+         - Made to last, easy to care for\n- Ships in recyclable packaging\n- SKU `{sku}`\n\n\
+         Every item in this demo shop is made up, but the checkout is real.",
+        cat = category.name.to_lowercase(),
+    );
+    DemoProduct {
+        category_id: category.id,
+        slug: Slug::from_name(&name).as_str().to_string(),
+        name,
+        sku,
+        description,
+        price_minor,
+        currency: currency.code(),
+        stock,
+        image: images
+            .get(i % images.len().max(1))
+            .cloned()
+            .unwrap_or_default(),
+        at: base + Duration::minutes(i as i64),
+    }
+}
 
 /// Writes `n` generated PNGs (gradients with a simple shape) under
 /// `media_root/products/`; returns their paths relative to `media_root`.

@@ -70,12 +70,28 @@ pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
     }
 }
 
-pub use site_core::db::sql::like_pattern;
+/// Counts and searches stop at this many rows: a search with fewer
+/// matches pages through them; an unfiltered catalogue larger than this
+/// shows an estimate ("about 1,000,000 products").
+pub const COUNT_CAP: i64 = 10_000;
+
+impl Listing {
+    /// No category, stock filter or search: the whole catalogue.
+    pub fn is_everything(&self) -> bool {
+        self.category_id.is_none() && !self.in_stock_only && self.query.is_none()
+    }
+}
 
 /// A listing request: what to show, in which order.
 #[derive(Debug, Clone, Default)]
 pub struct Listing {
     pub query: Option<String>,
+    /// Search words match as word beginnings too (when whole words found
+    /// nothing).
+    pub prefix: bool,
+    /// The search's matches, already found: page through these rather
+    /// than searching again.
+    pub only: Option<Vec<i64>>,
     pub category_id: Option<i64>,
     pub in_stock_only: bool,
     pub sort: SortOrder,
@@ -103,8 +119,6 @@ mod tests {
 
     #[test]
     fn search_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
-        assert_eq!(like_pattern("Tea"), "%tea%");
         assert_eq!(parse_query(Some("   ")).unwrap(), None);
         assert!(parse_query(Some(&"x".repeat(101))).is_err());
     }

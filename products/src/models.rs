@@ -3,11 +3,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use site_core::db::{sql::lower, DbConn, MultiBackend};
+use site_core::db::search::Dialect;
+use site_core::db::{DbConn, MultiBackend};
 use site_core::money::{Currency, Money};
 use site_core::schema::{products_category as c, products_product as p};
 
-use crate::domain::{like_pattern, Listing, SortOrder};
+use crate::domain::{Listing, SortOrder, COUNT_CAP};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = c)]
@@ -65,9 +66,10 @@ pub struct NewProduct<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// Applies a listing's filters (all on product columns) to a boxed query.
+/// Applies a listing's filters (all on product columns) to a boxed query;
+/// a search goes through the full-text index (`site_core::db::search`).
 macro_rules! filter_listing {
-    ($query:expr, $listing:expr) => {{
+    ($query:expr, $listing:expr, $dialect:expr) => {{
         let l: &Listing = $listing;
         let mut q = $query.filter(p::is_active.eq(true));
         if let Some(cat) = l.category_id {
@@ -76,13 +78,17 @@ macro_rules! filter_listing {
         if l.in_stock_only {
             q = q.filter(p::stock.gt(0));
         }
-        if let Some(text) = &l.query {
-            let pattern = like_pattern(text);
-            q = q.filter(
-                lower(p::name)
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(p::sku).like(pattern).escape('\\')),
+        if let Some(ids) = &l.only {
+            q = q.filter(p::id.eq_any(ids.clone()));
+        } else if let Some(text) = &l.query {
+            let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+            let terms = site_core::db::search::terms(&words);
+            q = site_core::text_search!(
+                q,
+                $dialect,
+                &site_core::db::search::PRODUCTS,
+                &terms,
+                l.prefix
             );
         }
         q
@@ -134,9 +140,9 @@ pub fn listing_cards(
     limit: i64,
 ) -> QueryResult<Vec<(CardRow, String)>> {
     macro_rules! cards_on {
-        ($conn:expr, $backend:ty) => {{
+        ($conn:expr, $backend:ty, $dialect:expr) => {{
             let ids = order_listing!(
-                filter_listing!(p::table.into_boxed::<$backend>(), l),
+                filter_listing!(p::table.into_boxed::<$backend>(), l, $dialect),
                 l.sort
             )
             .select(p::id)
@@ -152,8 +158,8 @@ pub fn listing_cards(
         }};
     }
     match conn {
-        DbConn::Sqlite(inner) => cards_on!(inner, diesel::sqlite::Sqlite),
-        DbConn::Postgres(inner) => cards_on!(inner, diesel::pg::Pg),
+        DbConn::Sqlite(inner) => cards_on!(inner, diesel::sqlite::Sqlite, Dialect::Sqlite),
+        DbConn::Postgres(inner) => cards_on!(inner, diesel::pg::Pg, Dialect::Postgres),
     }
 }
 
@@ -243,9 +249,49 @@ impl Product {
     /// Counts without the join: every filter is on the product itself, so
     /// the count is an index scan of one table.
     pub fn listing_count(conn: &mut DbConn, l: &Listing) -> QueryResult<i64> {
-        filter_listing!(p::table.into_boxed::<MultiBackend>(), l)
+        let dialect = Dialect::of(conn);
+        filter_listing!(p::table.into_boxed::<MultiBackend>(), l, dialect)
             .count()
             .get_result(conn)
+    }
+
+    /// The ids of up to `cap` products of a listing, in any order.
+    pub fn listing_ids(conn: &mut DbConn, l: &Listing, cap: i64) -> QueryResult<Vec<i64>> {
+        let dialect = Dialect::of(conn);
+        filter_listing!(p::table.into_boxed::<MultiBackend>(), l, dialect)
+            .select(p::id)
+            .limit(cap)
+            .load(conn)
+    }
+
+    /// How many products the whole catalogue lists, and whether that is an
+    /// estimate: counted up to the cap, estimated past it (counting a
+    /// million rows on every page is what makes big shops slow).
+    pub fn everything_count(conn: &mut DbConn, l: &Listing) -> QueryResult<(i64, bool)> {
+        let n = Product::listing_ids(conn, l, COUNT_CAP)?.len() as i64;
+        if n < COUNT_CAP {
+            return Ok((n, false));
+        }
+        let estimate = site_core::db::estimate_rows(conn, "products_product")?;
+        Ok((estimate.unwrap_or(n).max(n), true))
+    }
+
+    /// Finds a search's matches once (whole words, else word beginnings);
+    /// with fewer than the cap, the listing pages through them and their
+    /// number is the count. `None`: too many to keep; count as usual.
+    pub fn search_once(conn: &mut DbConn, l: &mut Listing) -> QueryResult<Option<i64>> {
+        let mut ids = Product::listing_ids(conn, l, COUNT_CAP)?;
+        if ids.is_empty() {
+            l.prefix = true;
+            ids = Product::listing_ids(conn, l, COUNT_CAP)?;
+        }
+        let n = ids.len() as i64;
+        if n < COUNT_CAP {
+            l.only = Some(ids);
+            Ok(Some(n))
+        } else {
+            Ok(None)
+        }
     }
 
     /// An active product and its category; inactive ones are not found.

@@ -158,7 +158,7 @@ async fn listing(
 
     let q = query.clone();
     let cache = cache(&rq)?;
-    let (categories, current, page, rows) = rq
+    let (categories, current, page, rows, estimated, prefix) = rq
         .db(move |conn| {
             let categories = cache.categories(conn)?;
             let current = match &slug {
@@ -177,16 +177,24 @@ async fn listing(
                         })?,
                 ),
             };
-            let listing = Listing {
+            let mut listing = Listing {
                 query: q,
                 category_id: current.as_ref().map(|c| c.id),
                 in_stock_only,
                 sort,
+                ..Listing::default()
             };
-            let count = cache.count(conn, &listing)?;
-            let page = Paginator::new(PER_PAGE).page(page_number, count);
+            let count = cache.count(conn, &mut listing)?;
+            let page = Paginator::new(PER_PAGE).page(page_number, count.n);
             let rows = listing_cards(conn, &listing, page.offset(), PER_PAGE)?;
-            Ok((categories, current, page, rows))
+            Ok((
+                categories,
+                current,
+                page,
+                rows,
+                count.estimated,
+                listing.prefix,
+            ))
         })
         .await?;
 
@@ -229,6 +237,8 @@ async fn listing(
             .collect::<Vec<_>>(),
     );
     ctx.insert("in_stock", &in_stock_only);
+    ctx.insert("estimated", &estimated);
+    ctx.insert("word_beginnings", &prefix);
     rq.render("products/list.html", ctx)
 }
 

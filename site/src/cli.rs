@@ -39,12 +39,19 @@ pub enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
-    /// Fill an empty catalogue with deterministic demo categories and products.
+    /// Fill an empty shop with deterministic demo categories, products,
+    /// customers and a year of orders (with their payments). Written in
+    /// bulk: a million products take minutes.
     SeedDemo {
         #[arg(long, default_value_t = 200)]
         products: usize,
         #[arg(long, default_value_t = 12)]
         categories: usize,
+        #[arg(long, default_value_t = 300)]
+        orders: usize,
+        /// Demo customer accounts behind a third of the orders.
+        #[arg(long, default_value_t = 20)]
+        customers: usize,
     },
     /// Create a staff superuser (asks for what it is not given).
     Createsuperuser {
@@ -104,10 +111,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SeedDemo {
             products,
             categories,
+            orders,
+            customers,
         } => {
             let db = open_db(&config)?;
             crate::migrate(&db, &crate::apps(&config))?;
-            seed(&db, &config, products, categories)
+            seed(
+                &db,
+                &config,
+                &Demo {
+                    products,
+                    categories,
+                    orders,
+                    customers,
+                },
+            )?;
+            Ok(())
         }
         Command::Createsuperuser {
             email,
@@ -177,22 +196,41 @@ fn open_db(config: &Config) -> anyhow::Result<Database> {
     Database::open(&config.database_url, 4).context("opening the database")
 }
 
-fn seed(db: &Database, config: &Config, products: usize, categories: usize) -> anyhow::Result<()> {
-    let bar = ProgressBar::new(products as u64);
+/// How much demo data to seed.
+pub struct Demo {
+    pub products: usize,
+    pub categories: usize,
+    pub orders: usize,
+    pub customers: usize,
+}
+
+fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
     bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} products ({eta} left)")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "{{msg}} [{{bar:30}}] {{pos}}/{{len}} {unit} ({{eta}} left)"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
-    bar.set_message("Seeding the demo catalogue");
+    bar.set_message(message);
+    bar
+}
+
+/// Seeds an empty shop; returns the demo customers' password when it
+/// made customers.
+fn seed(db: &Database, config: &Config, demo: &Demo) -> anyhow::Result<Option<String>> {
+    let started = std::time::Instant::now();
+    let mut conn = db.get()?;
+    let progress = bar(demo.products as u64, "Catalogue", "products");
     let opts = products::demo::SeedOptions {
-        categories,
-        products,
+        categories: demo.categories,
+        products: demo.products,
         media_root: config.media_root.clone(),
         currency: config.currency,
     };
-    let report = products::demo::seed(&mut *db.get()?, &opts, &|n| bar.set_position(n))?;
-    bar.finish_and_clear();
+    let report = products::demo::seed(&mut conn, &opts, &|n| progress.set_position(n))?;
+    progress.finish_and_clear();
     println!(
         "Seeded {} categories and {} products ({} demo images in {}).",
         report.categories,
@@ -200,7 +238,34 @@ fn seed(db: &Database, config: &Config, products: usize, categories: usize) -> a
         report.images,
         config.media_root.display()
     );
-    Ok(())
+    let password = (demo.customers > 0).then(|| site_core::random_token(16));
+    let customers = match &password {
+        Some(pw) => accounts::demo::seed_customers(&mut conn, demo.customers, pw)?,
+        None => Vec::new(),
+    };
+    if demo.orders > 0 {
+        let progress = bar(demo.orders as u64, "Orders", "orders");
+        let written = orders::demo::seed(
+            &mut conn,
+            demo.orders,
+            365,
+            site_core::now(),
+            &customers,
+            config.currency,
+            &|n| progress.set_position(n),
+        )?;
+        progress.finish_and_clear();
+        let progress = bar(written as u64, "Payments", "paid orders");
+        let paid = payments::demo::seed(&mut conn, &|n| progress.set_position(n))?;
+        progress.finish_and_clear();
+        println!(
+            "Seeded {} customers and {written} orders over the past year ({paid} paid).",
+            customers.len()
+        );
+    }
+    site_core::db::analyze(&mut conn)?;
+    println!("Done in {:.0?}.", started.elapsed());
+    Ok(password)
 }
 
 fn import_products(
@@ -323,10 +388,22 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let mailer = Mailer::from_config(&config)?;
     let shop = Shop::open(config.clone(), mailer)?;
     let mut conn = shop.db.get()?;
+    let mut customer_note = None;
     if !no_seed && products::Product::count(&mut conn)? == 0 {
-        seed(&shop.db, &config, 200, 12)?;
+        let demo = Demo {
+            products: 200,
+            categories: 12,
+            orders: 300,
+            customers: 20,
+        };
+        if let Some(pw) = seed(&shop.db, &config, &demo)? {
+            customer_note = Some(format!(
+                "Demo customers: customer1@example.com … customer{}@example.com / {pw}",
+                demo.customers
+            ));
+        }
     }
-    let admin_note = if accounts::User::count(&mut conn)? == 0 {
+    let admin_note = if accounts::User::count_superusers(&mut conn)? == 0 {
         let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
         let password = site_core::random_token(16);
         accounts::User::create_superuser(&mut conn, &email, &password)?;
@@ -352,6 +429,9 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
         crate::jobs::spawn(&apps, env);
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
         if let Some(note) = admin_note {
+            println!("{note}");
+        }
+        if let Some(note) = customer_note {
             println!("{note}");
         }
         println!("Press Ctrl-C to stop.");

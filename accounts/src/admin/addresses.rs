@@ -122,12 +122,8 @@ impl ModelAdmin for AddressAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
-            .select(a::id)
-            .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q).select(a::id).limit(cap).load::<i64>(conn)
     }
 
     /// A customer by id ("42" or "#42") or by words of their email.

@@ -128,12 +128,8 @@ impl ModelAdmin for GroupAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
-            .select(g::id)
-            .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q).select(g::id).limit(cap).load::<i64>(conn)
     }
 
     fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {
@@ -290,12 +286,11 @@ impl ModelAdmin for PermissionAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(permissions_filtered(q)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        permissions_filtered(q)
             .select(p::id)
             .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+            .load::<i64>(conn)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

@@ -319,12 +319,8 @@ impl ModelAdmin for UserAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
-            .select(u::id)
-            .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q).select(u::id).limit(cap).load::<i64>(conn)
     }
 
     fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {

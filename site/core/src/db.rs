@@ -15,6 +15,8 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+pub mod search;
+
 /// A connection to whichever backend `DATABASE_URL` names.
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
@@ -248,6 +250,29 @@ where
     conn.transaction(f)
 }
 
+/// Inserts many rows in one multi-row statement (`rows` a slice or `&Vec`
+/// of `Insertable` values that set every column): MultiConnection has no
+/// batch insert, so this runs on the concrete connection.
+#[macro_export]
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        use diesel::RunQueryDsl as _;
+        match $conn {
+            $crate::db::DbConn::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
+            $crate::db::DbConn::Postgres(c) => diesel::insert_into($table).values($rows).execute(c),
+        }
+    }};
+}
+
+/// Refreshes the planner's statistics after a bulk load (and, on
+/// PostgreSQL, the visibility map that index-only scans need).
+pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => c.batch_execute("ANALYZE"),
+        DbConn::Postgres(c) => c.batch_execute("VACUUM ANALYZE"),
+    }
+}
+
 /// Locks one row for the rest of the transaction, so a read-compare-write
 /// (an edit-conflict check) cannot interleave with another. PostgreSQL
 /// locks the row; SQLite's write transaction already holds the database
@@ -270,22 +295,31 @@ struct Estimate {
 }
 
 /// Roughly how many rows `table` has, without counting them: PostgreSQL's
-/// planner statistics, or on SQLite the span of its ids (deleted rows make
-/// it high). For "about 1,000,000" in lists too long to count.
+/// planner statistics once the table has been analysed, else the span of
+/// its ids (both ends are index lookups; deleted rows make it high). For
+/// "about 1,000,000" in lists too long to count.
 pub fn estimate_rows(conn: &mut DbConn, table: &str) -> QueryResult<Option<i64>> {
     debug_assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
-    let found: Option<Estimate> = match conn {
-        DbConn::Postgres(pg) => diesel::sql_query(
-            "SELECT GREATEST(reltuples, 0)::BIGINT AS n FROM pg_class WHERE relname = $1",
+    if let DbConn::Postgres(pg) = conn {
+        let analysed: Option<Estimate> = diesel::sql_query(
+            "SELECT reltuples::BIGINT AS n FROM pg_class WHERE relname = $1 AND reltuples > 0",
         )
         .bind::<diesel::sql_types::Text, _>(table)
         .get_result(pg)
-        .optional()?,
-        DbConn::Sqlite(lite) => diesel::sql_query(format!(
-            "SELECT COALESCE(MAX(id) - MIN(id) + 1, 0) AS n FROM {table}"
-        ))
-        .get_result(lite)
-        .optional()?,
+        .optional()?;
+        if let Some(e) = analysed {
+            return Ok(Some(e.n));
+        }
+    }
+    // Two subqueries: SQLite reads MAX(id) and MIN(id) from the ends of
+    // the rowid tree each alone, but scans the table for both in one
+    // expression.
+    let span = diesel::sql_query(format!(
+        "SELECT COALESCE((SELECT MAX(id) FROM {table}) - (SELECT MIN(id) FROM {table}) + 1, 0) AS n"
+    ));
+    let found: Option<Estimate> = match conn {
+        DbConn::Postgres(pg) => span.get_result(pg).optional()?,
+        DbConn::Sqlite(lite) => span.get_result(lite).optional()?,
     };
     Ok(found.map(|e| e.n).filter(|n| *n > 0))
 }
@@ -299,6 +333,12 @@ pub fn clear_expired_sessions(conn: &mut DbConn) -> QueryResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(sql::like_pattern("50%_off"), "%50\\%\\_off%");
+        assert_eq!(sql::like_pattern("Tea"), "%tea%");
+    }
 
     #[test]
     fn urls_pick_the_backend() {

@@ -3,7 +3,7 @@
 //! in the database that is not one of them is an error when read, never a
 //! silent default.
 
-/// ```ignore
+/// ```text
 /// site_core::text_enum! {
 ///     /// Where an order is in its life.
 ///     pub enum OrderStatus {

@@ -388,7 +388,7 @@ async fn change_lists_run_a_fixed_number_of_queries() {
     };
     let paths = [
         "/admin/products/product/",
-        "/admin/products/product/?q=oak&o=-price&active=yes",
+        "/admin/products/product/?q=demo&o=-price&active=yes",
         "/admin/products/category/",
         "/admin/core/outbox/",
     ];
@@ -423,4 +423,87 @@ async fn change_lists_run_a_fixed_number_of_queries() {
     for (path, before) in paths.into_iter().zip(small) {
         assert_eq!(cost(path).await, before, "{path}");
     }
+}
+
+#[actix_web::test]
+async fn search_finds_whole_words_first_then_word_beginnings() {
+    let app = TestApp::spawn().await;
+    app.product("Bamboo Lamp", 5, 2500);
+    app.product("Bamboozle Game", 5, 1500);
+    app.product("Oak Lamp", 5, 1500);
+    app.user("boss@example.com", PW, true);
+    let c = app.client();
+    c.login("boss@example.com", PW).await;
+    let whole = c.get("/admin/products/product/?q=bamboo+LAMP").await;
+    assert_eq!(
+        whole.input_values("_selected").len(),
+        1,
+        "every word, whole"
+    );
+    assert!(!whole.contains("words that begin with them"));
+    let begins = c.get("/admin/products/product/?q=bamb").await;
+    assert_eq!(
+        begins.input_values("_selected").len(),
+        2,
+        "Bamboo and Bamboozle"
+    );
+    assert!(begins
+        .contains("No product has all those words whole: these have words that begin with them."));
+    let sku = c.get("/admin/products/product/?q=SKU-oak").await;
+    assert_eq!(sku.input_values("_selected").len(), 1);
+    let nothing = c.get("/admin/products/product/?q=%25%25").await;
+    assert!(
+        nothing.input_values("_selected").is_empty(),
+        "no letters, no matches"
+    );
+
+    // The shop's search box works the same way.
+    let shop = app.client().get("/products/?q=bamb").await;
+    assert!(shop.contains("Bamboo Lamp") && shop.contains("Bamboozle Game"));
+    assert!(shop.contains("Nothing has all those words whole"));
+    let shop = app.client().get("/products/?q=lamp").await;
+    assert!(shop.contains("Bamboo Lamp") && shop.contains("Oak Lamp"));
+    assert!(!shop.contains("Bamboozle"));
+
+    // Renaming a product re-indexes it at once.
+    let id: i64 = p::table
+        .filter(p::name.eq("Oak Lamp"))
+        .select(p::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    diesel::update(p::table.find(id))
+        .set(p::name.eq("Walnut Lamp"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let renamed = c.get("/admin/products/product/?q=walnut").await;
+    assert_eq!(renamed.input_values("_selected"), vec![id.to_string()]);
+}
+
+#[actix_web::test]
+async fn a_catalogue_too_large_to_count_shows_an_estimate() {
+    let app = TestApp::spawn().await;
+    app.seed(10_050, 3);
+    app.user("boss@example.com", PW, true);
+    let c = app.client();
+    c.login("boss@example.com", PW).await;
+    let list = c.get("/admin/products/product/").await;
+    assert_eq!(
+        list.testid_texts("list-summary"),
+        vec!["1–50 of about 10,050 products"]
+    );
+    assert!(list.contains("Next ›"));
+    let deep = c.get("/admin/products/product/?page=201").await;
+    assert_eq!(deep.input_values("_selected").len(), 50, "page 201 exists");
+    let past = c.get("/admin/products/product/?page=202").await;
+    assert!(past.testid_texts("list-summary")[0].starts_with("No products on this page"));
+    let filtered = c.get("/admin/products/product/?active=yes").await;
+    assert_eq!(
+        filtered.testid_texts("list-summary"),
+        vec!["1–50 of more than 10,000 products"]
+    );
+    let shop = app.client().get("/products/").await;
+    assert_eq!(
+        shop.testid_texts("listing-count"),
+        vec!["1–24 of about 10050 products"]
+    );
 }

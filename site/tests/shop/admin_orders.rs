@@ -368,7 +368,7 @@ async fn the_dashboard_charts_sales_and_lists_what_needs_doing() {
     assert!(index.body.contains("role=\"img\""));
     assert!(index.contains("in all"), "a summary says the total");
     assert!(index.contains("$50.00"));
-    assert!(index.contains("Orders by status"));
+    assert!(index.contains("Orders of the last 30 days, by status"));
     assert!(index.contains("Waiting to be shipped (1)"));
     assert!(index.contains("Low stock (5 or fewer left)"));
     assert!(index.contains("Oak Lamp"), "3 left of the lamp");

@@ -101,13 +101,15 @@ async fn a_customer_turns_on_two_factor_and_logs_in_with_codes() {
     );
     let wrong = enter_code(&c, &step, "123456").await;
     assert_eq!(wrong.status, 422);
-    let ok = enter_code(&c, &step, &anns_next_code(&app)).await;
+    let used = anns_next_code(&app);
+    let ok = enter_code(&c, &step, &used).await;
     assert!(ok.contains("Signed in as ann@example.com."), "{}", ok.body);
     c.logout().await;
 
-    // That code is spent: replaying it (seen over a shoulder, say) fails.
+    // That code is spent: replaying it (seen over a shoulder, say) fails,
+    // even when the clock has moved on to the next step meanwhile.
     let step = c.login("ann@example.com", PW).await;
-    let replay = enter_code(&c, &step, &anns_next_code(&app)).await;
+    let replay = enter_code(&c, &step, &used).await;
     assert_eq!(replay.status, 422);
 
     // A recovery code works once.

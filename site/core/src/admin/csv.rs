@@ -67,6 +67,16 @@ pub fn export(
         if tx.blocking_send(Ok(first.into())).is_err() {
             return;
         }
+        let mut query = query;
+        if !query.words.is_empty() {
+            // As the list did: word beginnings when no row has the words whole.
+            let none = db
+                .get()
+                .ok()
+                .and_then(|mut conn| model.matching_ids(&mut conn, &query, 1).ok())
+                .is_some_and(|ids| ids.is_empty());
+            query.prefix = none;
+        }
         let mut after = None;
         loop {
             let q = query.for_export(after, BATCH);

@@ -54,6 +54,25 @@ macro_rules! admin_search_like {
     }};
 }
 
+/// Filters a boxed query by the list's search through a full-text index
+/// (`site_core::db::search`), or by the matches already found.
+///
+/// `admin_text_search!(query, q, dialect, &search::PRODUCTS, p::id)`
+#[macro_export]
+macro_rules! admin_text_search {
+    ($query:expr, $q:expr, $dialect:expr, $index:expr, $id:expr) => {{
+        let q: &$crate::admin::ListQuery = $q;
+        let mut query = $query;
+        if let Some(ids) = &q.only {
+            query = query.filter($id.eq_any(ids.clone()));
+        } else if !q.words.is_empty() {
+            let terms = $crate::db::search::terms(&q.words);
+            query = $crate::text_search!(query, $dialect, $index, &terms, q.prefix);
+        }
+        query
+    }};
+}
+
 /// Reorders rows fetched by id into the order of `ids` (a page's ids come
 /// from one query, its rows from a second).
 pub fn in_order_of<T>(ids: &[i64], mut rows: Vec<T>, id_of: impl Fn(&T) -> i64) -> Vec<T> {

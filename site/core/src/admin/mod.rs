@@ -224,9 +224,16 @@ pub trait ModelAdmin: Send + Sync + 'static {
     /// The rows of one page: `q.offset`, at most `q.limit`.
     fn list(&self, conn: &mut DbConn, q: &ListQuery) -> diesel::QueryResult<Vec<Row>>;
 
-    /// How many rows match, counting no further than `cap` (a count past
-    /// it is shown as "more than").
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> diesel::QueryResult<i64>;
+    /// The ids of the rows that match, at most `cap` of them, in any
+    /// order: their number is the list's count (past the cap it shows as
+    /// "more than"), and a search pages through them rather than searching
+    /// again (see `ListQuery::only`).
+    fn matching_ids(
+        &self,
+        conn: &mut DbConn,
+        q: &ListQuery,
+        cap: i64,
+    ) -> diesel::QueryResult<Vec<i64>>;
 
     /// Roughly how many objects there are in all, cheaply (shown when an
     /// unfiltered list passes the cap).

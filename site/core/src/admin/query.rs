@@ -67,6 +67,13 @@ pub struct ListQuery {
     /// Export walks the list by id instead of by page: only rows with a
     /// greater id, in id order (then `sort` is "id").
     pub after_id: Option<i64>,
+    /// The search's matches, already found (fewer than the cap): a model
+    /// searching through an index pages through these instead of
+    /// searching again.
+    pub only: Option<Vec<i64>>,
+    /// Search words match as word beginnings, not only whole words (when
+    /// whole words found nothing).
+    pub prefix: bool,
 }
 
 impl ListQuery {

@@ -124,12 +124,8 @@ impl ModelAdmin for OutboxAdmin {
             .collect())
     }
 
-    fn count(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<i64> {
-        Ok(filtered(q)
-            .select(o::id)
-            .limit(cap)
-            .load::<i64>(conn)?
-            .len() as i64)
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        filtered(q).select(o::id).limit(cap).load::<i64>(conn)
     }
 
     fn date_bounds(

@@ -110,6 +110,8 @@ struct PageNav {
 
 /// What one rendering of the list found in the database.
 struct Loaded {
+    /// The search matched word beginnings (no row had the words whole).
+    prefix: bool,
     rows: Vec<Row>,
     count: i64,
     estimate: Option<i64>,
@@ -125,7 +127,17 @@ fn load(
     mut q: crate::admin::ListQuery,
 ) -> Result<Loaded, AppError> {
     let meta = model.meta();
-    let count = model.count(conn, &q, COUNT_CAP)?;
+    let mut ids = model.matching_ids(conn, &q, COUNT_CAP)?;
+    if ids.is_empty() && !q.words.is_empty() {
+        // No row has every word whole: look for words they begin.
+        q.prefix = true;
+        ids = model.matching_ids(conn, &q, COUNT_CAP)?;
+    }
+    let count = ids.len() as i64;
+    if !q.words.is_empty() && count < COUNT_CAP {
+        // The search ran once; the page is taken from its matches.
+        q.only = Some(ids);
+    }
     if count < COUNT_CAP {
         let last = ((count + meta.per_page - 1) / meta.per_page).max(1);
         if q.page > last {
@@ -155,6 +167,7 @@ fn load(
         None
     };
     Ok(Loaded {
+        prefix: q.prefix,
         rows,
         count,
         estimate,
@@ -399,6 +412,7 @@ impl Listing<'_> {
             ),
         );
         ctx.insert("is_filtered", &self.query.is_filtered());
+        ctx.insert("word_beginnings", &(l.prefix && l.count > 0));
         let links = if self.staff.can(meta, Perm::Add) {
             self.model
                 .list_links()

@@ -1,0 +1,2 @@
+DROP INDEX orders_order_search;
+DROP INDEX products_product_search;

@@ -1,0 +1,8 @@
+DROP TRIGGER orders_order_search_update;
+DROP TRIGGER orders_order_search_delete;
+DROP TRIGGER orders_order_search_insert;
+DROP TABLE orders_order_search;
+DROP TRIGGER products_product_search_update;
+DROP TRIGGER products_product_search_delete;
+DROP TRIGGER products_product_search_insert;
+DROP TABLE products_product_search;

@@ -1,0 +1,161 @@
+//! Full-text search through an index on both backends: an FTS5 table
+//! (kept in step by triggers) on SQLite, a GIN index over a `tsvector`
+//! expression on PostgreSQL (see the `search` migrations). Every word
+//! typed must start a word of the row's document; words split on anything
+//! but letters and digits, the same way on both.
+
+use super::DbConn;
+
+/// Which SQL a query must speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of(conn: &DbConn) -> Dialect {
+        match conn {
+            DbConn::Sqlite(_) => Dialect::Sqlite,
+            DbConn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+}
+
+/// A table's search index, as the migrations made it.
+#[derive(Debug, Clone, Copy)]
+pub struct TextIndex {
+    /// The FTS5 table whose rowids are the table's ids.
+    pub sqlite_table: &'static str,
+    /// The expression the GIN index is on (the same text, exactly).
+    pub pg_document: &'static str,
+}
+
+/// The products' name and SKU.
+pub const PRODUCTS: TextIndex = TextIndex {
+    sqlite_table: "products_product_search",
+    pg_document:
+        "to_tsvector('simple', regexp_replace(name || ' ' || sku, '[^[:alnum:]]+', ' ', 'g'))",
+};
+
+/// The orders' reference, email and names.
+pub const ORDERS: TextIndex = TextIndex {
+    sqlite_table: "orders_order_search",
+    pg_document: "to_tsvector('simple', regexp_replace(public_id || ' ' || email || ' ' || first_name || ' ' || last_name, '[^[:alnum:]]+', ' ', 'g'))",
+};
+
+/// The terms of what was typed: runs of letters and digits, lower-cased,
+/// at most eight.
+pub fn terms(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .flat_map(|w| {
+            w.split(|c: char| !c.is_alphanumeric())
+                .filter(|t| !t.is_empty())
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
+        .take(8)
+        .collect()
+}
+
+/// A condition on the indexed table (its `id` column), as SQL around one
+/// bound value: every term starts a word of the row. Terms are letters and
+/// digits only, so they cannot change the query's syntax, and they are
+/// bound, never spliced. Apply it with [`crate::text_search!`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextMatch {
+    pub before: String,
+    pub bound: String,
+    pub after: &'static str,
+}
+
+/// With `prefix`, a term also matches the words it begins (slower on
+/// PostgreSQL, whose index then gathers every such word's rows).
+pub fn matches(dialect: Dialect, index: &TextIndex, terms: &[String], prefix: bool) -> TextMatch {
+    if terms.is_empty() {
+        // Nothing searchable was typed: nothing matches.
+        return TextMatch {
+            before: "1 = 0 AND ".into(),
+            bound: String::new(),
+            after: " = ''",
+        };
+    }
+    match dialect {
+        Dialect::Sqlite => {
+            let table = index.sqlite_table;
+            TextMatch {
+                before: format!("id IN (SELECT rowid FROM {table} WHERE {table} MATCH "),
+                bound: terms
+                    .iter()
+                    .map(|t| format!("\"{t}\"{}", if prefix { "*" } else { "" }))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+                after: ")",
+            }
+        }
+        Dialect::Postgres => TextMatch {
+            before: format!("{} @@ to_tsquery('simple', ", index.pg_document),
+            bound: terms
+                .iter()
+                .map(|t| format!("{t}{}", if prefix { ":*" } else { "" }))
+                .collect::<Vec<_>>()
+                .join(" & "),
+            after: ")",
+        },
+    }
+}
+
+/// Filters a boxed query of the indexed table by a [`TextMatch`]:
+/// `text_search!(query, dialect, &search::PRODUCTS, &terms, prefix)`.
+#[macro_export]
+macro_rules! text_search {
+    ($query:expr, $dialect:expr, $index:expr, $terms:expr, $prefix:expr) => {{
+        let m = $crate::db::search::matches($dialect, $index, $terms, $prefix);
+        $query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&m.before)
+                .bind::<diesel::sql_types::Text, _>(m.bound)
+                .sql(m.after),
+        )
+    }};
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_are_letters_and_digits_only() {
+        let words = vec![
+            "Ada@Example.com".to_string(),
+            "demo-00042".into(),
+            "\"*)".into(),
+        ];
+        assert_eq!(terms(&words), ["ada", "example", "com", "demo", "00042"]);
+        assert!(terms(&["%%".to_string()]).is_empty());
+        assert_eq!(terms(&["Crème".to_string()]), ["crème"]);
+    }
+
+    #[test]
+    fn each_backend_gets_its_own_query() {
+        let t = vec!["oak".to_string(), "42".to_string()];
+        let lite = matches(Dialect::Sqlite, &PRODUCTS, &t, true);
+        assert_eq!(lite.bound, "\"oak\"* AND \"42\"*");
+        assert!(lite.before.contains("products_product_search MATCH"));
+        assert_eq!(
+            matches(Dialect::Sqlite, &PRODUCTS, &t, false).bound,
+            "\"oak\" AND \"42\""
+        );
+        let pg = matches(Dialect::Postgres, &PRODUCTS, &t, true);
+        assert_eq!(pg.bound, "oak:* & 42:*");
+        assert_eq!(
+            matches(Dialect::Postgres, &PRODUCTS, &t, false).bound,
+            "oak & 42"
+        );
+        assert!(pg.before.starts_with(PRODUCTS.pg_document));
+        assert_eq!(
+            matches(Dialect::Sqlite, &PRODUCTS, &[], true).before,
+            "1 = 0 AND "
+        );
+    }
+}
