@@ -345,3 +345,192 @@ async fn a_customer_resets_a_forgotten_password_in_chromium() {
         .contains("This password reset link does not work"));
     c.close().await.unwrap();
 }
+
+/// The admin in Chromium: a staff member adds a category and a product
+/// with a picture (the slug fills itself in), sees it in the shop, changes
+/// its price in the list, finds the change in its history, then ships a
+/// paid order, and the customer sees the tracking number.
+#[actix_web::test]
+async fn staff_run_the_catalogue_and_ship_an_order_in_chromium() {
+    let app = TestApp::spawn().await;
+    const PW: &str = "correct horse battery staple";
+    app.user("boss@example.com", PW, true);
+    // A paid order from a shopper, made over HTTP.
+    let lamp = app.product("Paid Lamp", 5, 3000);
+    let shopper = app.client();
+    shopper.add_to_cart(lamp.id, 1).await;
+    let placed = shopper.checkout("shopper@example.com").await;
+    let public_id = support::order_public_id(&placed);
+    let pay = shopper.get(&format!("/payments/{public_id}/")).await;
+    shopper
+        .submit(
+            &pay,
+            &format!("/payments/{public_id}/"),
+            &support::card_fields("4242424242424242"),
+        )
+        .await;
+    let picture = tempfile::Builder::new()
+        .prefix("teapot-")
+        .suffix(".png")
+        .tempfile()
+        .unwrap();
+    image::RgbImage::from_pixel(640, 480, image::Rgb([40, 120, 200]))
+        .save_with_format(picture.path(), image::ImageFormat::Png)
+        .unwrap();
+
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
+    c.goto(&app.url("/admin/")).await.unwrap();
+    wait_path(&c, "/accounts/login/").await;
+    fill(&c, "email", "boss@example.com").await;
+    fill(&c, "password", PW).await;
+    click(&c, "form[action^='/accounts/login/'] button[type=submit]").await;
+    wait_path(&c, "/admin/").await;
+    assert!(text(&c).await.contains("Recent actions"));
+
+    // A category: the slug follows the name as it is typed.
+    c.goto(&app.url("/admin/products/category/add/"))
+        .await
+        .unwrap();
+    fill(&c, "name", "Browser Teas").await;
+    let slug = c.find(Locator::Css("#id_slug")).await.unwrap();
+    assert_eq!(
+        slug.prop("value").await.unwrap().as_deref(),
+        Some("browser-teas")
+    );
+    click(&c, "button[name=_save]").await;
+    wait_path(&c, "/admin/products/category/").await;
+    assert!(text(&c)
+        .await
+        .contains("The category “Browser Teas” was added."));
+
+    // A product with a picture.
+    c.goto(&app.url("/admin/products/product/add/"))
+        .await
+        .unwrap();
+    fill(&c, "name", "Browser Teapot").await;
+    fill(&c, "sku", "TEA-1").await;
+    c.find(Locator::Css("#id_category"))
+        .await
+        .unwrap()
+        .select_by_label("Browser Teas")
+        .await
+        .unwrap();
+    fill(&c, "price", "24.50").await;
+    fill(&c, "stock", "7").await;
+    c.find(Locator::Css("input[name='images-new0-file']"))
+        .await
+        .unwrap()
+        .send_keys(&picture.path().display().to_string())
+        .await
+        .unwrap();
+    fill(&c, "images-new0-alt", "A blue teapot").await;
+    click(&c, "button[name=_continue]").await;
+    for _ in 0..50 {
+        if c.current_url().await.unwrap().path() != "/admin/products/product/add/" {
+            break;
+        }
+        if let Ok(errors) = c.find(Locator::Css(".errorlist")).await {
+            panic!("the product was refused: {}", errors.text().await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_prefix(
+        &c,
+        "/admin/products/product/",
+        "/admin/products/product/add/",
+    )
+    .await;
+    let saved = text(&c).await;
+    assert!(
+        saved.contains("was added. You may edit it again below."),
+        "{saved}"
+    );
+    let id: i64 = c
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // In the shop, with its picture.
+    c.goto(&app.url("/products/?q=teapot")).await.unwrap();
+    click_link(&c, "Browser Teapot").await;
+    wait_path(&c, &format!("/products/{id}/")).await;
+    assert!(text(&c).await.contains("$24.50"));
+    let main = c
+        .find(Locator::Css("[data-testid=main-image]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        main.attr("alt").await.unwrap().as_deref(),
+        Some("A blue teapot")
+    );
+
+    // A new price, typed in the list.
+    c.goto(&app.url("/admin/products/product/?q=teapot"))
+        .await
+        .unwrap();
+    fill(&c, &format!("form-{id}-price"), "19.99").await;
+    click(&c, "button[name=_save]").await;
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(".message-success"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("1 product was changed."));
+    c.goto(&app.url(&format!("/admin/products/product/{id}/history/")))
+        .await
+        .unwrap();
+    let history = text(&c).await;
+    assert!(history.contains("$24.50 → $19.99"), "{history}");
+
+    // Ship the paid order: pick it, pick the action, give the tracking number.
+    c.goto(&app.url("/admin/orders/order/?status=paid"))
+        .await
+        .unwrap();
+    click(&c, "input[name=_selected]").await;
+    c.find(Locator::Css("#action"))
+        .await
+        .unwrap()
+        .select_by_value("mark_shipped")
+        .await
+        .unwrap();
+    click(&c, "button[name=_run]").await;
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("select[name^='carrier-']"))
+        .await
+        .unwrap()
+        .select_by_label("UPS")
+        .await
+        .unwrap();
+    let tracking = c
+        .find(Locator::Css("input[name^='tracking_number-']"))
+        .await
+        .unwrap();
+    tracking.send_keys("1Z999AA10123456784").await.unwrap();
+    click(&c, "form button.primary").await;
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(".message-success"))
+        .await
+        .unwrap();
+    assert!(text(&c).await.contains("1 order was marked shipped"));
+
+    c.goto(&app.url(&format!("/orders/{public_id}/")))
+        .await
+        .unwrap();
+    let order_page = text(&c).await;
+    assert!(
+        order_page.contains("Tracking number: 1Z999AA10123456784"),
+        "{order_page}"
+    );
+    c.close().await.unwrap();
+}

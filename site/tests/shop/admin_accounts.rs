@@ -427,3 +427,56 @@ async fn addresses_find_their_owner_by_email() {
         history.text()
     );
 }
+
+#[actix_web::test]
+async fn deactivating_users_signs_them_out_everywhere_but_never_yourself() {
+    let app = TestApp::spawn().await;
+    app.customer("cust@example.com", PW);
+    let cust = user_id(&app, "cust@example.com");
+    let theirs = app.client();
+    theirs.login("cust@example.com", PW).await;
+    assert_eq!(theirs.get_raw("/accounts/profile/").await.status, 200);
+    let c = boss(&app).await;
+    let me = user_id(&app, "boss@example.com");
+    let list = c.get("/admin/accounts/user/").await;
+    let refused = c
+        .follow(
+            c.submit_multi(
+                &list,
+                "/admin/accounts/user/",
+                &[("action", "deactivate"), ("_selected", &me.to_string())],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        refused.contains("You cannot deactivate yourself"),
+        "{}",
+        refused.text()
+    );
+    let done = c
+        .follow(
+            c.submit_multi(
+                &list,
+                "/admin/accounts/user/",
+                &[("action", "deactivate"), ("_selected", &cust.to_string())],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        done.contains("1 user was deactivated and signed out everywhere."),
+        "{}",
+        done.text()
+    );
+    assert_eq!(
+        theirs.get_raw("/accounts/profile/").await.status,
+        303,
+        "signed out"
+    );
+    let again = app.client().login("cust@example.com", PW).await;
+    assert!(
+        !again.contains("Signed in as"),
+        "an inactive user cannot log in"
+    );
+}
