@@ -80,6 +80,8 @@ pub enum Panel {
 pub struct Chart {
     pub width: u32,
     pub height: u32,
+    /// Where the plot starts: the grid's values sit left of it.
+    pub left: u32,
     pub bars: Vec<PlacedBar>,
     /// Horizontal grid lines with their values.
     pub ticks: Vec<(u32, String)>,
@@ -101,7 +103,7 @@ pub struct PlacedBar {
 
 const CHART_W: u32 = 640;
 const CHART_H: u32 = 220;
-const LEFT: u32 = 64;
+const LEFT: u32 = 84;
 const BOTTOM: u32 = 24;
 const TOP: u32 = 8;
 
@@ -142,6 +144,7 @@ pub fn bar_chart(bars: Vec<Bar>, min_step: i64, tick_text: &dyn Fn(i64) -> Strin
     Chart {
         width: CHART_W,
         height: CHART_H,
+        left: LEFT,
         bars: placed,
         ticks,
         data: bars,

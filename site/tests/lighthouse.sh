@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Accessibility of the admin, as Lighthouse scores it in Chromium: the
+# index, a change list and a change form (and the other admin pages staff
+# use most) must score 100. Run by .ci/run after the test suite; needs
+# chromium and npm. Prints each page's score and what failed.
+#
+#   site/tests/lighthouse.sh [path to the site binary]
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BIN="${1:-$ROOT/target/debug/site}"
+TOOLS="$ROOT/target/lighthouse"
+if [[ ! -x "$TOOLS/node_modules/.bin/lighthouse" ]]; then
+  mkdir -p "$TOOLS"
+  (cd "$TOOLS" && npm init -y >/dev/null && npm install --no-audit --no-fund -s lighthouse@12 >/dev/null)
+fi
+LH="$TOOLS/node_modules/.bin/lighthouse"
+
+VAR="$(mktemp -d)"
+PORT="${LIGHTHOUSE_PORT:-8097}"
+BASE="http://127.0.0.1:$PORT"
+PASSWORD="lighthouse checks the admin"
+SHOP_VAR_DIR="$VAR" RUST_LOG=warn "$BIN" seed-demo --products 60 --categories 4 --orders 40 --customers 5 >/dev/null
+printf '%s\n' "$PASSWORD" | SHOP_VAR_DIR="$VAR" "$BIN" createsuperuser --email a11y@example.com --password-stdin >/dev/null
+SHOP_VAR_DIR="$VAR" RUST_LOG=warn "$BIN" serve --no-seed --bind "127.0.0.1:$PORT" >"$VAR/server.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; rm -rf "$VAR"' EXIT
+for _ in $(seq 1 100); do curl -sf -o /dev/null "$BASE/" && break; sleep 0.2; done
+
+JAR="$VAR/cookies"
+TOKEN="$(curl -s -c "$JAR" -b "$JAR" "$BASE/accounts/login/" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')"
+curl -s -o /dev/null -c "$JAR" -b "$JAR" -H "Origin: $BASE" --data-urlencode "csrf_token=$TOKEN" \
+  --data-urlencode "email=a11y@example.com" --data-urlencode "password=$PASSWORD" "$BASE/accounts/login/"
+COOKIE="$(awk '$6 ~ /^(sessionid|csrftoken)$/ { printf "%s%s=%s", sep, $6, $7; sep="; " }' "$JAR")"
+
+failed=0
+for path in /admin/ /admin/products/product/ /admin/products/product/1/change/ \
+            /admin/orders/order/ /admin/orders/order/1/change/ /admin/accounts/user/add/ /admin/log/; do
+  out="$VAR/report.json"
+  "$LH" "$BASE$path" --quiet --only-categories=accessibility --output=json --output-path="$out" \
+    --chrome-path="$(command -v chromium)" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-dev-shm-usage" \
+    --extra-headers="{\"Cookie\": \"$COOKIE\"}" >/dev/null 2>&1 || { echo "$path: lighthouse did not run"; failed=1; continue; }
+  node -e '
+    const r = require(process.argv[1]);
+    const score = Math.round(r.categories.accessibility.score * 100);
+    console.log(`${process.argv[2]}: accessibility ${score}`);
+    for (const a of Object.values(r.audits))
+      if (a.score !== null && a.score < 1 && ["binary", "numeric"].includes(a.scoreDisplayMode))
+        console.log(`  ${a.id}: ${a.title}`);
+    process.exit(score === 100 ? 0 : 1);
+  ' "$out" "$path" || failed=1
+done
+exit "$failed"
