@@ -247,17 +247,7 @@ impl ModelAdmin for OrderAdmin {
         &self,
         conn: &mut DbConn,
     ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
-        let first = o::table
-            .select(o::created_at)
-            .order(o::created_at.asc())
-            .first(conn)
-            .optional()?;
-        let last = o::table
-            .select(o::created_at)
-            .order(o::created_at.desc())
-            .first(conn)
-            .optional()?;
-        Ok(first.zip(last))
+        site_core::admin_date_bounds!(conn, o::table, o::created_at, o::created_at)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

@@ -1,7 +1,7 @@
 //! The orders app's panels on the admin dashboard: sales per day for the
 //! last 30 days, orders by status, and paid orders waiting to ship.
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use site_core::admin::dashboard::{bar_chart, Bar, Panel, Widget, WidgetEnv};
 use site_core::db::DbConn;
@@ -11,6 +11,13 @@ use crate::domain::OrderStatus;
 use crate::emails::short_ref;
 
 const DAYS: i64 = 30;
+
+/// Today, the first day of the window, and the moment it starts.
+fn window() -> (NaiveDate, NaiveDate, NaiveDateTime) {
+    let today = site_core::now().date();
+    let first = today - Duration::days(DAYS - 1);
+    (today, first, first.and_time(NaiveTime::MIN))
+}
 
 /// Revenue of the orders paid on each of the last 30 days (cancelled ones
 /// left out), from the (paid_at, status, total) index.
@@ -22,9 +29,7 @@ impl Widget for SalesPerDay {
     }
 
     fn load(&self, conn: &mut DbConn, env: &WidgetEnv) -> QueryResult<Panel> {
-        let today = site_core::now().date();
-        let first = today - Duration::days(DAYS - 1);
-        let start = first.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let (today, first, start) = window();
         let paid: Vec<(Option<chrono::NaiveDateTime>, OrderStatus, i64)> = o::table
             .filter(o::paid_at.ge(start))
             .select((o::paid_at, o::status, o::total_minor))
@@ -81,9 +86,7 @@ impl Widget for OrdersByStatus {
     }
 
     fn load(&self, conn: &mut DbConn, env: &WidgetEnv) -> QueryResult<Panel> {
-        let today = site_core::now().date();
-        let first = today - Duration::days(DAYS - 1);
-        let start = first.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let (_, first, start) = window();
         let counts: Vec<(OrderStatus, i64)> = o::table
             .filter(o::created_at.ge(start))
             .group_by(o::status)

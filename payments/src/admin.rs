@@ -150,17 +150,7 @@ impl ModelAdmin for PaymentAdmin {
         &self,
         conn: &mut DbConn,
     ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
-        let first = p::table
-            .select(p::created_at)
-            .order(p::id.asc())
-            .first(conn)
-            .optional()?;
-        let last = p::table
-            .select(p::created_at)
-            .order(p::id.desc())
-            .first(conn)
-            .optional()?;
-        Ok(first.zip(last))
+        site_core::admin_date_bounds!(conn, p::table, p::created_at, p::id)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

@@ -224,17 +224,7 @@ impl ModelAdmin for ProductAdmin {
         &self,
         conn: &mut DbConn,
     ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
-        let first = p::table
-            .select(p::created_at)
-            .order(p::created_at.asc())
-            .first(conn)
-            .optional()?;
-        let last = p::table
-            .select(p::created_at)
-            .order(p::created_at.desc())
-            .first(conn)
-            .optional()?;
-        Ok(first.zip(last))
+        site_core::admin_date_bounds!(conn, p::table, p::created_at, p::created_at)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

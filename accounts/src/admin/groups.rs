@@ -46,27 +46,15 @@ fn filtered(q: &ListQuery) -> g::BoxedQuery<'static, MultiBackend> {
 }
 
 /// Refuses a group that grants what a non-superuser does not hold.
-fn check_grants(env: &AdminEnv<'_>, conn: &mut DbConn, ids: &[i64]) -> Result<(), SaveError> {
-    if env.staff.is_superuser {
-        return Ok(());
-    }
-    let missing: Vec<String> = p::table
-        .filter(p::id.eq_any(ids))
-        .select(p::codename)
-        .load::<String>(conn)?
-        .into_iter()
-        .filter(|c| !env.staff.has(c))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(SaveError::field(
-            "permissions",
-            format!(
-                "You cannot grant what you do not hold yourself: {}.",
-                missing.join(", ")
-            ),
-        ))
+fn check_grants(
+    env: &AdminEnv<'_>,
+    conn: &mut DbConn,
+    before: &[i64],
+    now: &[i64],
+) -> Result<(), SaveError> {
+    match super::cannot_grant(env.staff, conn, before, now)? {
+        None => Ok(()),
+        Some(why) => Err(SaveError::field("permissions", why)),
     }
 }
 
@@ -169,7 +157,7 @@ impl ModelAdmin for GroupAdmin {
         v: &Values,
         _files: &Submission,
     ) -> Result<i64, SaveError> {
-        check_grants(env, conn, v.refs("permissions")?)?;
+        check_grants(env, conn, &[], v.refs("permissions")?)?;
         let name = v.text("name")?;
         diesel::insert_into(g::table)
             .values(g::name.eq(name))
@@ -195,13 +183,7 @@ impl ModelAdmin for GroupAdmin {
             .filter(gp::group_id.eq(id))
             .select(gp::permission_id)
             .load(conn)?;
-        let added: Vec<i64> = v
-            .refs("permissions")?
-            .iter()
-            .copied()
-            .filter(|p| !current.contains(p))
-            .collect();
-        check_grants(env, conn, &added)?;
+        check_grants(env, conn, &current, v.refs("permissions")?)?;
         diesel::update(g::table.find(id))
             .set(g::name.eq(v.text("name")?))
             .execute(conn)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use diesel::prelude::*;
-use site_core::admin::ModelAdmin;
+use site_core::admin::{ModelAdmin, Staff};
 use site_core::db::DbConn;
 use site_core::schema::{accounts_group as g, accounts_permission as p};
 use site_core::urls::Route;
@@ -58,4 +58,39 @@ pub(crate) fn permission_choices(conn: &mut DbConn) -> QueryResult<Vec<(i64, Str
             (id, format!("{app}: {name}"))
         })
         .collect())
+}
+
+/// Why a staff member who is not a superuser may not give the permissions
+/// in `now` that were not in `before`: those of them they do not hold
+/// themselves. `None` when they may.
+pub(crate) fn cannot_grant(
+    staff: &Staff,
+    conn: &mut DbConn,
+    before: &[i64],
+    now: &[i64],
+) -> QueryResult<Option<String>> {
+    if staff.is_superuser {
+        return Ok(None);
+    }
+    let added: Vec<i64> = now
+        .iter()
+        .copied()
+        .filter(|id| !before.contains(id))
+        .collect();
+    if added.is_empty() {
+        return Ok(None);
+    }
+    let missing: Vec<String> = p::table
+        .filter(p::id.eq_any(&added))
+        .select(p::codename)
+        .load::<String>(conn)?
+        .into_iter()
+        .filter(|c| !staff.has(c))
+        .collect();
+    Ok((!missing.is_empty()).then(|| {
+        format!(
+            "You cannot grant what you do not hold yourself: {}.",
+            missing.join(", ")
+        )
+    }))
 }

@@ -18,7 +18,7 @@ use site_core::schema::{
     accounts_user as u, accounts_user_group as ug, accounts_user_permission as up,
 };
 
-use super::{group_choices, permission_choices};
+use super::{cannot_grant, group_choices, permission_choices};
 use crate::models::User;
 use crate::throttle;
 use crate::validators::{self, UserAttributes};
@@ -156,14 +156,6 @@ fn when(t: Option<NaiveDateTime>) -> Value {
     t.map(Value::DateTime).unwrap_or(Value::Null)
 }
 
-/// The codenames of permission ids.
-fn codenames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<String>> {
-    p::table
-        .filter(p::id.eq_any(ids))
-        .select(p::codename)
-        .load(conn)
-}
-
 /// Refuses what a staff member who is not a superuser may not grant:
 /// superuser status, and permissions (directly or through a group) they do
 /// not hold themselves.
@@ -186,28 +178,12 @@ fn check_grants(
             "Only a superuser can grant or take away superuser status.".to_string(),
         ));
     }
-    let held_before: HashSet<i64> = match old("permissions") {
-        Some(Value::Refs(ids)) => ids.into_iter().collect(),
-        _ => HashSet::new(),
+    let held_before = match old("permissions") {
+        Some(Value::Refs(ids)) => ids,
+        _ => Vec::new(),
     };
-    let added: Vec<i64> = v
-        .refs("permissions")?
-        .iter()
-        .copied()
-        .filter(|id| !held_before.contains(id))
-        .collect();
-    let missing: Vec<String> = codenames(conn, &added)?
-        .into_iter()
-        .filter(|c| !env.staff.has(c))
-        .collect();
-    if !missing.is_empty() {
-        errors.push((
-            "permissions".to_string(),
-            format!(
-                "You cannot grant what you do not hold yourself: {}.",
-                missing.join(", ")
-            ),
-        ));
+    if let Some(why) = cannot_grant(env.staff, conn, &held_before, v.refs("permissions")?)? {
+        errors.push(("permissions".to_string(), why));
     }
     let groups_before: HashSet<i64> = match old("groups") {
         Some(Value::Refs(ids)) => ids.into_iter().collect(),
@@ -335,17 +311,7 @@ impl ModelAdmin for UserAdmin {
         &self,
         conn: &mut DbConn,
     ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
-        let first = u::table
-            .select(u::date_joined)
-            .order(u::id.asc())
-            .first(conn)
-            .optional()?;
-        let last = u::table
-            .select(u::date_joined)
-            .order(u::id.desc())
-            .first(conn)
-            .optional()?;
-        Ok(first.zip(last))
+        site_core::admin_date_bounds!(conn, u::table, u::date_joined, u::id)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

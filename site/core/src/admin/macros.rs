@@ -81,3 +81,28 @@ pub fn in_order_of<T>(ids: &[i64], mut rows: Vec<T>, id_of: impl Fn(&T) -> i64) 
     rows.sort_by_key(|r| position.get(&id_of(r)).copied().unwrap_or(usize::MAX));
     rows
 }
+
+/// The `date_bounds` of a model whose date hierarchy runs on `$date`:
+/// the dates of the first and last rows in `$order` (an indexed column
+/// that grows with the date: the date itself, or the id when rows are
+/// stamped as they are inserted).
+///
+/// `admin_date_bounds!(conn, o::table, o::created_at, o::id)`
+#[macro_export]
+macro_rules! admin_date_bounds {
+    ($conn:expr, $table:expr, $date:expr, $order:expr) => {{
+        use diesel::prelude::*;
+        let conn: &mut $crate::db::DbConn = $conn;
+        let first = $table
+            .select($date)
+            .order($order.asc())
+            .first::<chrono::NaiveDateTime>(conn)
+            .optional()?;
+        let last = $table
+            .select($date)
+            .order($order.desc())
+            .first::<chrono::NaiveDateTime>(conn)
+            .optional()?;
+        Ok(first.zip(last))
+    }};
+}

@@ -27,14 +27,11 @@ impl Default for OutboxAdmin {
             Column::new("created", "Queued (UTC)").sortable(),
             Column::new("last_error", "Last error"),
         ];
-        meta.filters = vec![Filter::choices(
-            "status",
-            "Status",
-            Status::ALL
-                .iter()
-                .map(|s| (s.as_str(), s.label()))
-                .collect(),
-        )];
+        let statuses: Vec<_> = Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect();
+        meta.filters = vec![Filter::choices("status", "Status", statuses.clone())];
         meta.search = Some("recipient or subject");
         meta.date_hierarchy = Some(DateHierarchy {
             field: "created",
@@ -44,15 +41,7 @@ impl Default for OutboxAdmin {
         meta.fields = vec![
             Field::text("recipient", "To", 254).readonly(),
             Field::text("subject", "Subject", 500).readonly(),
-            Field::choice(
-                "status",
-                "Status",
-                Status::ALL
-                    .iter()
-                    .map(|s| (s.as_str(), s.label()))
-                    .collect(),
-            )
-            .readonly(),
+            Field::choice("status", "Status", statuses).readonly(),
             Field::int("attempts", "Attempts", 0, 1000).readonly(),
             Field::long_text("last_error", "Last error", 5000).readonly(),
             Field::datetime("created_at", "Queued"),
@@ -132,17 +121,7 @@ impl ModelAdmin for OutboxAdmin {
         &self,
         conn: &mut DbConn,
     ) -> QueryResult<Option<(NaiveDateTime, NaiveDateTime)>> {
-        let first = o::table
-            .select(o::created_at)
-            .order(o::id.asc())
-            .first(conn)
-            .optional()?;
-        let last = o::table
-            .select(o::created_at)
-            .order(o::id.desc())
-            .first(conn)
-            .optional()?;
-        Ok(first.zip(last))
+        crate::admin_date_bounds!(conn, o::table, o::created_at, o::id)
     }
 
     fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {

@@ -10,9 +10,9 @@ use actix_web::HttpResponse;
 use serde::Serialize;
 
 use super::changelist::back;
-use super::{display_value, load_choices, model_info, render, renderer, site, QueryString};
+use super::{display_value, load_choices, model_info, render, site, OwnedEnv, QueryString};
 use crate::admin::audit::{self, LogAction};
-use crate::admin::{AdminEnv, ModelAdmin, SaveError, Staff, Submission};
+use crate::admin::{ModelAdmin, SaveError, Staff, Submission};
 use crate::db::write_transaction;
 use crate::http::{redirect, AppError, Level, RequestContext};
 use crate::tera::Context;
@@ -97,19 +97,14 @@ pub(super) async fn run(
     }
     let ids: Vec<i64> = objects.iter().map(|(id, _)| *id).collect();
     let m = model.clone();
-    let renderer = renderer(rq)?;
-    let config = rq.config.clone();
-    let who = staff.clone();
+    let owned = OwnedEnv::new(rq, staff)?;
     let input = sub.clone();
     let name = spec.name;
     let label = spec.label;
     let done = rq
         .db(move |conn| {
-            let env = AdminEnv {
-                renderer: &renderer,
-                config: &config,
-                staff: &who,
-            };
+            let env = owned.env();
+            let config = env.config;
             let meta = m.meta();
             let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
             let outcome = write_transaction(conn, |conn| -> Result<String, SaveError> {
@@ -125,14 +120,14 @@ pub(super) async fn run(
                         &meta.fields,
                         Some(&old.values),
                         new.as_ref().map(|n| &n.values),
-                        &|f, v| display_value(&config, &choices, f, v),
+                        &|f, v| display_value(config, &choices, f, v),
                     );
                     if changes.is_empty() {
                         continue;
                     }
                     audit::write(
                         conn,
-                        &who,
+                        env.staff,
                         meta,
                         &audit::Record {
                             object_id: *id,

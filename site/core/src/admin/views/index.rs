@@ -10,7 +10,6 @@ use crate::admin::audit::{self, LogEntry, LogFilter};
 use crate::admin::dashboard::{Panel, WidgetEnv};
 use crate::admin::Staff;
 use crate::http::{AppError, RequestContext};
-use crate::templates::Renderer;
 use crate::tera::Context;
 
 /// An audit entry as lists show it.
@@ -85,12 +84,7 @@ pub async fn index(rq: RequestContext, staff: Staff) -> Result<HttpResponse, App
         .cloned()
         .collect();
     let env = WidgetEnv {
-        renderer: rq
-            .req
-            .app_data::<web::Data<Renderer>>()
-            .cloned()
-            .ok_or_else(|| AppError::internal("no renderer"))?
-            .into_inner(),
+        renderer: super::renderer(&rq)?,
         config: rq.config.get_ref().clone(),
     };
     let filter = LogFilter {

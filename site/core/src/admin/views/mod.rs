@@ -19,8 +19,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{
-    AdminSite, Cell, Field, FieldKind, Link, ModelAdmin, ModelMeta, Object, Perm, Staff, Value,
+    AdminEnv, AdminSite, Cell, Field, FieldKind, Link, ModelAdmin, ModelMeta, Object, Perm, Staff,
+    Value,
 };
+use crate::config::Config;
 use crate::db::DbConn;
 use crate::http::{AppError, RequestContext};
 use crate::money::Money;
@@ -423,7 +425,7 @@ fn encode(pairs: &[(String, String)]) -> String {
     s.finish()
 }
 
-/// The renderer, owned, for work off the request (emails in actions).
+/// The renderer, owned, for work off the request (emails, widgets).
 pub fn renderer(rq: &RequestContext) -> Result<Arc<Renderer>, AppError> {
     Ok(rq
         .req
@@ -431,6 +433,32 @@ pub fn renderer(rq: &RequestContext) -> Result<Arc<Renderer>, AppError> {
         .cloned()
         .ok_or_else(|| AppError::internal("no renderer"))?
         .into_inner())
+}
+
+/// What a model's handlers need beside the connection, owned so that it
+/// can move into the database thread (`.env()` lends it as `AdminEnv`).
+pub struct OwnedEnv {
+    renderer: Arc<Renderer>,
+    config: web::Data<Config>,
+    staff: Staff,
+}
+
+impl OwnedEnv {
+    pub fn new(rq: &RequestContext, staff: &Staff) -> Result<Self, AppError> {
+        Ok(Self {
+            renderer: renderer(rq)?,
+            config: rq.config.clone(),
+            staff: staff.clone(),
+        })
+    }
+
+    pub fn env(&self) -> AdminEnv<'_> {
+        AdminEnv {
+            renderer: &self.renderer,
+            config: &self.config,
+            staff: &self.staff,
+        }
+    }
 }
 
 /// Admin pages are never cached: they show live data to one person.

@@ -8,9 +8,9 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 
 use super::changelist::{back, listing, row_version, RowInput};
-use super::{display_value, renderer, Choices};
+use super::{display_value, Choices, OwnedEnv};
 use crate::admin::audit::{self, LogAction};
-use crate::admin::{AdminEnv, ModelAdmin, Perm, SaveError, Staff, Submission, Values};
+use crate::admin::{ModelAdmin, Perm, SaveError, Staff, Submission, Values};
 use crate::db::write_transaction;
 use crate::http::{redirect, AppError, Level, RequestContext};
 
@@ -78,16 +78,11 @@ pub(super) async fn save(
             .await;
     }
     let m = model.clone();
-    let renderer = renderer(rq)?;
-    let config = rq.config.clone();
-    let who = staff.clone();
+    let owned = OwnedEnv::new(rq, staff)?;
     let outcome = rq
         .db(move |conn| {
-            let env = AdminEnv {
-                renderer: &renderer,
-                config: &config,
-                staff: &who,
-            };
+            let env = owned.env();
+            let config = env.config;
             let meta = m.meta();
             let table = format!("{}_{}", meta.app, meta.model);
             Ok(write_transaction(
@@ -116,7 +111,7 @@ pub(super) async fn save(
                                         "{} is now {}",
                                         f.label.to_lowercase(),
                                         display_value(
-                                            &config,
+                                            config,
                                             &Choices::new(),
                                             f,
                                             current.get(f.name)
@@ -158,13 +153,13 @@ pub(super) async fn save(
                             &fields,
                             Some(&before.values),
                             after.as_ref().map(|a| &a.values),
-                            &|f, v| display_value(&config, &Choices::new(), f, v),
+                            &|f, v| display_value(config, &Choices::new(), f, v),
                         );
                         if !changes.is_empty() {
                             changed += 1;
                             audit::write(
                                 conn,
-                                &who,
+                                env.staff,
                                 meta,
                                 &audit::Record {
                                     object_id: id,

@@ -11,8 +11,8 @@ use actix_web::{web, HttpResponse};
 use super::change::{add_model, load_object, render_form, FormPage, Mode, ModelPath, ObjectPath};
 use super::formsets::{self, FormsetState};
 use super::{
-    display_value, fingerprint, load_choices, model_for, name_search_refs, parse_id, renderer,
-    Choices, Urls,
+    display_value, fingerprint, load_choices, model_for, name_search_refs, parse_id, Choices,
+    OwnedEnv, Urls,
 };
 use crate::admin::audit::{self, LogAction};
 use crate::admin::{
@@ -241,18 +241,13 @@ pub async fn add_submit(
         Err((errors, form)) => return reshow(&errors, &form),
     };
     let m = model.clone();
-    let renderer = renderer(&rq)?;
-    let config = rq.config.clone();
-    let who = staff.clone();
+    let owned = OwnedEnv::new(&rq, &staff)?;
     let files = sub.clone();
     let saved_choices = choices.clone();
     let outcome = rq
         .db(move |conn| {
-            let env = AdminEnv {
-                renderer: &renderer,
-                config: &config,
-                staff: &who,
-            };
+            let env = owned.env();
+            let config = env.config;
             Ok(write_transaction(
                 conn,
                 |conn| -> Result<(i64, String), SaveError> {
@@ -267,12 +262,12 @@ pub async fn add_submit(
                     name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&obj.values])?;
                     let mut changes =
                         audit::diff(&meta.fields, None, Some(&obj.values), &|f, v| {
-                            display_value(&config, &saved_choices, f, v)
+                            display_value(config, &saved_choices, f, v)
                         });
                     changes.extend(rows);
                     audit::write(
                         conn,
-                        &who,
+                        env.staff,
                         meta,
                         &audit::Record {
                             object_id: id,
@@ -343,18 +338,13 @@ pub async fn change_submit(
             Err((errors, form)) => Err(ChangeRefused::Invalid(errors, form)),
             Ok(parsed) => {
                 let m = model.clone();
-                let renderer = renderer(&rq)?;
-                let config = rq.config.clone();
-                let who = staff.clone();
+                let owned = OwnedEnv::new(&rq, &staff)?;
                 let files = sub.clone();
                 let saved_choices = choices.clone();
                 let submitted_version = submitted_version.clone();
                 rq.db(move |conn| {
-                let env = AdminEnv {
-                    renderer: &renderer,
-                    config: &config,
-                    staff: &who,
-                };
+                let env = owned.env();
+            let config = env.config;
                 let meta = m.meta();
                 let table = format!("{}_{}", meta.app, meta.model);
                 let done = write_transaction(conn, |conn| -> Result<Result<String, ChangeRefused>, SaveError> {
@@ -375,7 +365,7 @@ pub async fn change_submit(
                                 format!(
                                     "{}: {}",
                                     f.label,
-                                    display_value(&config, &saved_choices, f, before.values.get(f.name))
+                                    display_value(config, &saved_choices, f, before.values.get(f.name))
                                 )
                             })
                             .collect();
@@ -398,13 +388,13 @@ pub async fn change_submit(
                     let mut saved_choices = saved_choices.clone();
                     name_search_refs(conn, m.as_ref(), &mut saved_choices, &[&before.values, &after.values])?;
                     let mut changes = audit::diff(&meta.fields, Some(&before.values), Some(&after.values), &|f, v| {
-                        display_value(&config, &saved_choices, f, v)
+                        display_value(config, &saved_choices, f, v)
                     });
                     changes.extend(rows);
                     if !changes.is_empty() {
                         audit::write(
                             conn,
-                            &who,
+                            env.staff,
                             meta,
                             &audit::Record {
                                 object_id: id,
