@@ -139,10 +139,18 @@ impl Widget for WaitingToShip {
     fn load(&self, conn: &mut DbConn, env: &WidgetEnv) -> QueryResult<Panel> {
         let paid = || o::table.filter(o::status.eq(OrderStatus::Paid));
         let waiting: i64 = paid().select(o::id).limit(1000).load::<i64>(conn)?.len() as i64;
-        let rows: Vec<(i64, String, String, i64, Option<chrono::NaiveDateTime>)> = paid()
+        type Waiting = (i64, String, String, String, i64, Option<NaiveDateTime>);
+        let rows: Vec<Waiting> = paid()
             .order((o::created_at.asc(), o::id.asc()))
             .limit(SHOWN)
-            .select((o::id, o::public_id, o::email, o::total_minor, o::paid_at))
+            .select((
+                o::id,
+                o::public_id,
+                o::first_name,
+                o::last_name,
+                o::total_minor,
+                o::paid_at,
+            ))
             .load(conn)?;
         let list = env.url("admin:changelist", &[("app", "orders"), ("model", "order")]);
         Ok(Panel::Table {
@@ -159,7 +167,7 @@ impl Widget for WaitingToShip {
             ],
             rows: rows
                 .into_iter()
-                .map(|(id, public_id, email, total, paid_at)| {
+                .map(|(id, public_id, first, last, total, paid_at)| {
                     vec![
                         (
                             short_ref(&public_id),
@@ -172,11 +180,11 @@ impl Widget for WaitingToShip {
                                 ],
                             )),
                         ),
-                        (email, None),
+                        (format!("{first} {last}"), None),
                         (env.money(total), None),
                         (
                             paid_at
-                                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                                .map(|t| t.format("%-d %b %H:%M").to_string())
                                 .unwrap_or_default(),
                             None,
                         ),

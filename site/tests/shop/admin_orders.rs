@@ -370,6 +370,10 @@ async fn the_dashboard_charts_sales_and_lists_what_needs_doing() {
     assert!(index.contains("$50.00"));
     assert!(index.contains("Orders of the last 30 days, by status"));
     assert!(index.contains("Waiting to be shipped (1)"));
+    assert!(
+        index.contains("Ada Lovelace"),
+        "the warehouse sees who the parcel is for"
+    );
     assert!(index.contains("Low stock (5 or fewer left)"));
     assert!(index.contains("Oak Lamp"), "3 left of the lamp");
     let today = site_core::now().date();
