@@ -356,6 +356,7 @@ impl ModelAdmin for OrderAdmin {
                 })
                 .collect(),
             more: None,
+            lists: None,
         }])
     }
 
@@ -450,11 +451,24 @@ impl ModelAdmin for OrderAdmin {
             OrderStatus::Delivered => "marked delivered",
             _ => "cancelled; their stock is back on sale and each customer was told",
         };
-        Ok(if moved == 1 {
+        let mut message = if moved == 1 {
             format!("1 order was {what}.")
         } else {
             format!("{moved} orders were {what}.")
-        })
+        };
+        let refunds: Vec<String> = orders
+            .iter()
+            .filter(|o| to == OrderStatus::Cancelled && o.status == OrderStatus::Paid)
+            .map(|o| short_ref(&o.public_id))
+            .collect();
+        if !refunds.is_empty() {
+            message.push_str(&format!(
+                " Their customers were told they will be refunded: refund the payment of {} \
+                 with the payment provider.",
+                refunds.join(", ")
+            ));
+        }
+        Ok(message)
     }
 
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {

@@ -226,6 +226,7 @@ fn transactions_table(title: &str, txs: Vec<Transaction>) -> InlineTable {
             })
             .collect(),
         more: None,
+        lists: Some(("payments", "transaction")),
     }
 }
 
@@ -355,6 +356,35 @@ impl ModelAdmin for TransactionAdmin {
 pub struct PaymentsOfOrders;
 
 impl Related for PaymentsOfOrders {
+    /// An order whose payment is still being processed (or whose answer
+    /// was lost) is not cancelled from under it: the charge may yet
+    /// succeed, and the customer would have paid for a cancelled order
+    /// whose stock is back on sale.
+    fn refuse_action(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        action: &str,
+        id: i64,
+    ) -> QueryResult<Option<String>> {
+        if (app, model, action) != ("orders", "order", "cancel") {
+            return Ok(None);
+        }
+        let Some(live) = Payment::live(conn, id)? else {
+            return Ok(None);
+        };
+        if live.status() == PaymentStatus::Succeeded {
+            return Ok(None);
+        }
+        let public_id: String = o::table.find(id).select(o::public_id).first(conn)?;
+        Ok(Some(format!(
+            "Order {}: its payment is still being processed. Cancel it once the payment \
+             has failed (or refund it once it has succeeded).",
+            orders::emails::short_ref(&public_id)
+        )))
+    }
+
     fn inlines(
         &self,
         conn: &mut DbConn,
@@ -390,6 +420,7 @@ impl Related for PaymentsOfOrders {
                 })
                 .collect(),
             more: None,
+            lists: Some(("payments", "payment")),
         }])
     }
 }

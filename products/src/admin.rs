@@ -746,7 +746,12 @@ impl ModelAdmin for CategoryAdmin {
         Ok(())
     }
 
-    fn delete_plan(&self, conn: &mut DbConn, id: i64) -> QueryResult<DeletePlan> {
+    fn delete_plan(
+        &self,
+        _staff: &site_core::admin::Staff,
+        conn: &mut DbConn,
+        id: i64,
+    ) -> QueryResult<DeletePlan> {
         let products: i64 = p::table
             .filter(p::category_id.eq(id))
             .count()
@@ -841,6 +846,7 @@ impl ModelAdmin for CategoryAdmin {
                     },
                 )
             }),
+            lists: Some(("products", "product")),
         }])
     }
 

@@ -387,8 +387,32 @@ pub fn import(
     Ok(report)
 }
 
+/// Plans a batch and, unless it is a dry run, writes it in the same
+/// transaction, with the rows it updates locked from the moment they are
+/// read: a checkout selling one meanwhile waits, so its stock is never
+/// overwritten with what this import read before.
 #[allow(clippy::too_many_arguments)]
 fn run_batch(
+    conn: &mut DbConn,
+    batch: &[Typed],
+    categories: &HashMap<String, i64>,
+    currency: Currency,
+    dry_run: bool,
+    who: &Importer<'_>,
+    seen: &mut HashSet<u64>,
+    report: &mut Report,
+) -> Result<(), ImportError> {
+    if dry_run {
+        plan_batch(conn, batch, categories, currency, true, who, seen, report)
+    } else {
+        write_transaction(conn, |conn| {
+            plan_batch(conn, batch, categories, currency, false, who, seen, report)
+        })
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_batch(
     conn: &mut DbConn,
     batch: &[Typed],
     categories: &HashMap<String, i64>,
@@ -402,8 +426,15 @@ fn run_batch(
         .iter()
         .filter_map(|r| r.get("sku").map(str::to_string))
         .collect();
-    let existing: HashMap<String, Existing> = p::table
+    let ids: Vec<i64> = p::table
         .filter(p::sku.eq_any(&skus))
+        .select(p::id)
+        .load(conn)?;
+    if !dry_run {
+        site_core::db::lock_rows(conn, "products_product", &ids)?;
+    }
+    let existing: HashMap<String, Existing> = p::table
+        .filter(p::id.eq_any(&ids))
         .select((
             p::id,
             p::sku,
@@ -470,60 +501,58 @@ fn run_batch(
     if dry_run || planned.is_empty() {
         return Ok(());
     }
-    write_transaction(conn, |conn| -> Result<(), ImportError> {
-        let now = site_core::now();
-        for (sku, current, f) in &planned {
-            let id = match current {
-                Some(e) => {
-                    diesel::update(p::table.find(e.id))
-                        .set((
-                            p::name.eq(&f.name),
-                            p::slug.eq(&f.slug),
-                            p::category_id.eq(f.category_id),
-                            p::price_minor.eq(f.price_minor),
-                            p::stock.eq(f.stock),
-                            p::is_active.eq(f.is_active),
-                            p::description.eq(&f.description),
-                            p::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                    e.id
-                }
-                None => {
-                    diesel::insert_into(p::table)
-                        .values((
-                            p::sku.eq(sku),
-                            p::name.eq(&f.name),
-                            p::slug.eq(&f.slug),
-                            p::category_id.eq(f.category_id),
-                            p::price_minor.eq(f.price_minor),
-                            p::currency.eq(currency.code()),
-                            p::stock.eq(f.stock),
-                            p::is_active.eq(f.is_active),
-                            p::description.eq(&f.description),
-                            p::image.eq(""),
-                            p::created_at.eq(now),
-                            p::updated_at.eq(now),
-                        ))
-                        .execute(conn)?;
-                    p::table.filter(p::sku.eq(sku)).select(p::id).first(conn)?
-                }
-            };
-            let detail = match current {
-                Some(e) => changes(e, f, currency).join("; "),
-                None => format!("created: {}", f.name),
-            };
-            audit(
-                conn,
-                who,
-                id,
-                &format!("{} ({sku})", f.name),
-                current.is_none(),
-                &detail,
-            )?;
-        }
-        Ok(())
-    })
+    let now = site_core::now();
+    for (sku, current, f) in &planned {
+        let id = match current {
+            Some(e) => {
+                diesel::update(p::table.find(e.id))
+                    .set((
+                        p::name.eq(&f.name),
+                        p::slug.eq(&f.slug),
+                        p::category_id.eq(f.category_id),
+                        p::price_minor.eq(f.price_minor),
+                        p::stock.eq(f.stock),
+                        p::is_active.eq(f.is_active),
+                        p::description.eq(&f.description),
+                        p::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                e.id
+            }
+            None => {
+                diesel::insert_into(p::table)
+                    .values((
+                        p::sku.eq(sku),
+                        p::name.eq(&f.name),
+                        p::slug.eq(&f.slug),
+                        p::category_id.eq(f.category_id),
+                        p::price_minor.eq(f.price_minor),
+                        p::currency.eq(currency.code()),
+                        p::stock.eq(f.stock),
+                        p::is_active.eq(f.is_active),
+                        p::description.eq(&f.description),
+                        p::image.eq(""),
+                        p::created_at.eq(now),
+                        p::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                p::table.filter(p::sku.eq(sku)).select(p::id).first(conn)?
+            }
+        };
+        let detail = match current {
+            Some(e) => changes(e, f, currency).join("; "),
+            None => format!("created: {}", f.name),
+        };
+        audit(
+            conn,
+            who,
+            id,
+            &format!("{} ({sku})", f.name),
+            current.is_none(),
+            &detail,
+        )?;
+    }
+    Ok(())
 }
 
 /// One history entry per product written.

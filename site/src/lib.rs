@@ -116,13 +116,20 @@ pub fn admin_site(apps: &[Arc<dyn App>]) -> AdminSite {
     site
 }
 
-/// Applies pending migrations, then creates the permissions the apps
-/// declare (as Django does after migrating). Returns the migrations run.
+/// Applies pending migrations, then makes the permission rows those the
+/// apps declare (as Django does after migrating). Returns the migrations
+/// run.
 pub fn migrate(db: &Database, apps: &[Arc<dyn App>]) -> anyhow::Result<Vec<String>> {
     let applied = db.migrate().context("migrating the database")?;
     let declared = site_core::app::declared_permissions(apps);
-    site_core::app::sync_permissions(&mut *db.get()?, &declared)
+    let synced = site_core::app::sync_permissions(&mut *db.get()?, &declared)
         .context("creating the declared permissions")?;
+    if !synced.removed.is_empty() {
+        tracing::info!(
+            removed = synced.removed.join(", "),
+            "permissions no app declares any more were removed"
+        );
+    }
     Ok(applied)
 }
 

@@ -473,12 +473,13 @@ async fn staff_run_the_catalogue_and_ship_an_order_in_chromium() {
         Some("A blue teapot")
     );
 
-    // A new price, typed in the list.
+    // A new price, typed in the list; Enter saves it (the form's first
+    // button is "Save changes", not the action).
     c.goto(&app.url("/admin/products/product/?q=teapot"))
         .await
         .unwrap();
-    fill(&c, &format!("form-{id}-price"), "19.99").await;
-    click(&c, "button[name=_save]").await;
+    let enter = char::from(fantoccini::key::Key::Enter);
+    fill(&c, &format!("form-{id}-price"), &format!("19.99{enter}")).await;
     c.wait()
         .at_most(Duration::from_secs(15))
         .for_element(Locator::Css(".message-success"))

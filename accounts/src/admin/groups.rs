@@ -192,7 +192,12 @@ impl ModelAdmin for GroupAdmin {
         Ok(())
     }
 
-    fn delete_plan(&self, conn: &mut DbConn, id: i64) -> QueryResult<DeletePlan> {
+    fn delete_plan(
+        &self,
+        _staff: &site_core::admin::Staff,
+        conn: &mut DbConn,
+        id: i64,
+    ) -> QueryResult<DeletePlan> {
         let members: i64 = ug::table
             .filter(ug::group_id.eq(id))
             .count()

@@ -94,3 +94,43 @@ pub(crate) fn cannot_grant(
         )
     }))
 }
+
+/// Why `staff` may not change, deactivate, delete or set the password of
+/// user `id`: their account holds more than the staff member does
+/// (superuser status, or permissions they lack). Whoever could set its
+/// password or email could log in as it and hold all of that. `None` when
+/// they may.
+pub(crate) fn out_of_reach(
+    staff: &Staff,
+    conn: &mut DbConn,
+    id: i64,
+) -> QueryResult<Option<String>> {
+    use site_core::schema::accounts_user as u;
+    if staff.is_superuser || staff.id == id {
+        return Ok(None);
+    }
+    let superuser: bool = u::table
+        .find(id)
+        .select(u::is_superuser)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false);
+    if superuser {
+        return Ok(Some(
+            "Only a superuser can change, deactivate or delete a superuser's account.".into(),
+        ));
+    }
+    let mut missing: Vec<String> = Staff::held(conn, id)?
+        .into_iter()
+        .filter(|c| !staff.has(c))
+        .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    missing.sort();
+    Ok(Some(format!(
+        "This user holds permissions you do not ({}): only someone who holds them can \
+         change, deactivate or delete their account.",
+        missing.join(", ")
+    )))
+}

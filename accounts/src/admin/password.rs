@@ -26,7 +26,16 @@ async fn target(
     let admin = UserAdmin::default();
     staff.require(admin.meta(), Perm::Change)?;
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let user = rq.db(move |conn| Ok(User::find(conn, id)?)).await?;
+    let who = staff.clone();
+    let user = rq
+        .db(move |conn| {
+            let user = User::find(conn, id)?;
+            match super::out_of_reach(&who, conn, id)? {
+                Some(why) => Err(AppError::Forbidden(why)),
+                None => Ok(user),
+            }
+        })
+        .await?;
     Ok((admin, user))
 }
 

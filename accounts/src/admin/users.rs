@@ -9,7 +9,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use site_core::admin::{
     in_order_of, ActionSpec, AdminEnv, Cell, Column, DateHierarchy, DeletePlan, Deleted, Field,
-    Fieldset, Filter, Link, ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row, SaveError,
+    Fieldset, Filter, Link, ListQuery, ModelAdmin, ModelMeta, Object, Perm, Row, SaveError, Staff,
     Submission, Value, Values,
 };
 use site_core::db::{DbConn, MultiBackend};
@@ -18,7 +18,7 @@ use site_core::schema::{
     accounts_user as u, accounts_user_group as ug, accounts_user_permission as up,
 };
 
-use super::{cannot_grant, group_choices, permission_choices};
+use super::{cannot_grant, group_choices, out_of_reach, permission_choices};
 use crate::models::User;
 use crate::throttle;
 use crate::validators::{self, UserAttributes};
@@ -452,6 +452,9 @@ impl ModelAdmin for UserAdmin {
         let before = self
             .get(conn, id)?
             .ok_or(SaveError::Db(diesel::result::Error::NotFound))?;
+        if let Some(why) = out_of_reach(env.staff, conn, id)? {
+            return Err(SaveError::form(why));
+        }
         check_grants(env, conn, Some(&before), v)?;
         let (active, staff, superuser) = (
             v.bool("is_active")?,
@@ -485,12 +488,15 @@ impl ModelAdmin for UserAdmin {
         Ok(())
     }
 
-    fn delete_plan(&self, conn: &mut DbConn, id: i64) -> QueryResult<DeletePlan> {
+    fn delete_plan(&self, staff: &Staff, conn: &mut DbConn, id: i64) -> QueryResult<DeletePlan> {
         let addresses: i64 = a::table
             .filter(a::user_id.eq(id))
             .count()
             .get_result(conn)?;
         let mut plan = DeletePlan::default();
+        if let Some(why) = out_of_reach(staff, conn, id)? {
+            plan.protected_by.push(why);
+        }
         if addresses > 0 {
             plan.cascades.push(format!(
                 "{addresses} saved {}",
@@ -547,6 +553,11 @@ impl ModelAdmin for UserAdmin {
                     return Err(SaveError::form(
                         "You cannot deactivate yourself: ask another administrator.",
                     ));
+                }
+                for (id, email) in &users {
+                    if let Some(why) = out_of_reach(env.staff, conn, *id)? {
+                        return Err(SaveError::form(format!("{email}: {why}")));
+                    }
                 }
                 let n = diesel::update(
                     u::table

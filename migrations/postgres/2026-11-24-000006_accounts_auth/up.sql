@@ -76,5 +76,22 @@ CREATE TABLE accounts_user_permission (
     permission_id BIGINT NOT NULL REFERENCES accounts_permission (id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, permission_id)
 );
--- The permission rows themselves are declared in code, next to each
--- model, and created by `migrate` (site_core::app::sync_permissions).
+
+INSERT INTO accounts_permission (codename, name)
+SELECT m.app || '.' || a.action || '_' || m.model,
+       'Can ' || a.action || ' ' || m.label
+FROM (
+    SELECT 'accounts' AS app, 'user' AS model, 'user' AS label
+    UNION ALL SELECT 'accounts', 'group', 'group'
+    UNION ALL SELECT 'accounts', 'address', 'address'
+    UNION ALL SELECT 'products', 'category', 'category'
+    UNION ALL SELECT 'products', 'product', 'product'
+    UNION ALL SELECT 'orders', 'order', 'order'
+    UNION ALL SELECT 'orders', 'line', 'order line'
+    UNION ALL SELECT 'payments', 'payment', 'payment'
+    UNION ALL SELECT 'payments', 'transaction', 'payment transaction'
+    UNION ALL SELECT 'core', 'session', 'session'
+) AS m
+CROSS JOIN (
+    SELECT 'view' AS action UNION ALL SELECT 'add' UNION ALL SELECT 'change' UNION ALL SELECT 'delete'
+) AS a;

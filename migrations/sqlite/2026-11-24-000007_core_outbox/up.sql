@@ -19,3 +19,6 @@ CREATE TABLE core_outbox (
     sent_at TIMESTAMP
 );
 CREATE INDEX core_outbox_due ON core_outbox (status, next_attempt_at);
+INSERT INTO accounts_permission (codename, name) VALUES
+    ('core.view_outbox', 'Can view outgoing email'),
+    ('core.change_outbox', 'Can retry outgoing email');

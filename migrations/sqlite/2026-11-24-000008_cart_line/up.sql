@@ -6,3 +6,6 @@ CREATE TABLE cart_line (
     updated_at TIMESTAMP NOT NULL,
     PRIMARY KEY (user_id, product_id)
 );
+INSERT INTO accounts_permission (codename, name) VALUES
+    ('cart.view_line', 'Can view cart line'), ('cart.add_line', 'Can add cart line'),
+    ('cart.change_line', 'Can change cart line'), ('cart.delete_line', 'Can delete cart line');

@@ -148,29 +148,63 @@ pub fn declared_permissions(apps: &[Arc<dyn App>]) -> Vec<PermissionSpec> {
     out
 }
 
-/// Creates the permission rows code declares and the database lacks (what
-/// Django does after migrating). Existing rows, and their grants, stay.
+/// What `sync_permissions` did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PermissionSync {
+    pub created: usize,
+    pub renamed: usize,
+    /// Rows no app declares any more (a model that left the admin); their
+    /// grants go with them.
+    pub removed: Vec<String>,
+}
+
+/// Makes the permission rows what code declares (what Django does after
+/// migrating, with its stale-row clean-up folded in): creates the missing,
+/// renames those whose description changed, and deletes those nothing
+/// declares, in one transaction. Grants of the rows that stay are kept.
 pub fn sync_permissions(
     conn: &mut crate::db::DbConn,
     declared: &[PermissionSpec],
-) -> diesel::QueryResult<usize> {
+) -> diesel::QueryResult<PermissionSync> {
     use crate::schema::accounts_permission as p;
     use diesel::prelude::*;
-    let existing: std::collections::HashSet<String> = p::table
-        .select(p::codename)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    let mut created = 0;
-    let mut seen = std::collections::HashSet::new();
-    for spec in declared {
-        if existing.contains(&spec.codename) || !seen.insert(spec.codename.clone()) {
-            continue;
+    crate::db::write_transaction(conn, |conn| {
+        let existing: std::collections::HashMap<String, String> = p::table
+            .select((p::codename, p::name))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .collect();
+        let mut done = PermissionSync::default();
+        let mut seen = std::collections::HashSet::new();
+        for spec in declared {
+            if !seen.insert(spec.codename.as_str()) {
+                continue;
+            }
+            match existing.get(&spec.codename) {
+                Some(name) if *name == spec.name => {}
+                Some(_) => {
+                    diesel::update(p::table.filter(p::codename.eq(&spec.codename)))
+                        .set(p::name.eq(&spec.name))
+                        .execute(conn)?;
+                    done.renamed += 1;
+                }
+                None => {
+                    diesel::insert_into(p::table)
+                        .values((p::codename.eq(&spec.codename), p::name.eq(&spec.name)))
+                        .execute(conn)?;
+                    done.created += 1;
+                }
+            }
         }
-        diesel::insert_into(p::table)
-            .values((p::codename.eq(&spec.codename), p::name.eq(&spec.name)))
-            .execute(conn)?;
-        created += 1;
-    }
-    Ok(created)
+        let mut stale: Vec<String> = existing
+            .into_keys()
+            .filter(|c| !seen.contains(c.as_str()))
+            .collect();
+        stale.sort();
+        if !stale.is_empty() {
+            diesel::delete(p::table.filter(p::codename.eq_any(&stale))).execute(conn)?;
+        }
+        done.removed = stale;
+        Ok(done)
+    })
 }

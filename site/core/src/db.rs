@@ -288,6 +288,20 @@ pub fn lock_row(conn: &mut DbConn, table: &str, id: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// `lock_row` for many rows at once, in id order (so that two writers
+/// locking overlapping sets cannot deadlock).
+pub fn lock_rows(conn: &mut DbConn, table: &str, ids: &[i64]) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        debug_assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        diesel::sql_query(format!(
+            "SELECT 1 FROM {table} WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+        ))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+        .execute(pg)?;
+    }
+    Ok(())
+}
+
 #[derive(diesel::QueryableByName)]
 struct Estimate {
     #[diesel(sql_type = diesel::sql_types::BigInt)]

@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use site_core::schema::{accounts_address as a, accounts_user as u};
 
-use crate::support::{Client, TestApp};
+use crate::support::TestApp;
 
 const PW: &str = "correct horse battery staple";
 
@@ -25,18 +25,11 @@ fn perm_id(app: &TestApp, codename: &str) -> String {
         .to_string()
 }
 
-async fn boss(app: &TestApp) -> Client {
-    app.user("boss@example.com", PW, true);
-    let c = app.client();
-    c.login("boss@example.com", PW).await;
-    c
-}
-
 #[actix_web::test]
 async fn staff_are_created_grouped_and_granted_from_the_admin() {
     let app = TestApp::spawn().await;
     app.product("Oak Lamp", 5, 2500);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
 
     let add = "/admin/accounts/group/add/";
     let form = c.get(add).await;
@@ -226,6 +219,118 @@ async fn staff_cannot_grant_what_they_do_not_hold() {
 }
 
 #[actix_web::test]
+async fn staff_cannot_take_over_an_account_that_holds_more_than_they_do() {
+    let app = TestApp::spawn().await;
+    app.user("boss@example.com", PW, true);
+    app.staff_member("cashier@example.com", PW, &["payments.view_payment"]);
+    app.customer("cust@example.com", PW);
+    app.staff_member(
+        "hr@example.com",
+        PW,
+        &[
+            "accounts.view_user",
+            "accounts.change_user",
+            "accounts.delete_user",
+        ],
+    );
+    let boss = user_id(&app, "boss@example.com");
+    let cashier = user_id(&app, "cashier@example.com");
+    let cust = user_id(&app, "cust@example.com");
+    let c = app.client();
+    c.login("hr@example.com", PW).await;
+
+    // Setting a superuser's password would hand over the superuser.
+    let set = format!("/admin/accounts/user/{boss}/password/");
+    let refused = c.get_raw(&set).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.contains("Only a superuser can change"));
+    let change = format!("/admin/accounts/user/{boss}/change/");
+    let page = c.get(&change).await;
+    let token = page
+        .hidden_fields(&change)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .unwrap()
+        .1;
+    let posted = c
+        .post_raw(
+            &set,
+            &[
+                ("csrf_token", &token),
+                ("password", "mine now, all of it"),
+                ("password2", "mine now, all of it"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 403);
+    assert!(
+        app.client()
+            .login("boss@example.com", PW)
+            .await
+            .contains("boss@example.com"),
+        "the superuser's password is unchanged"
+    );
+
+    // So would their email (then "forgot password").
+    let moved = c
+        .submit_multi(
+            &page,
+            &change,
+            &[
+                ("email", "hr+mine@example.com"),
+                ("is_active", "on"),
+                ("is_staff", "on"),
+                ("is_superuser", "on"),
+                ("email_verified", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, 422);
+    assert!(moved.contains("Only a superuser can change"));
+    assert_eq!(user_id(&app, "boss@example.com"), boss, "email unchanged");
+
+    // Nor delete a superuser, or deactivate staff holding what they lack.
+    let delete = format!("/admin/accounts/user/{boss}/delete/");
+    assert!(c.get(&delete).await.contains("Only a superuser can change"));
+    let gone = c
+        .follow(c.post_raw(&delete, &[("csrf_token", &token)]).await)
+        .await;
+    assert!(gone.contains("Nothing was deleted"), "{}", gone.text());
+    assert_eq!(user_id(&app, "boss@example.com"), boss);
+    let list = c.get("/admin/accounts/user/").await;
+    let deactivate = c
+        .submit_multi(
+            &list,
+            "/admin/accounts/user/",
+            &[
+                ("action", "deactivate"),
+                ("_selected", &cashier.to_string()),
+            ],
+        )
+        .await;
+    assert!(c
+        .follow(deactivate)
+        .await
+        .contains("This user holds permissions you do not (payments.view_payment)"),);
+    let active: bool = u::table
+        .find(cashier)
+        .select(u::is_active)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(active);
+
+    // A customer holding nothing is theirs to look after.
+    let set = format!("/admin/accounts/user/{cust}/password/");
+    let form = c.get(&set).await;
+    let new = "a brand new passphrase 42";
+    let done = c
+        .submit(&form, &set, &[("password", new), ("password2", new)])
+        .await;
+    assert!(done.contains("The password of cust@example.com was changed"));
+}
+
+#[actix_web::test]
 async fn staff_set_a_password_and_clear_a_lock_out() {
     let app = TestApp::spawn().await;
     app.customer("cust@example.com", PW);
@@ -240,7 +345,7 @@ async fn staff_set_a_password_and_clear_a_lock_out() {
     let locked = app.client().login("cust@example.com", PW).await;
     assert!(locked.contains("Too many"), "{}", locked.text());
 
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get("/admin/accounts/user/?q=cust").await;
     assert!(list.contains("Locked out"));
     let page = c.get(&format!("/admin/accounts/user/{cust}/change/")).await;
@@ -341,7 +446,7 @@ async fn customers_with_orders_are_deactivated_others_deleted() {
         ))
         .execute(&mut *app.conn())
         .unwrap();
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get("/admin/accounts/user/").await;
     let confirm = c
         .submit_multi(
@@ -385,7 +490,7 @@ async fn addresses_find_their_owner_by_email() {
     app.customer("ann@example.com", PW);
     app.customer("anna@example.com", PW);
     app.customer("bob@example.com", PW);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let add = "/admin/accounts/address/add/";
     let form = c.get(add).await;
     let fields = |owner: &'static str| {
@@ -436,7 +541,7 @@ async fn deactivating_users_signs_them_out_everywhere_but_never_yourself() {
     let theirs = app.client();
     theirs.login("cust@example.com", PW).await;
     assert_eq!(theirs.get_raw("/accounts/profile/").await.status, 200);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let me = user_id(&app, "boss@example.com");
     let list = c.get("/admin/accounts/user/").await;
     let refused = c
@@ -479,4 +584,61 @@ async fn deactivating_users_signs_them_out_everywhere_but_never_yourself() {
         !again.contains("Signed in as"),
         "an inactive user cannot log in"
     );
+}
+
+/// The permission rows follow the code: what no app declares (rows the
+/// first migrations listed by hand, a model that left the admin) goes,
+/// with its grants, each time `migrate` runs; renamed ones are renamed.
+#[actix_web::test]
+async fn migrating_makes_the_permissions_what_the_apps_declare() {
+    use site_core::schema::{accounts_permission as p, accounts_user_permission as up};
+    let app = TestApp::spawn().await;
+    let codenames = |app: &TestApp| -> Vec<String> {
+        p::table
+            .select(p::codename)
+            .load::<String>(&mut *app.conn())
+            .unwrap()
+    };
+    let now = codenames(&app);
+    assert!(now.contains(&"products.change_product".to_string()));
+    assert!(now.contains(&"payments.view_payment".to_string()));
+    for gone in [
+        "orders.view_line",
+        "core.view_session",
+        "payments.delete_payment",
+    ] {
+        assert!(
+            !now.contains(&gone.to_string()),
+            "{gone} is declared nowhere"
+        );
+    }
+
+    let clerk = app.staff_member("clerk@example.com", PW, &["products.view_product"]);
+    diesel::insert_into(p::table)
+        .values((
+            p::codename.eq("products.fly_product"),
+            p::name.eq("Can fly product"),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    accounts::permissions::grant_user(&mut app.conn(), clerk.id, "products.fly_product").unwrap();
+    diesel::update(p::table.filter(p::codename.eq("products.view_product")))
+        .set(p::name.eq("an old description"))
+        .execute(&mut *app.conn())
+        .unwrap();
+
+    site::migrate(&app.db, &site::apps(&app.config)).unwrap();
+    assert!(!codenames(&app).contains(&"products.fly_product".to_string()));
+    let grants: i64 = up::table
+        .filter(up::user_id.eq(clerk.id))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(grants, 1, "the stale grant went; the declared one stayed");
+    let name: String = p::table
+        .filter(p::codename.eq("products.view_product"))
+        .select(p::name)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(name, "Can view product");
 }

@@ -34,13 +34,6 @@ fn entries(app: &TestApp, object_id: i64) -> Vec<(String, String, String)> {
         .unwrap()
 }
 
-async fn boss(app: &TestApp) -> crate::support::Client {
-    app.user("boss@example.com", PW, true);
-    let c = app.client();
-    c.login("boss@example.com", PW).await;
-    c
-}
-
 const LIST: &str = "/admin/products/product/";
 
 #[actix_web::test]
@@ -48,7 +41,7 @@ async fn price_and_stock_are_edited_in_the_list_all_or_nothing() {
     let app = TestApp::spawn().await;
     let a = app.product("Oak Lamp", 5, 2500);
     let b = app.product("Tea Pot", 7, 1200);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
 
     let list = c.get(LIST).await;
     let (pa, sa) = (
@@ -153,6 +146,29 @@ async fn price_and_stock_are_edited_in_the_list_all_or_nothing() {
         .await;
     assert_eq!(again.status, 303);
     assert_eq!(price_and_stock(&app, a.id), (1999, 10));
+
+    // Enter in a cell submits with the form's first button, which saves;
+    // a form sent with "Run" but no action chosen saves the edits too.
+    let list = c.get(LIST).await;
+    let form = &list.body[list.body.find("class=\"results\"").unwrap()..];
+    let first_button = &form[form.find("<button").unwrap()..];
+    assert!(first_button.starts_with("<button type=\"submit\" name=\"_save\""));
+    let entered = c
+        .submit_multi(
+            &list,
+            LIST,
+            &[
+                (&pa, "18.00"),
+                (&sa, "10"),
+                (&pb, "12.00"),
+                (&sb, "9"),
+                ("action", ""),
+                ("_run", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(entered.status, 303);
+    assert_eq!(price_and_stock(&app, a.id), (1800, 10));
 }
 
 #[actix_web::test]
@@ -283,7 +299,7 @@ async fn ordered_products_are_deactivated_not_deleted() {
     let shopper = app.client();
     shopper.add_to_cart(sold.id, 1).await;
     shopper.checkout("buyer@example.com").await;
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
 
     let list = c.get(LIST).await;
     let (is, ip) = (sold.id.to_string(), spare.id.to_string());
@@ -329,7 +345,7 @@ async fn ordered_products_are_deactivated_not_deleted() {
 async fn the_audit_log_filters_by_who_what_and_when() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     app.staff_member(
         "clerk@example.com",
         PW,
@@ -408,7 +424,7 @@ async fn change_lists_export_as_filtered_csv() {
     let app = TestApp::spawn().await;
     app.seed(30, 3);
     let evil = app.product("=HYPERLINK(\"x\")", 1, 100);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let cat: i64 = site_core::schema::products_category::table
         .select(site_core::schema::products_category::id)
         .order(site_core::schema::products_category::id)
@@ -456,7 +472,7 @@ async fn a_product_is_added_and_lands_in_the_shop() {
         .select(p::category_id)
         .first(&mut *app.conn())
         .unwrap();
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let add = "/admin/products/product/add/";
     let form = c.get(add).await;
     assert!(form.body.contains("checked"), "new products start active");

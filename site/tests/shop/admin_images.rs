@@ -7,7 +7,7 @@ use std::io::Cursor;
 use diesel::prelude::*;
 use site_core::schema::{products_image as i, products_product as p};
 
-use crate::support::{Client, TestApp};
+use crate::support::TestApp;
 
 const PW: &str = "correct horse battery staple";
 
@@ -27,18 +27,11 @@ fn pictures(app: &TestApp, product: i64) -> Vec<(i64, String, i32, bool, String)
         .unwrap()
 }
 
-async fn boss(app: &TestApp) -> Client {
-    app.user("boss@example.com", PW, true);
-    let c = app.client();
-    c.login("boss@example.com", PW).await;
-    c
-}
-
 #[actix_web::test]
 async fn staff_upload_order_and_pick_pictures_the_shop_shows() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let change = format!("/admin/products/product/{}/change/", lamp.id);
     let form = c.get(&change).await;
     assert!(form.body.contains("enctype=\"multipart/form-data\""));
@@ -170,4 +163,28 @@ async fn staff_upload_order_and_pick_pictures_the_shop_shows() {
         history.text()
     );
     assert!(history.contains(&format!("deleted picture {second}")));
+}
+
+/// However many file fields a form sends, what is held in memory is
+/// bounded: nine 7.5 MB files (each under the 8 MB limit) are refused as a
+/// whole, with a reason, and nothing is saved.
+#[actix_web::test]
+async fn a_form_cannot_pile_up_files_in_memory() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Oak Lamp", 5, 2500);
+    let c = app.boss(PW).await;
+    let change = format!("/admin/products/product/{}/change/", lamp.id);
+    let form = c.get(&change).await;
+    let big = vec![0u8; 7_500_000];
+    let files: Vec<(&str, &str, Vec<u8>)> = (0..9)
+        .map(|_| ("images-new0-file", "big.png", big.clone()))
+        .collect();
+    let refused = c.submit_multipart(&form, &change, &[], &files).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.contains("The files are too large together: send at most 64 MB in one form."),
+        "{}",
+        refused.text()
+    );
+    assert!(pictures(&app, lamp.id).is_empty());
 }

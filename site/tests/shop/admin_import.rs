@@ -5,17 +5,10 @@
 use diesel::prelude::*;
 use site_core::schema::{admin_log as log, products_product as p};
 
-use crate::support::{Client, TestApp};
+use crate::support::TestApp;
 
 const PW: &str = "correct horse battery staple";
 const PAGE: &str = "/admin/products/product/import/";
-
-async fn boss(app: &TestApp) -> Client {
-    app.user("boss@example.com", PW, true);
-    let c = app.client();
-    c.login("boss@example.com", PW).await;
-    c
-}
 
 fn stock(app: &TestApp, sku: &str) -> Option<i64> {
     p::table
@@ -34,7 +27,7 @@ async fn a_dry_run_shows_every_row_then_the_import_writes_it() {
         .select(site_core::schema::products_category::slug)
         .first(&mut *app.conn())
         .unwrap();
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get("/admin/products/product/").await;
     assert!(list.contains("Import CSV"));
     let form = c.get(PAGE).await;
@@ -96,7 +89,7 @@ async fn a_dry_run_shows_every_row_then_the_import_writes_it() {
 async fn bad_files_are_refused_with_a_reason_and_large_ones_stream() {
     let app = TestApp::spawn().await;
     app.product("Oak Lamp", 5, 2500);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let form = c.get(PAGE).await;
     let header = c
         .submit_multipart(
@@ -140,4 +133,52 @@ async fn bad_files_are_refused_with_a_reason_and_large_ones_stream() {
         403,
         "importing adds products"
     );
+}
+
+/// A sale while an import updates the same product: the import waits for
+/// it and keeps the stock the sale left, rather than writing back the stock
+/// it read before (which would sell the same lamp twice).
+#[actix_web::test]
+async fn an_import_never_writes_back_stock_it_read_before_a_sale() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Oak Lamp", 5, 2500);
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let db = app.db.clone();
+    let id = lamp.id;
+    let sale = std::thread::spawn(move || {
+        let mut conn = db.get().unwrap();
+        site_core::db::write_transaction(&mut conn, |conn| -> QueryResult<()> {
+            site_core::db::lock_row(conn, "products_product", id)?;
+            locked_tx.send(()).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            diesel::update(p::table.find(id))
+                .set(p::stock.eq(p::stock - 1))
+                .execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let csv = format!("sku,price\n{},30.00\n", lamp.sku);
+    let report = products::import::import(
+        &mut app.conn(),
+        csv.as_bytes(),
+        site_core::money::Currency::Usd,
+        false,
+        &products::import::Importer {
+            staff: None,
+            label: "test import",
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    sale.join().unwrap();
+    assert_eq!(report.updated, 1);
+    let (stock, price): (i64, i64) = p::table
+        .find(lamp.id)
+        .select((p::stock, p::price_minor))
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(price, 3000, "the import's change");
+    assert_eq!(stock, 4, "and the sale's");
 }

@@ -3,9 +3,9 @@
 //! the read-only payment records and the dashboard.
 
 use diesel::prelude::*;
-use site_core::schema::orders_order as o;
+use site_core::schema::{orders_order as o, payments_payment as pay};
 
-use crate::support::{card_fields, order_public_id, Client, TestApp};
+use crate::support::{card_fields, order_public_id, TestApp};
 
 const PW: &str = "correct horse battery staple";
 const LIST: &str = "/admin/orders/order/";
@@ -42,20 +42,13 @@ fn status(app: &TestApp, id: i64) -> orders::OrderStatus {
         .unwrap()
 }
 
-async fn boss(app: &TestApp) -> Client {
-    app.user("boss@example.com", PW, true);
-    let c = app.client();
-    c.login("boss@example.com", PW).await;
-    c
-}
-
 #[actix_web::test]
 async fn a_paid_order_is_shipped_and_the_customer_sees_the_tracking_number() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
     let (id, public_id) = order(&app, lamp.id, 2, true).await;
     assert_eq!(status(&app, id), orders::OrderStatus::Paid);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
 
     let list = c.get(LIST).await;
     assert!(list.contains("Paid"));
@@ -165,7 +158,7 @@ async fn only_the_moves_the_pipeline_allows_happen_all_or_nothing() {
     let lamp = app.product("Oak Lamp", 9, 2500);
     let (paid, _) = order(&app, lamp.id, 1, true).await;
     let (pending, pending_public) = order(&app, lamp.id, 1, false).await;
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get(LIST).await;
     let (ip, iq) = (paid.to_string(), pending.to_string());
 
@@ -226,10 +219,10 @@ async fn only_the_moves_the_pipeline_allows_happen_all_or_nothing() {
 async fn cancelling_returns_the_stock_and_tells_the_customer() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
-    let (paid, _) = order(&app, lamp.id, 2, true).await;
+    let (paid, paid_public) = order(&app, lamp.id, 2, true).await;
     let (pending, pending_public) = order(&app, lamp.id, 1, false).await;
     assert_eq!(app.stock(lamp.id), 2);
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get(LIST).await;
     let (ip, iq) = (paid.to_string(), pending.to_string());
     let done = c
@@ -246,6 +239,13 @@ async fn cancelling_returns_the_stock_and_tells_the_customer() {
         done.contains("2 orders were cancelled; their stock is back on sale"),
         "{}",
         done.text()
+    );
+    assert!(
+        done.contains(&format!(
+            "refund the payment of {} with the payment provider",
+            orders::emails::short_ref(&paid_public)
+        )),
+        "staff are reminded of the refund the customer was promised"
     );
     assert_eq!(app.stock(lamp.id), 5);
     assert_eq!(status(&app, paid), orders::OrderStatus::Cancelled);
@@ -276,6 +276,42 @@ async fn cancelling_returns_the_stock_and_tells_the_customer() {
         .await;
     assert!(again.contains("cannot become cancelled"));
     assert_eq!(app.stock(lamp.id), 5);
+
+    // An order whose payment is being processed waits for its answer.
+    let (paying, _) = order(&app, lamp.id, 1, false).await;
+    let now = site_core::now();
+    diesel::insert_into(pay::table)
+        .values((
+            pay::order_id.eq(paying),
+            pay::provider.eq("demo"),
+            pay::status.eq("processing"),
+            pay::amount_minor.eq(2500),
+            pay::currency.eq("USD"),
+            pay::card_last4.eq("4242"),
+            pay::idempotency_key.eq("in-flight"),
+            pay::created_at.eq(now),
+            pay::updated_at.eq(now),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let list = c.get(LIST).await;
+    let refused = c
+        .follow(
+            c.submit_multi(
+                &list,
+                LIST,
+                &[("action", "cancel"), ("_selected", &paying.to_string())],
+            )
+            .await,
+        )
+        .await;
+    assert!(
+        refused.contains("its payment is still being processed"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(status(&app, paying), orders::OrderStatus::Pending);
+    assert_eq!(app.stock(lamp.id), 4, "its stock stays held");
 }
 
 #[actix_web::test]
@@ -283,7 +319,7 @@ async fn an_address_is_corrected_before_shipping_but_not_after() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
     let (id, _) = order(&app, lamp.id, 1, true).await;
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let change = format!("/admin/orders/order/{id}/change/");
     let fields = [
         ("email", "ada@example.com"),
@@ -327,7 +363,7 @@ async fn payments_are_read_only_records() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Oak Lamp", 5, 2500);
     order(&app, lamp.id, 1, true).await;
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let list = c.get("/admin/payments/payment/").await;
     assert_eq!(list.status, 200);
     assert!(list.contains("Succeeded"));
@@ -360,7 +396,7 @@ async fn the_dashboard_charts_sales_and_lists_what_needs_doing() {
     let lamp = app.product("Oak Lamp", 6, 2500);
     let (paid, _) = order(&app, lamp.id, 2, true).await;
     order(&app, lamp.id, 1, false).await;
-    let c = boss(&app).await;
+    let c = app.boss(PW).await;
     let index = c.get("/admin/").await;
     assert_eq!(index.status, 200);
     assert!(index.contains("Sales, last 30 days"));

@@ -213,13 +213,19 @@ async fn staff_pages_check_permissions() {
         &site_core::mail::Email {
             to: "bad".into(),
             subject: "s".into(),
-            text: "t".into(),
-            html: "h".into(),
+            text: "Reset: http://shop/accounts/reset/SECRET-TOKEN/".into(),
+            html: "<a href=\"http://shop/accounts/reset/SECRET-TOKEN/\">Reset</a>".into(),
         },
     )
     .unwrap();
     app.deliver_mail();
     let id = app.outbox(Status::Failed)[0].id.to_string();
+    // Mail carries live links (password resets, email confirmations): the
+    // admin shows who was sent what and when, never the body.
+    let message = c.get(&format!("/admin/core/outbox/{id}/change/")).await;
+    assert_eq!(message.status, 200);
+    assert!(message.contains("bad"), "the recipient is shown");
+    assert!(!message.body.contains("SECRET-TOKEN"), "{}", message.text());
     let page = c.get("/admin/core/outbox/").await;
     let retry = [("action", "retry"), ("_selected", id.as_str())];
     assert_eq!(

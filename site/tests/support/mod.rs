@@ -222,6 +222,14 @@ impl TestApp {
     }
 
     /// Staff (not a superuser) holding exactly `perms` (`app.action_model`).
+    /// A superuser, boss@example.com, logged in.
+    pub async fn boss(&self, password: &str) -> Client {
+        self.user("boss@example.com", password, true);
+        let c = self.client();
+        c.login("boss@example.com", password).await;
+        c
+    }
+
     pub fn staff_member(&self, email: &str, password: &str, perms: &[&str]) -> accounts::User {
         use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
         let user = self.user(email, password, false);

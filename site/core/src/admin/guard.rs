@@ -41,7 +41,13 @@ impl Staff {
 
     /// Django's rule: who may change may also look.
     pub fn can_view(&self, meta: &ModelMeta) -> bool {
-        self.can(meta, Perm::View) || self.can(meta, Perm::Change)
+        self.may_view(meta.app, meta.model)
+    }
+
+    /// `can_view` by the model's app and name.
+    pub fn may_view(&self, app: &str, model: &str) -> bool {
+        self.has(&format!("{app}.{}_{model}", Perm::View.as_str()))
+            || self.has(&format!("{app}.{}_{model}", Perm::Change.as_str()))
     }
 
     /// Refuses unless the staff member holds `perm` on the model.
@@ -61,13 +67,36 @@ impl Staff {
         }
     }
 
+    /// The codenames a user holds, directly and through their groups
+    /// (whatever their staff or superuser status).
+    pub fn held(conn: &mut DbConn, user_id: i64) -> QueryResult<HashSet<String>> {
+        use crate::schema::{
+            accounts_group_permission as gp, accounts_permission as p, accounts_user_group as ug,
+            accounts_user_permission as up,
+        };
+        let mut perms: HashSet<String> = up::table
+            .inner_join(p::table)
+            .filter(up::user_id.eq(user_id))
+            .select(p::codename)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        perms.extend(
+            ug::table
+                .inner_join(gp::table.on(gp::group_id.eq(ug::group_id)))
+                .inner_join(p::table.on(p::id.eq(gp::permission_id)))
+                .filter(ug::user_id.eq(user_id))
+                .select(p::codename)
+                .distinct()
+                .load::<String>(conn)?,
+        );
+        Ok(perms)
+    }
+
     /// Loads the user's staff status and permissions (three queries);
     /// `None` for a missing, inactive or non-staff user.
     pub fn load(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<(Staff, bool)>> {
-        use crate::schema::{
-            accounts_group_permission as gp, accounts_permission as p, accounts_user as u,
-            accounts_user_group as ug, accounts_user_permission as up,
-        };
+        use crate::schema::accounts_user as u;
         let Some((email, active, staff, superuser, totp)) = u::table
             .find(user_id)
             .select((
@@ -85,26 +114,10 @@ impl Staff {
         if !active || !staff {
             return Ok(None);
         }
-        let perms: HashSet<String> = if superuser {
+        let perms = if superuser {
             HashSet::new()
         } else {
-            let mut perms: HashSet<String> = up::table
-                .inner_join(p::table)
-                .filter(up::user_id.eq(user_id))
-                .select(p::codename)
-                .load::<String>(conn)?
-                .into_iter()
-                .collect();
-            perms.extend(
-                ug::table
-                    .inner_join(gp::table.on(gp::group_id.eq(ug::group_id)))
-                    .inner_join(p::table.on(p::id.eq(gp::permission_id)))
-                    .filter(ug::user_id.eq(user_id))
-                    .select(p::codename)
-                    .distinct()
-                    .load::<String>(conn)?,
-            );
-            perms
+            Self::held(conn, user_id)?
         };
         Ok(Some((
             Staff {

@@ -131,6 +131,20 @@ pub trait Related: Send + Sync + 'static {
         Ok(DeletePlan::default())
     }
 
+    /// Why `action` may not run on object `id` of `app.model` now (an
+    /// order whose payment is still being processed cannot be cancelled).
+    /// Asked inside the action's transaction, with the row locked.
+    fn refuse_action(
+        &self,
+        _conn: &mut DbConn,
+        _app: &str,
+        _model: &str,
+        _action: &str,
+        _id: i64,
+    ) -> diesel::QueryResult<Option<String>> {
+        Ok(None)
+    }
+
     /// Tables for the change page of object `id` of `app.model`.
     fn inlines(
         &self,
@@ -204,6 +218,9 @@ pub struct InlineTable {
     pub rows: Vec<(Option<Link>, Vec<Cell>)>,
     /// "All 230 products" and where they are listed, when there are more.
     pub more: Option<(String, Link)>,
+    /// The model (app, model) whose rows it lists when that is not the
+    /// page's own: only staff who may view that model see the table.
+    pub lists: Option<(&'static str, &'static str)>,
 }
 
 /// What handlers give a model beside the connection.
@@ -343,7 +360,12 @@ pub trait ModelAdmin: Send + Sync + 'static {
         self.update(env, conn, id, values, &Submission::default())
     }
 
-    fn delete_plan(&self, _conn: &mut DbConn, _id: i64) -> diesel::QueryResult<DeletePlan> {
+    fn delete_plan(
+        &self,
+        _staff: &Staff,
+        _conn: &mut DbConn,
+        _id: i64,
+    ) -> diesel::QueryResult<DeletePlan> {
         Ok(DeletePlan::default())
     }
 
@@ -442,11 +464,12 @@ impl AdminSite {
     /// The model's own delete plan for `id`, with what other apps found.
     pub fn delete_plan(
         &self,
+        staff: &Staff,
         conn: &mut DbConn,
         model: &dyn ModelAdmin,
         id: i64,
     ) -> diesel::QueryResult<DeletePlan> {
-        let mut plan = model.delete_plan(conn, id)?;
+        let mut plan = model.delete_plan(staff, conn, id)?;
         let meta = model.meta();
         for r in &self.related {
             plan.merge(r.delete_plan(conn, meta.app, meta.model, id)?);
@@ -454,10 +477,33 @@ impl AdminSite {
         Ok(plan)
     }
 
+    /// Why other apps refuse `action` on some of `ids`, one reason each.
+    pub fn action_refusals(
+        &self,
+        conn: &mut DbConn,
+        model: &dyn ModelAdmin,
+        action: &str,
+        ids: &[i64],
+    ) -> diesel::QueryResult<Vec<String>> {
+        let meta = model.meta();
+        let mut refused = Vec::new();
+        for r in &self.related {
+            for id in ids {
+                if let Some(why) = r.refuse_action(conn, meta.app, meta.model, action, *id)? {
+                    refused.push(why);
+                }
+            }
+        }
+        Ok(refused)
+    }
+
     /// The model's own tables for the change page of `obj`, then what
     /// other apps add.
+    /// Tables listing another model are left out for staff who may not
+    /// view it.
     pub fn inlines(
         &self,
+        staff: &Staff,
         conn: &mut DbConn,
         model: &dyn ModelAdmin,
         obj: &Object,
@@ -467,6 +513,10 @@ impl AdminSite {
         for r in &self.related {
             tables.extend(r.inlines(conn, meta.app, meta.model, obj.id)?);
         }
+        tables.retain(|t| {
+            t.lists
+                .is_none_or(|(app, model)| staff.may_view(app, model))
+        });
         Ok(tables)
     }
 

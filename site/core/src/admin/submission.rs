@@ -75,6 +75,9 @@ impl Default for Limits {
 
 /// Text fields of a form may hold this much in all.
 const MAX_TEXT_BYTES: usize = 1024 * 1024;
+/// Files kept in memory (those not spooled to disk) may hold this much in
+/// all, however many a form sends.
+const MAX_MEMORY_FILE_BYTES: usize = 64 * 1024 * 1024;
 
 impl Submission {
     pub fn first(&self, name: &str) -> Option<&str> {
@@ -166,6 +169,7 @@ async fn read_multipart(mut mp: Multipart, limits: &Limits) -> Result<Submission
     };
     let mut out = Submission::default();
     let mut text_bytes = 0usize;
+    let mut file_bytes = 0usize;
     while let Some(field) = mp.next().await {
         let mut field = field.map_err(unreadable)?;
         let name = field.name().unwrap_or("").to_string();
@@ -195,6 +199,14 @@ async fn read_multipart(mut mp: Multipart, limits: &Limits) -> Result<Submission
                             let chunk = chunk.map_err(unreadable)?;
                             if (bytes.len() + chunk.len()) as u64 > limits.max_file_bytes {
                                 return Err(too_large(limits.max_file_bytes));
+                            }
+                            file_bytes += chunk.len();
+                            if file_bytes > MAX_MEMORY_FILE_BYTES {
+                                return Err(AppError::BadRequest(format!(
+                                    "The files are too large together: send at most {} MB \
+                                     in one form.",
+                                    MAX_MEMORY_FILE_BYTES / (1024 * 1024)
+                                )));
                             }
                             bytes.extend_from_slice(&chunk);
                         }

@@ -48,7 +48,6 @@ impl Default for OutboxAdmin {
             Field::datetime("next_attempt_at", "Next attempt"),
             Field::datetime("sent_at", "Sent"),
             Field::text("message_id", "Message-ID", 200).readonly(),
-            Field::long_text("text_body", "Text", 100_000).readonly(),
         ];
         meta.actions = vec![ActionSpec::new("retry", "Retry sending", Perm::Change)];
         meta.addable = false;
@@ -142,8 +141,7 @@ impl ModelAdmin for OutboxAdmin {
             .with("created_at", Value::DateTime(m.created_at))
             .with("next_attempt_at", Value::DateTime(m.next_attempt_at))
             .with("sent_at", when(m.sent_at))
-            .with("message_id", Value::Text(m.message_id.clone()))
-            .with("text_body", Value::Text(m.text_body.clone()));
+            .with("message_id", Value::Text(m.message_id.clone()));
         Ok(Some(Object {
             id,
             repr: format!("{} to {}", m.subject, m.recipient),

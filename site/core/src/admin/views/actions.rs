@@ -101,6 +101,7 @@ pub(super) async fn run(
     let input = sub.clone();
     let name = spec.name;
     let label = spec.label;
+    let site = site(rq)?;
     let done = rq
         .db(move |conn| {
             let env = owned.env();
@@ -108,6 +109,14 @@ pub(super) async fn run(
             let meta = m.meta();
             let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
             let outcome = write_transaction(conn, |conn| -> Result<String, SaveError> {
+                crate::db::lock_rows(conn, &format!("{}_{}", meta.app, meta.model), &ids)?;
+                let refused = site.action_refusals(conn, m.as_ref(), name, &ids)?;
+                if !refused.is_empty() {
+                    return Err(SaveError::Invalid {
+                        fields: Vec::new(),
+                        form: refused,
+                    });
+                }
                 let mut before = Vec::new();
                 for id in &ids {
                     before.push(m.get(conn, *id)?);

@@ -379,16 +379,18 @@ pub(super) struct Loaded {
 /// Loads the object, its choices, its inline tables and its formsets.
 pub(super) async fn load_object(
     rq: &RequestContext,
+    staff: &Staff,
     model: &Arc<dyn ModelAdmin>,
     id: i64,
 ) -> Result<Loaded, AppError> {
     let m = model.clone();
     let site = site(rq)?;
+    let who = staff.clone();
     rq.db(move |conn| {
         let obj = m.get(conn, id)?.ok_or(AppError::NotFound)?;
         let mut choices = load_choices(conn, m.as_ref(), &m.meta().fields)?;
         name_search_refs(conn, m.as_ref(), &mut choices, &[&obj.values])?;
-        let inlines = site.inlines(conn, m.as_ref(), &obj)?;
+        let inlines = site.inlines(&who, conn, m.as_ref(), &obj)?;
         let formsets = formsets::load(conn, m.as_ref(), id)?;
         Ok(Loaded {
             obj,
@@ -408,7 +410,7 @@ pub async fn change_form(
     let (app, model, id) = path.into_inner();
     let model = model_for(&rq, &staff, &app, &model)?;
     let id = parse_id(&id)?;
-    let loaded = load_object(&rq, &model, id).await?;
+    let loaded = load_object(&rq, &staff, &model, id).await?;
     let version = fingerprint(model.meta(), &loaded.obj, &loaded.formsets);
     render_form(
         &rq,

@@ -575,16 +575,19 @@ pub async fn submit(
     let (app, model) = path.into_inner();
     let model = model_for(&rq, &staff, &app, &model)?;
     let sub = Submission::read(&rq.req, payload, &Default::default()).await?;
-    if sub.has("_save") {
+    let action = sub.first("action").filter(|a| !a.is_empty());
+    // No action chosen but rows edited: the edits are what was meant.
+    if sub.has("_save") || (action.is_none() && sub.has("_row")) {
         return super::rows::save(&rq, &staff, &model, &sub).await;
     }
-    let Some(action) = sub.first("action").filter(|a| !a.is_empty()) else {
-        return Err(AppError::BadRequest(
-            "Pick an action to run on the selected rows.".into(),
-        ));
-    };
-    let action = action.to_string();
     let meta = model.meta();
+    let Some(action) = action.map(str::to_string) else {
+        rq.flash(
+            Level::Warning,
+            "Choose an action to run on the selected rows. Nothing was changed.",
+        );
+        return Ok(redirect(&back(&rq, meta)?));
+    };
     let ids = sub.ids("_selected")?;
     if ids.is_empty() {
         rq.flash(

@@ -43,17 +43,19 @@ fn deletable(
 
 async fn plans(
     rq: &RequestContext,
+    staff: &Staff,
     model: &Arc<dyn ModelAdmin>,
     ids: Vec<i64>,
 ) -> Result<Vec<Planned>, AppError> {
     let m = model.clone();
     let site = site(rq)?;
+    let who = staff.clone();
     let found = rq
         .db(move |conn| {
             let mut out = Vec::new();
             for id in ids {
                 if let Some(obj) = m.get(conn, id)? {
-                    let plan = site.delete_plan(conn, m.as_ref(), id)?;
+                    let plan = site.delete_plan(&who, conn, m.as_ref(), id)?;
                     out.push((obj, plan));
                 }
             }
@@ -104,7 +106,7 @@ pub async fn confirm(
     let (app, model, id) = path.into_inner();
     let model = deletable(&rq, &staff, &app, &model)?;
     let id = parse_id(&id)?;
-    let planned = plans(&rq, &model, vec![id]).await?;
+    let planned = plans(&rq, &staff, &model, vec![id]).await?;
     if planned.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -134,7 +136,7 @@ async fn delete_all(
                 let Some(before) = m.get(conn, *id)? else {
                     continue;
                 };
-                let plan = site.delete_plan(conn, m.as_ref(), *id)?;
+                let plan = site.delete_plan(&who, conn, m.as_ref(), *id)?;
                 if !plan.protected_by.is_empty() {
                     return Err(SaveError::Other(format!(
                         "“{}” cannot be deleted: {}",
@@ -261,7 +263,7 @@ pub async fn delete_selected(
         QueryString::from_request(rq).with(&[])
     );
     if !sub.has("_confirm") {
-        let planned = plans(rq, model, ids).await?;
+        let planned = plans(rq, staff, model, ids).await?;
         return confirm_page(rq, staff, model, &planned, &back, true);
     }
     match delete_all(rq, staff, model, ids).await? {

@@ -439,7 +439,7 @@ pub async fn change_submit(
             after_save(&rq, model.as_ref(), &sub, id)
         }
         Err(refused) => {
-            let loaded = load_object(&rq, &model, id).await?;
+            let loaded = load_object(&rq, &staff, &model, id).await?;
             let (errors, form_errors, version, status) = match refused {
                 ChangeRefused::Invalid(errors, form) => (
                     errors,

@@ -1,0 +1,14 @@
+DROP INDEX core_outbox_status_id;
+DROP INDEX core_outbox_recipient;
+DROP INDEX core_outbox_created;
+DROP INDEX payments_transaction_status;
+DROP INDEX payments_transaction_created;
+DROP INDEX payments_payment_status;
+DROP INDEX payments_payment_amount;
+DROP INDEX payments_payment_created;
+DROP INDEX accounts_address_city;
+DROP INDEX accounts_address_name;
+DROP INDEX accounts_user_staff;
+DROP INDEX accounts_user_email_id;
+DROP INDEX accounts_user_last_login;
+DROP INDEX accounts_user_joined;
