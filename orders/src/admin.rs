@@ -130,25 +130,9 @@ fn filtered(q: &ListQuery, dialect: Dialect) -> o::BoxedQuery<'static, MultiBack
         Some(false) => query = query.filter(o::user_id.is_null()),
         None => {}
     }
-    let (from, until) = q.date_range("created");
-    if let Some(from) = from {
-        query = query.filter(o::created_at.ge(from));
-    }
-    if let Some(until) = until {
-        query = query.filter(o::created_at.lt(until));
-    }
-    let (from, until) = q.date_range("paid");
-    if let Some(from) = from {
-        query = query.filter(o::paid_at.ge(from));
-    }
-    if let Some(until) = until {
-        query = query.filter(o::paid_at.lt(until));
-    }
-    if let Some((from, until)) = q.drill_range() {
-        query = query
-            .filter(o::created_at.ge(from))
-            .filter(o::created_at.lt(until));
-    }
+    query = site_core::admin_between!(query, o::created_at, q.date_range("created"));
+    query = site_core::admin_between!(query, o::paid_at, q.date_range("paid"));
+    query = site_core::admin_between!(query, o::created_at, q.drill_range().unzip());
     if let Some(after) = q.after_id {
         query = query.filter(o::id.gt(after));
     }

@@ -111,18 +111,8 @@ fn filtered(q: &ListQuery, dialect: Dialect) -> p::BoxedQuery<'static, MultiBack
         Some(false) => query = query.filter(p::stock.eq(0)),
         None => {}
     }
-    let (from, until) = q.date_range("created");
-    if let Some(from) = from {
-        query = query.filter(p::created_at.ge(from));
-    }
-    if let Some(until) = until {
-        query = query.filter(p::created_at.lt(until));
-    }
-    if let Some((from, until)) = q.drill_range() {
-        query = query
-            .filter(p::created_at.ge(from))
-            .filter(p::created_at.lt(until));
-    }
+    query = site_core::admin_between!(query, p::created_at, q.date_range("created"));
+    query = site_core::admin_between!(query, p::created_at, q.drill_range().unzip());
     if let Some(after) = q.after_id {
         query = query.filter(p::id.gt(after));
     }

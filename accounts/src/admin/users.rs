@@ -124,11 +124,7 @@ fn filtered(q: &ListQuery) -> u::BoxedQuery<'static, MultiBackend> {
         let members = ug::table.filter(ug::group_id.eq(group)).select(ug::user_id);
         query = query.filter(u::id.eq_any(members));
     }
-    if let Some((from, until)) = q.drill_range() {
-        query = query
-            .filter(u::date_joined.ge(from))
-            .filter(u::date_joined.lt(until));
-    }
+    query = site_core::admin_between!(query, u::date_joined, q.drill_range().unzip());
     if let Some(after) = q.after_id {
         query = query.filter(u::id.gt(after));
     }

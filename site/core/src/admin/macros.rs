@@ -106,3 +106,24 @@ macro_rules! admin_date_bounds {
         Ok(first.zip(last))
     }};
 }
+
+/// Keeps the rows of a boxed query whose `$col` lies in `$range`, a
+/// `(from, until)` pair of optional bounds (from inclusive, until
+/// exclusive): a date-range filter (`q.date_range("created")`) or the date
+/// hierarchy's drill-down (`q.drill_range().unzip()`).
+///
+/// `query = admin_between!(query, o::created_at, q.date_range("created"));`
+#[macro_export]
+macro_rules! admin_between {
+    ($query:expr, $col:expr, $range:expr) => {{
+        let (from, until): (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) = $range;
+        let mut query = $query;
+        if let Some(from) = from {
+            query = query.filter($col.ge(from));
+        }
+        if let Some(until) = until {
+            query = query.filter($col.lt(until));
+        }
+        query
+    }};
+}

@@ -61,11 +61,7 @@ fn filtered(q: &ListQuery) -> o::BoxedQuery<'static, MultiBackend> {
     if let Some(s) = q.choice("status").and_then(Status::parse) {
         query = query.filter(o::status.eq(s));
     }
-    if let Some((from, until)) = q.drill_range() {
-        query = query
-            .filter(o::created_at.ge(from))
-            .filter(o::created_at.lt(until));
-    }
+    query = crate::admin_between!(query, o::created_at, q.drill_range().unzip());
     if let Some(after) = q.after_id {
         query = query.filter(o::id.gt(after));
     }
