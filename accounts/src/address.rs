@@ -50,7 +50,9 @@ pub fn parse_address(form: &mut FormState) -> Option<AddressFields> {
     let address = form.field("address", required_text(250));
     let postal_code = form.field("postal_code", postal_code);
     let city = form.field("city", required_text(100));
-    let country = form.field("country", required_text(100));
+    let country = form.field("country", |raw| {
+        site_core::country::Country::parse(raw).map(|c| c.code.to_string())
+    });
     Some(AddressFields {
         first_name: first_name?,
         last_name: last_name?,
@@ -90,7 +92,10 @@ impl Address {
             address: self.address.clone(),
             postal_code: self.postal_code.clone(),
             city: self.city.clone(),
-            country: self.country.clone(),
+            // Addresses saved before countries were a choice hold a name.
+            country: site_core::country::Country::parse(&self.country)
+                .map(|c| c.code.to_string())
+                .unwrap_or_else(|_| self.country.clone()),
         }
     }
 

@@ -143,6 +143,8 @@ pub struct PricedLine {
     pub stock: i64,
     /// More in the cart than is now in stock.
     pub short: bool,
+    /// The line's shipping weight.
+    pub weight_grams: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -150,6 +152,8 @@ pub struct PricedCart {
     pub lines: Vec<PricedLine>,
     pub total: Money,
     pub item_count: i64,
+    /// What the lines weigh together, for weight-band shipping.
+    pub weight_grams: i64,
     /// Names are gone with the product; only ids are known.
     pub missing: Vec<i64>,
 }
@@ -178,14 +182,19 @@ impl PricedCart {
                 line_total: unit_price.checked_mul(quantity)?,
                 stock: p.stock,
                 short: quantity > p.stock,
+                weight_grams: p.weight_grams.saturating_mul(quantity),
             });
         }
         let total = Money::sum(lines.iter().map(|l| l.line_total), currency)?;
         let item_count = lines.iter().map(|l| l.quantity).sum();
+        let weight_grams = lines
+            .iter()
+            .fold(0i64, |w, l| w.saturating_add(l.weight_grams));
         Ok(PricedCart {
             lines,
             total,
             item_count,
+            weight_grams,
             missing,
         })
     }
@@ -210,6 +219,7 @@ pub(crate) mod tests {
             image: String::new(),
             created_at: Default::default(),
             updated_at: Default::default(),
+            weight_grams: 0,
         }
     }
 

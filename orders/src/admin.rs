@@ -59,6 +59,11 @@ impl Default for OrderAdmin {
         meta.fields = vec![
             Field::text("reference", "Reference", 8).readonly(),
             Field::choice("status", "Status", statuses()).readonly(),
+            Field::money("subtotal", "Subtotal").readonly(),
+            Field::text("shipping_method", "Delivery", 200).readonly(),
+            Field::money("shipping", "Delivery charge").readonly(),
+            Field::money("discount", "Discount").readonly(),
+            Field::money("tax", "Tax").readonly(),
             Field::money("total", "Total").readonly(),
             Field::datetime("created_at", "Placed"),
             Field::datetime("paid_at", "Paid"),
@@ -69,7 +74,7 @@ impl Default for OrderAdmin {
             Field::text("address", "Address", 200),
             Field::text("postal_code", "Postal code", 20),
             Field::text("city", "City", 100),
-            Field::text("country", "Country", 100),
+            Field::choice("country", "Country", site_core::country::choices()),
             Field::choice("carrier", "Carrier", CARRIERS.to_vec())
                 .optional()
                 .readonly(),
@@ -79,9 +84,17 @@ impl Default for OrderAdmin {
             Field::datetime("cancelled_at", "Cancelled"),
         ];
         meta.fieldsets = vec![
+            Fieldset::new(None, &["reference", "status", "created_at", "paid_at"]),
             Fieldset::new(
-                None,
-                &["reference", "status", "total", "created_at", "paid_at"],
+                Some("Price"),
+                &[
+                    "subtotal",
+                    "shipping_method",
+                    "shipping",
+                    "discount",
+                    "tax",
+                    "total",
+                ],
             ),
             Fieldset::new(
                 Some("Customer"),
@@ -259,6 +272,14 @@ impl ModelAdmin for OrderAdmin {
             values: Values::new()
                 .with("reference", Value::Text(short_ref(&order.public_id)))
                 .with("status", Value::Text(order.status.as_str().into()))
+                .with("subtotal", Value::Money(order.subtotal_minor))
+                .with(
+                    "shipping_method",
+                    Value::Text(order.shipping_method.clone()),
+                )
+                .with("shipping", Value::Money(order.shipping_minor))
+                .with("discount", Value::Money(order.discount_minor))
+                .with("tax", Value::Money(order.tax_minor))
                 .with("total", Value::Money(order.total_minor))
                 .with("created_at", Value::DateTime(order.created_at))
                 .with("paid_at", when(order.paid_at))
@@ -269,7 +290,15 @@ impl ModelAdmin for OrderAdmin {
                 .with("address", Value::Text(order.address))
                 .with("postal_code", Value::Text(order.postal_code))
                 .with("city", Value::Text(order.city))
-                .with("country", Value::Text(order.country))
+                .with(
+                    "country",
+                    // Orders placed before countries were a choice hold a name.
+                    Value::Text(
+                        site_core::country::Country::parse(&order.country)
+                            .map(|c| c.code.to_string())
+                            .unwrap_or(order.country),
+                    ),
+                )
                 .with("carrier", Value::Text(order.carrier))
                 .with("tracking_number", Value::Text(order.tracking_number))
                 .with("shipped_at", when(order.shipped_at))

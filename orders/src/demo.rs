@@ -16,14 +16,14 @@ const BATCH: usize = 500;
 const SAMPLE: i64 = 5000;
 
 const CITIES: [(&str, &str, &str); 8] = [
-    ("London", "SW1A 1AA", "United Kingdom"),
-    ("Paris", "75001", "France"),
-    ("Berlin", "10115", "Germany"),
-    ("Madrid", "28001", "Spain"),
-    ("Rome", "00118", "Italy"),
-    ("Amsterdam", "1011", "Netherlands"),
-    ("Dublin", "D01", "Ireland"),
-    ("Lisbon", "1100-148", "Portugal"),
+    ("London", "SW1A 1AA", "GB"),
+    ("Paris", "75001", "FR"),
+    ("Berlin", "10115", "DE"),
+    ("Madrid", "28001", "ES"),
+    ("Rome", "00118", "IT"),
+    ("Amsterdam", "1011", "NL"),
+    ("Dublin", "D01", "IE"),
+    ("Lisbon", "1100-148", "PT"),
 ];
 const STREETS: [&str; 6] = [
     "High Street",
@@ -246,6 +246,8 @@ pub fn seed(
                             o::shipped_at.eq(d.shipped),
                             o::delivered_at.eq(d.delivered),
                             o::cancelled_at.eq(d.cancelled),
+                            // Demo orders were placed before shipping.
+                            o::subtotal_minor.eq(d.total),
                         ),
                     )
                 })

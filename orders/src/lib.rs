@@ -3,12 +3,16 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_shipping;
+pub mod checkout;
 pub mod dashboard;
 pub mod demo;
 pub mod domain;
 pub mod emails;
 pub mod forms;
 pub mod models;
+pub mod pricing;
+pub mod shipping;
 mod views;
 
 use std::sync::Arc;
@@ -23,6 +27,8 @@ pub use models::{place_order, CheckoutRequest, Order, OrderLine, PlaceOrderError
 
 pub const ROUTES: &[Route] = &[
     ("orders:checkout", "/orders/checkout/"),
+    ("orders:checkout_shipping", "/orders/checkout/shipping/"),
+    ("orders:checkout_review", "/orders/checkout/review/"),
     ("orders:detail", "/orders/{public_id}/"),
     ("orders:history", "/accounts/orders/"),
     ("orders:history_detail", "/accounts/orders/{id}/"),
@@ -37,6 +43,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource(ROUTES, "orders:checkout")
             .route(web::get().to(views::checkout_form))
             .route(web::post().to(views::checkout_submit)),
+    )
+    .service(
+        resource(ROUTES, "orders:checkout_shipping")
+            .route(web::get().to(views::shipping_form))
+            .route(web::post().to(views::shipping_submit)),
+    )
+    .service(
+        resource(ROUTES, "orders:checkout_review")
+            .route(web::get().to(views::review_form))
+            .route(web::post().to(views::place)),
     )
     .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
     .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
@@ -75,7 +91,10 @@ impl site_core::app::App for OrdersApp {
     }
 
     fn admin_models(&self) -> Vec<Arc<dyn site_core::admin::ModelAdmin>> {
-        vec![Arc::new(admin::OrderAdmin::default())]
+        vec![
+            Arc::new(admin::OrderAdmin::default()),
+            Arc::new(admin_shipping::ShippingMethodAdmin::default()),
+        ]
     }
 
     fn admin_widgets(&self) -> Vec<Arc<dyn site_core::admin::dashboard::Widget>> {

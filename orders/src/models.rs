@@ -10,9 +10,11 @@ use products::Product;
 use serde::Serialize;
 use site_core::db::{write_transaction, DbConn};
 use site_core::money::{Currency, Money, MoneyError};
-use site_core::schema::{orders_line as l, orders_order as o};
+use site_core::schema::{orders_adjustment as adj, orders_line as l, orders_order as o};
 
 use crate::domain::{CheckoutDetails, OrderStatus, TransitionError};
+use crate::pricing::{AdjustmentKind, Breakdown};
+use crate::shipping::{self, Parcel, ShippingQuote};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = o)]
@@ -40,6 +42,23 @@ pub struct Order {
     pub shipped_at: Option<NaiveDateTime>,
     pub delivered_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
+    pub subtotal_minor: i64,
+    pub shipping_minor: i64,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_method: String,
+    pub shipping_method_id: Option<i64>,
+}
+
+/// A row of an order's breakdown, as it was placed.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = adj)]
+pub struct OrderAdjustment {
+    pub id: i64,
+    pub order_id: i64,
+    pub kind: AdjustmentKind,
+    pub label: String,
+    pub amount_minor: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Associations, Serialize)]
@@ -73,6 +92,12 @@ struct NewOrder<'a> {
     total_minor: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    subtotal_minor: i64,
+    shipping_minor: i64,
+    discount_minor: i64,
+    tax_minor: i64,
+    shipping_method: &'a str,
+    shipping_method_id: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -116,6 +141,15 @@ impl Order {
 
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Order> {
         o::table.find(id).select(Order::as_select()).first(conn)
+    }
+
+    /// The rows of the order's breakdown, in the order they were placed.
+    pub fn adjustments(&self, conn: &mut DbConn) -> QueryResult<Vec<OrderAdjustment>> {
+        adj::table
+            .filter(adj::order_id.eq(self.id))
+            .order(adj::id.asc())
+            .select(OrderAdjustment::as_select())
+            .load(conn)
     }
 
     pub fn lines(&self, conn: &mut DbConn) -> QueryResult<Vec<OrderLine>> {
@@ -267,8 +301,13 @@ impl Order {
     /// What templates see: the order, its money formatted, its status.
     pub fn view(&self, lines: &[OrderLine]) -> OrderView {
         let currency = self.currency();
+        let money = |minor| Money::from_minor(minor, currency);
         OrderView {
             order: self.clone(),
+            subtotal: money(self.subtotal_minor),
+            shipping: money(self.shipping_minor),
+            discount: money(self.discount_minor),
+            tax: money(self.tax_minor),
             total: self.total(),
             status: self.status(),
             status_label: self.status().label(),
@@ -293,6 +332,10 @@ impl Order {
 pub struct OrderView {
     #[serde(flatten)]
     pub order: Order,
+    pub subtotal: Money,
+    pub shipping: Money,
+    pub discount: Money,
+    pub tax: Money,
     pub total: Money,
     pub status: OrderStatus,
     pub status_label: &'static str,
@@ -437,6 +480,10 @@ pub enum PlaceOrderError {
     OutOfStock(Vec<ShortLine>),
     #[error("some products are no longer sold")]
     Unavailable(Vec<i64>),
+    #[error("the shipping method chosen does not deliver this order")]
+    ShippingUnavailable,
+    #[error("the total changed since it was shown: it is now {now}")]
+    TotalChanged { now: Money },
     #[error(transparent)]
     Money(#[from] MoneyError),
     #[error("queueing the confirmation: {0}")]
@@ -484,6 +531,10 @@ pub struct CheckoutRequest<'a> {
     pub idempotency_key: &'a str,
     pub user_id: Option<i64>,
     pub currency: Currency,
+    pub shipping_method_id: i64,
+    /// The total the shopper saw and agreed to; the order is refused if
+    /// it comes to anything else (a price changed meanwhile).
+    pub expected_total: Option<Money>,
     /// Runs in the order's transaction once it is written (the view queues
     /// the confirmation email here, so an order never lacks one).
     pub on_placed: Option<&'a OnPlaced<'a>>,
@@ -499,6 +550,8 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         idempotency_key,
         user_id,
         currency,
+        shipping_method_id,
+        expected_total,
         on_placed,
     } = *req;
     if let Some(existing) = Order::by_idempotency_key(conn, idempotency_key).optional()? {
@@ -511,6 +564,20 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     let priced = PricedCart::new(cart, products, currency)?;
     if !priced.missing.is_empty() {
         return Err(PlaceOrderError::Unavailable(priced.missing));
+    }
+    let parcel = Parcel {
+        country: &details.country,
+        subtotal: priced.total,
+        weight_grams: priced.weight_grams,
+    };
+    let Some(quote) = shipping::quote(conn, shipping_method_id, &parcel)? else {
+        return Err(PlaceOrderError::ShippingUnavailable);
+    };
+    let breakdown = breakdown_of(&priced, currency, &quote)?;
+    if expected_total.is_some_and(|t| t != breakdown.total) {
+        return Err(PlaceOrderError::TotalChanged {
+            now: breakdown.total,
+        });
     }
     // Take every line's stock; report all the short lines, not just the first.
     let mut short = Vec::new();
@@ -548,12 +615,28 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             country: &details.country,
             status: OrderStatus::Pending,
             currency: currency.code(),
-            total_minor: priced.total.minor(),
+            total_minor: breakdown.total.minor(),
             created_at: now,
             updated_at: now,
+            subtotal_minor: breakdown.subtotal.minor(),
+            shipping_minor: breakdown.shipping.minor(),
+            discount_minor: breakdown.discount.minor(),
+            tax_minor: breakdown.tax.minor(),
+            shipping_method: &quote.name,
+            shipping_method_id: Some(quote.method_id),
         })
         .execute(conn)?;
     let order = Order::by_public_id(conn, &public_id)?;
+    for a in &breakdown.adjustments {
+        diesel::insert_into(adj::table)
+            .values((
+                adj::order_id.eq(order.id),
+                adj::kind.eq(a.kind),
+                adj::label.eq(&a.label),
+                adj::amount_minor.eq(a.amount.minor()),
+            ))
+            .execute(conn)?;
+    }
     for line in &priced.lines {
         diesel::insert_into(l::table)
             .values(&NewLine {
@@ -572,4 +655,18 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         f(conn, &order, &lines).map_err(PlaceOrderError::Confirmation)?;
     }
     Ok(Placed::New(order))
+}
+
+/// The breakdown of `priced` shipped with `quote`: what checkout shows
+/// and what `place_order` stores.
+pub fn breakdown_of(
+    priced: &PricedCart,
+    currency: Currency,
+    quote: &ShippingQuote,
+) -> Result<Breakdown, MoneyError> {
+    Breakdown::for_checkout(
+        priced.lines.iter().map(|l| l.line_total),
+        currency,
+        Some(quote),
+    )
 }

@@ -13,12 +13,69 @@ use site_core::mail::outbox;
 use site_core::tera::Context;
 use site_core::AppError;
 
+use crate::checkout::{first_missing, CheckoutState, Quote, Step};
+use crate::domain::CheckoutDetails;
 use crate::forms::{parse_checkout, parse_checkout_key};
 use crate::models::{place_order, CheckoutRequest, Order, PlaceOrderError, Placed};
+use diesel::OptionalExtension;
+use site_core::money::Money;
 
-/// What the checkout page shows beside the form: the cart priced now and
-/// the customer's saved addresses (one database round trip).
-async fn checkout_data(
+/// The value of a step's precondition, or its redirect as the answer.
+macro_rules! or_go {
+    ($e:expr) => {
+        match $e? {
+            Ok(v) => v,
+            Err(go) => return Ok(go),
+        }
+    };
+}
+
+/// The cart, or a redirect to it when it is empty.
+async fn cart_or_redirect(rq: &RequestContext) -> Result<Result<Cart, HttpResponse>, AppError> {
+    let cart = Cart::current(rq).await?;
+    if cart.is_empty() {
+        rq.flash(
+            Level::Info,
+            "Your cart is empty: add something before checking out.",
+        );
+        return Ok(Err(redirect(&rq.url("cart:detail", &[])?)));
+    }
+    Ok(Ok(cart))
+}
+
+/// Where a shopper who skipped ahead is sent: the first step not done.
+fn to_step(rq: &RequestContext, step: Step) -> Result<HttpResponse, AppError> {
+    let name = match step {
+        Step::Address => "orders:checkout",
+        Step::Shipping => "orders:checkout_shipping",
+        Step::Review => "orders:checkout_review",
+    };
+    Ok(redirect(&rq.url(name, &[])?))
+}
+
+fn step_context(step: Step) -> Context {
+    let mut ctx = Context::new();
+    ctx.insert("step", &step);
+    ctx
+}
+
+/// The address step's page: the form, the customer's saved addresses, and
+/// the cart beside it.
+async fn address_page(
+    rq: &RequestContext,
+    cart: Cart,
+    form: &FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (priced, addresses) = address_data(rq, cart).await?;
+    let mut ctx = step_context(Step::Address);
+    ctx.insert("form", form);
+    ctx.insert("cart", &priced);
+    ctx.insert("addresses", &addresses);
+    rq.render_status("orders/checkout.html", ctx, status)
+}
+
+async fn address_data(
     rq: &RequestContext,
     cart: Cart,
 ) -> Result<(PricedCart, Vec<Address>), AppError> {
@@ -35,103 +92,247 @@ async fn checkout_data(
     .await
 }
 
-fn render_checkout(
-    rq: &RequestContext,
-    form: &FormState,
-    key: &str,
-    (priced, addresses): &(PricedCart, Vec<Address>),
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let mut ctx = Context::new();
-    ctx.insert("form", form);
-    ctx.insert("checkout_key", key);
-    ctx.insert("cart", priced);
-    ctx.insert("addresses", addresses);
-    rq.render_status("orders/checkout.html", ctx, status)
-}
-
-/// The checkout page again, for a form that could not be placed.
-async fn checkout_page(
-    rq: &RequestContext,
-    cart: Cart,
-    form: FormState,
-    key: &str,
-    status: StatusCode,
-) -> Result<HttpResponse, AppError> {
-    let data = checkout_data(rq, cart).await?;
-    render_checkout(rq, &form, key, &data, status)
-}
-
 #[derive(serde::Deserialize)]
 pub struct CheckoutQuery {
     address: Option<String>,
 }
 
-/// The form as a customer first sees it: their email, and the address
-/// they picked (`?address=ID`) or their default one.
+/// Step 1, the address. Filled from what the shopper entered before in
+/// this checkout, else the saved address they picked (`?address=ID`) or
+/// their default one, and their account's email.
 pub async fn checkout_form(
     rq: RequestContext,
     q: web::Query<CheckoutQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let cart = Cart::current(&rq).await?;
-    if cart.is_empty() {
-        rq.flash(
-            Level::Info,
-            "Your cart is empty: add something before checking out.",
-        );
-        return Ok(redirect(&rq.url("cart:detail", &[])?));
-    }
-    let data = checkout_data(&rq, cart).await?;
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let state = CheckoutState::load(&rq.session);
+    let picked: Option<i64> = q.address.as_deref().and_then(|a| a.parse().ok());
+    let (priced, addresses) = address_data(&rq, cart).await?;
     let email = current_user(&rq.session)
         .map(|u| u.email)
         .unwrap_or_default();
     let mut form = FormState::initial(&[("email", &email)]);
-    let picked: Option<i64> = q.address.as_deref().and_then(|a| a.parse().ok());
-    let address = data.1.iter().find(|a| match picked {
+    let saved = addresses.iter().find(|a| match picked {
         Some(id) => a.id == id,
         None => a.is_default,
     });
-    if let Some(a) = address {
-        let f = a.fields();
-        for (k, v) in [
-            ("first_name", f.first_name),
-            ("last_name", f.last_name),
-            ("address", f.address),
-            ("postal_code", f.postal_code),
-            ("city", f.city),
-            ("country", f.country),
-        ] {
-            form.values.insert(k.into(), v);
+    match (&state.details, saved) {
+        (Some(d), _) if picked.is_none() => {
+            form.values = d.values();
+            if state.save_address {
+                form.values.insert("save_address".into(), "on".into());
+            }
         }
-        form.values.insert("address_id".into(), a.id.to_string());
+        (_, Some(a)) => {
+            let f = a.fields();
+            for (k, v) in [
+                ("first_name", f.first_name),
+                ("last_name", f.last_name),
+                ("address", f.address),
+                ("postal_code", f.postal_code),
+                ("city", f.city),
+                ("country", f.country),
+            ] {
+                form.values.insert(k.into(), v);
+            }
+            if let Some(d) = &state.details {
+                form.values.insert("email".into(), d.email.clone());
+            }
+            form.values.insert("address_id".into(), a.id.to_string());
+        }
+        _ => {}
     }
-    render_checkout(
-        &rq,
-        &form,
-        &site_core::random_token(32),
-        &data,
-        StatusCode::OK,
-    )
+    let mut ctx = step_context(Step::Address);
+    ctx.insert("form", &form);
+    ctx.insert("cart", &priced);
+    ctx.insert("addresses", &addresses);
+    rq.render("orders/checkout.html", ctx)
 }
 
+/// Step 1 sent: keep the address, go on to shipping.
 pub async fn checkout_submit(
     rq: RequestContext,
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
+    let cart = or_go!(cart_or_redirect(&rq).await);
     let form = FormState::new(body.into_inner());
-    let form_save_address = form.raw("save_address") == "on";
+    let save_address = form.raw("save_address") == "on" && current_user(&rq.session).is_some();
+    let details = match parse_checkout(form) {
+        Ok(d) => d,
+        Err(form) => return address_page(&rq, cart, &form, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    let mut state = CheckoutState::load(&rq.session);
+    state.set_details(&details, save_address);
+    state.store(&rq.session)?;
+    to_step(&rq, Step::Shipping)
+}
+
+/// The state with the steps before `step` done, or where to go instead.
+fn state_for(
+    rq: &RequestContext,
+    step: Step,
+) -> Result<Result<(CheckoutState, CheckoutDetails), HttpResponse>, AppError> {
+    let state = CheckoutState::load(&rq.session);
+    let missing = first_missing(&state);
+    match (missing, state.parsed_details()) {
+        (Some(m), _) if m < step => Ok(Err(to_step(rq, m)?)),
+        (_, Some(details)) => Ok(Ok((state, details))),
+        (_, None) => Ok(Err(to_step(rq, Step::Address)?)),
+    }
+}
+
+async fn quote(
+    rq: &RequestContext,
+    cart: Cart,
+    details: CheckoutDetails,
+    chosen: Option<i64>,
+) -> Result<Quote, AppError> {
+    let currency = rq.config.currency;
+    rq.db(move |conn| Quote::new(conn, &cart, currency, &details, chosen))
+        .await
+}
+
+fn shipping_page(
+    rq: &RequestContext,
+    details: &CheckoutDetails,
+    quote: &Quote,
+    form: &FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = step_context(Step::Shipping);
+    ctx.insert("details", details);
+    ctx.insert("quote", quote);
+    ctx.insert("cart", &quote.cart);
+    ctx.insert("form", form);
+    rq.render_status("orders/checkout_shipping.html", ctx, status)
+}
+
+/// Step 2: the methods that deliver this cart to this address.
+pub async fn shipping_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let (state, details) = or_go!(state_for(&rq, Step::Shipping));
+    let quote = quote(&rq, cart, details.clone(), state.shipping_method_id).await?;
+    let picked = quote
+        .chosen
+        .as_ref()
+        .or(quote.methods.first())
+        .map(|m| m.method_id.to_string())
+        .unwrap_or_default();
+    let form = FormState::initial(&[("shipping_method", &picked)]);
+    shipping_page(&rq, &details, &quote, &form, StatusCode::OK)
+}
+
+/// Step 2 sent: the method must be one this cart and address can have.
+pub async fn shipping_submit(
+    rq: RequestContext,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let (mut state, details) = or_go!(state_for(&rq, Step::Shipping));
+    let mut form = FormState::new(body.into_inner());
+    let wanted: Option<i64> = form.raw("shipping_method").trim().parse().ok();
+    let quote = quote(&rq, cart, details.clone(), wanted).await?;
+    let Some(chosen) = &quote.chosen else {
+        form.add_error(
+            "shipping_method",
+            if quote.methods.is_empty() {
+                "We cannot deliver this order to this address. Change the address or your cart."
+            } else {
+                "Choose one of the delivery options."
+            },
+        );
+        return shipping_page(
+            &rq,
+            &details,
+            &quote,
+            &form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    state.shipping_method_id = Some(chosen.method_id);
+    state.store(&rq.session)?;
+    to_step(&rq, Step::Review)
+}
+
+fn review_page(
+    rq: &RequestContext,
+    details: &CheckoutDetails,
+    quote: &Quote,
+    form: &FormState,
+    key: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = step_context(Step::Review);
+    ctx.insert("details", details);
+    ctx.insert("quote", quote);
+    ctx.insert("cart", &quote.cart);
+    ctx.insert("form", form);
+    ctx.insert("checkout_key", key);
+    rq.render_status("orders/checkout_review.html", ctx, status)
+}
+
+/// The review, or where to go when the chosen method no longer fits.
+async fn reviewed(
+    rq: &RequestContext,
+    cart: Cart,
+) -> Result<Result<(CheckoutState, CheckoutDetails, Quote), HttpResponse>, AppError> {
+    let (state, details) = match state_for(rq, Step::Review)? {
+        Ok(s) => s,
+        Err(go) => return Ok(Err(go)),
+    };
+    let quote = quote(rq, cart, details.clone(), state.shipping_method_id).await?;
+    if quote.chosen.is_none() {
+        rq.flash(
+            Level::Warning,
+            "The delivery option you chose is no longer available for this order: choose another.",
+        );
+        return Ok(Err(to_step(rq, Step::Shipping)?));
+    }
+    Ok(Ok((state, details, quote)))
+}
+
+/// Step 3: everything the order will be, and the button that places it.
+pub async fn review_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let (_, details, quote) = or_go!(reviewed(&rq, cart).await);
+    review_page(
+        &rq,
+        &details,
+        &quote,
+        &FormState::new(HashMap::new()),
+        &site_core::random_token(32),
+        StatusCode::OK,
+    )
+}
+
+/// Step 3 sent: place the order (once per form, however often it comes).
+pub async fn place(
+    rq: RequestContext,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let form = FormState::new(body.into_inner());
     let key = parse_checkout_key(form.raw("checkout_key")).ok_or_else(|| {
         AppError::BadRequest("This checkout form is incomplete or out of date. Go back to your cart and check out again.".into())
     })?;
-    let cart = Cart::current(&rq).await?;
-    let details = match parse_checkout(form) {
-        Ok(d) => d,
-        Err(form) => {
-            return checkout_page(&rq, cart, form, &key, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+    let k = key.clone();
+    // A resubmission after the first one finished (and cleared the
+    // checkout): show the order it placed.
+    if let Some(order) = rq
+        .db(move |conn| Ok(Order::by_idempotency_key(conn, &k).optional()?))
+        .await?
+    {
+        rq.flash(Level::Info, "This order was already placed; here it is.");
+        return Ok(redirect(
+            &rq.url("orders:detail", &[("public_id", &order.public_id)])?,
+        ));
+    }
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let (state, details) = or_go!(state_for(&rq, Step::Review));
+    let Some(method) = state.shipping_method_id else {
+        return to_step(&rq, Step::Shipping);
     };
-
-    let save_address = form_save_address;
+    let expected_total = Money::parse(form.raw("expected_total"), rq.config.currency).ok();
+    let save_address = state.save_address;
     let user_id = current_user(&rq.session).map(|u| u.id);
     let currency = rq.config.currency;
     let (c, d, k) = (cart.clone(), details.clone(), key.clone());
@@ -167,6 +368,8 @@ pub async fn checkout_submit(
                 idempotency_key: &k,
                 user_id,
                 currency,
+                shipping_method_id: method,
+                expected_total,
                 on_placed: Some(&on_placed),
             };
             Ok(place_order(conn, &req))
@@ -175,6 +378,7 @@ pub async fn checkout_submit(
     match outcome {
         Ok(Placed::New(order)) => {
             Cart::clear_current(&rq).await?;
+            CheckoutState::clear(&rq.session);
             rq.flash(
                 Level::Success,
                 "Thank you! Your order is placed. Pay now to complete it.",
@@ -190,6 +394,7 @@ pub async fn checkout_submit(
             let o = order.clone();
             if rq.db(move |conn| Ok(o.bought(conn, &cart)?)).await? {
                 Cart::clear_current(&rq).await?;
+                CheckoutState::clear(&rq.session);
             }
             rq.flash(Level::Info, "This order was already placed; here it is.");
             Ok(redirect(&rq.url(
@@ -206,7 +411,6 @@ pub async fn checkout_submit(
         }
         Err(PlaceOrderError::OutOfStock(short)) => {
             let mut form = FormState::new(HashMap::new());
-            form.values = details_values(&details);
             for line in &short {
                 form.add_non_field_error(if line.available == 0 {
                     format!(
@@ -220,7 +424,31 @@ pub async fn checkout_submit(
                     )
                 });
             }
-            checkout_page(&rq, cart, form, &key, StatusCode::CONFLICT).await
+            let q = quote(&rq, cart, details.clone(), Some(method)).await?;
+            review_page(&rq, &details, &q, &form, &key, StatusCode::CONFLICT)
+        }
+        Err(PlaceOrderError::TotalChanged { .. }) => {
+            let mut form = FormState::new(HashMap::new());
+            form.add_non_field_error(
+                "Prices changed while you were checking out. Here is your order at today's prices: check the total and place it again.",
+            );
+            let q = quote(&rq, cart, details.clone(), Some(method)).await?;
+            // A new key: the order shown differs from the one refused.
+            review_page(
+                &rq,
+                &details,
+                &q,
+                &form,
+                &site_core::random_token(32),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(PlaceOrderError::ShippingUnavailable) => {
+            rq.flash(
+                Level::Warning,
+                "The delivery option you chose is no longer available for this order: choose another.",
+            );
+            to_step(&rq, Step::Shipping)
         }
         Err(PlaceOrderError::Unavailable(ids)) => {
             let mut cart = cart;
@@ -235,21 +463,6 @@ pub async fn checkout_submit(
         Err(PlaceOrderError::Confirmation(e)) => Err(AppError::internal(e)),
         Err(PlaceOrderError::Db(e)) => Err(e.into()),
     }
-}
-
-fn details_values(d: &crate::CheckoutDetails) -> std::collections::BTreeMap<String, String> {
-    [
-        ("email", d.email.as_str()),
-        ("first_name", &d.first_name),
-        ("last_name", &d.last_name),
-        ("address", &d.address),
-        ("postal_code", &d.postal_code),
-        ("city", &d.city),
-        ("country", &d.country),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
 }
 
 pub async fn detail(

@@ -61,13 +61,19 @@ impl Default for ProductAdmin {
                 .help("Markdown: **bold**, *italic*, lists and links."),
             Field::money("price", "Price"),
             Field::int("stock", "Stock", 0, MAX_STOCK),
+            Field::int("weight_grams", "Weight (grams)", 0, MAX_STOCK)
+                .optional()
+                .help("Packed, for shipping priced by weight. Empty: 0."),
             Field::bool("is_active", "Active").help("Only active products are shown and sold."),
             Field::datetime("created_at", "Created"),
             Field::datetime("updated_at", "Last changed"),
         ];
         meta.fieldsets = vec![
             Fieldset::new(None, &["name", "slug", "sku", "category"]),
-            Fieldset::new(Some("Price and stock"), &["price", "stock", "is_active"]),
+            Fieldset::new(
+                Some("Price and stock"),
+                &["price", "stock", "weight_grams", "is_active"],
+            ),
             Fieldset::new(Some("Description"), &["description"]),
             Fieldset::new(Some("Dates"), &["created_at", "updated_at"]),
         ];
@@ -131,6 +137,14 @@ struct ProductRow {
     is_active: bool,
     image: String,
     created_at: NaiveDateTime,
+}
+
+/// The weight typed, 0 when left empty.
+fn weight(v: &Values) -> i64 {
+    match v.get("weight_grams") {
+        Some(Value::Int(g)) => *g,
+        _ => 0,
+    }
 }
 
 fn repr(name: &str, sku: &str) -> String {
@@ -237,6 +251,7 @@ impl ModelAdmin for ProductAdmin {
                 .with("description", Value::Text(pr.description))
                 .with("price", Value::Money(pr.price_minor))
                 .with("stock", Value::Int(pr.stock))
+                .with("weight_grams", Value::Int(pr.weight_grams))
                 .with("is_active", Value::Bool(pr.is_active))
                 .with("created_at", Value::DateTime(pr.created_at))
                 .with("updated_at", Value::DateTime(pr.updated_at)),
@@ -262,6 +277,7 @@ impl ModelAdmin for ProductAdmin {
                 p::price_minor.eq(v.int("price")?),
                 p::currency.eq(env.config.currency.code()),
                 p::stock.eq(v.int("stock")?),
+                p::weight_grams.eq(weight(v)),
                 p::is_active.eq(v.bool("is_active")?),
                 p::image.eq(""),
                 p::created_at.eq(now),
@@ -289,6 +305,7 @@ impl ModelAdmin for ProductAdmin {
                 p::description.eq(v.text("description")?),
                 p::price_minor.eq(v.int("price")?),
                 p::stock.eq(v.int("stock")?),
+                p::weight_grams.eq(weight(v)),
                 p::is_active.eq(v.bool("is_active")?),
                 p::updated_at.eq(site_core::now()),
             ))

@@ -186,6 +186,7 @@ struct DemoProduct {
     stock: i64,
     image: String,
     at: NaiveDateTime,
+    weight_grams: i64,
 }
 
 impl DemoProduct {
@@ -203,6 +204,7 @@ impl DemoProduct {
             image: &self.image,
             created_at: self.at,
             updated_at: self.at,
+            weight_grams: self.weight_grams,
         }
     }
 }
@@ -256,6 +258,8 @@ fn demo_product(
             .cloned()
             .unwrap_or_default(),
         at: base + Duration::minutes(i as i64),
+        // 50 g to 5 kg, so every weight band of the demo shipping is used.
+        weight_grams: 50 + ((h >> 50) % 99) as i64 * 50,
     }
 }
 

@@ -37,6 +37,8 @@ pub struct Product {
     pub image: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Shipping weight; 0 when not known.
+    pub weight_grams: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -64,6 +66,7 @@ pub struct NewProduct<'a> {
     pub image: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub weight_grams: i64,
 }
 
 /// Applies a listing's filters (all on product columns) to a boxed query;

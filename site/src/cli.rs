@@ -238,6 +238,10 @@ fn seed(db: &Database, config: &Config, demo: &Demo) -> anyhow::Result<Option<St
         report.images,
         config.media_root.display()
     );
+    let methods = orders::shipping::seed_demo(&mut conn, config.currency)?;
+    if methods > 0 {
+        println!("Seeded {methods} shipping methods (UK, Europe by weight, worldwide).");
+    }
     let password = (demo.customers > 0).then(|| site_core::random_token(16));
     let customers = match &password {
         Some(pw) => accounts::demo::seed_customers(&mut conn, demo.customers, pw)?,
@@ -401,6 +405,13 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
                 "Demo customers: customer1@example.com … customer{}@example.com / {pw}",
                 demo.customers
             ));
+        }
+    } else if !no_seed {
+        // A demo shop seeded before shipping methods existed could not
+        // take orders without them.
+        let n = orders::shipping::seed_demo(&mut conn, config.currency)?;
+        if n > 0 {
+            println!("Seeded {n} demo shipping methods.");
         }
     }
     let admin_note = if accounts::User::count_superusers(&mut conn)? == 0 {

@@ -131,10 +131,26 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     click_link(&c, "Check out").await;
     wait_path(&c, "/orders/checkout/").await;
     for (name, value) in support::checkout_fields("chromium@example.com") {
-        fill(&c, name, value).await;
+        if name == "country" {
+            c.find(Locator::Css("select[name='country']"))
+                .await
+                .unwrap()
+                .select_by_value("GB")
+                .await
+                .unwrap();
+        } else {
+            fill(&c, name, value).await;
+        }
     }
     submit_panel(&c).await;
-    wait_prefix(&c, "/orders/", "/orders/checkout/").await;
+    wait_path(&c, "/orders/checkout/shipping/").await;
+    assert!(text(&c).await.contains("Standard delivery"));
+    submit_panel(&c).await;
+    wait_path(&c, "/orders/checkout/review/").await;
+    let review = text(&c).await;
+    assert!(review.contains("Delivery: Standard delivery"), "{review}");
+    click(&c, "form[action='/orders/checkout/review/'] button").await;
+    wait_prefix(&c, "/orders/", "/orders/checkout/review/").await;
     let order = text(&c).await;
     assert!(order.contains("Awaiting payment"), "{order}");
 

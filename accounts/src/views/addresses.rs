@@ -78,13 +78,14 @@ pub async fn edit_form(
     let a = rq
         .db(move |conn| Ok(Address::find_for(conn, me.id, aid)?))
         .await?;
+    let f = a.fields();
     let mut form = FormState::initial(&[
-        ("first_name", &a.first_name),
-        ("last_name", &a.last_name),
-        ("address", &a.address),
-        ("postal_code", &a.postal_code),
-        ("city", &a.city),
-        ("country", &a.country),
+        ("first_name", &f.first_name),
+        ("last_name", &f.last_name),
+        ("address", &f.address),
+        ("postal_code", &f.postal_code),
+        ("city", &f.city),
+        ("country", &f.country),
     ]);
     if a.is_default {
         form.values.insert("is_default".into(), "on".into());

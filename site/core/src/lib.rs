@@ -7,6 +7,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod core_app;
+pub mod country;
 pub mod db;
 pub mod forms;
 pub mod hooks;

@@ -175,6 +175,95 @@ impl Money {
         Ok(Money::from_minor(minor, self.currency))
     }
 
+    /// `self - other`; an error if the result would be below zero (a
+    /// discount larger than what it discounts, a refund beyond a capture).
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        let minor = self
+            .minor()
+            .checked_sub(other.minor())
+            .ok_or(MoneyError::Overflow)?;
+        if minor < 0 {
+            return Err(MoneyError::Negative);
+        }
+        Ok(Money::from_minor(minor, self.currency))
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    pub fn min(self, other: Money) -> Money {
+        if other.minor() < self.minor() {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// `rate` percent of this amount (`12.5` is 12.5 %), rounded to the
+    /// minor unit half away from zero: 10 % of 0.05 is 0.01.
+    pub fn percent(self, rate: Decimal) -> Result<Money, MoneyError> {
+        let exact = self
+            .amount
+            .checked_mul(rate)
+            .and_then(|v| v.checked_div(Decimal::ONE_HUNDRED))
+            .ok_or(MoneyError::Overflow)?;
+        let m = Money::from_decimal_rounded(exact, self.currency);
+        m.checked_minor().ok_or(MoneyError::Overflow)?;
+        Ok(m)
+    }
+
+    /// Splits this amount across `weights` in proportion to them, without
+    /// losing or inventing a minor unit: each share is rounded down, then
+    /// the units left over go one each to the largest remainders (ties to
+    /// the earlier weight). All-zero weights share equally.
+    pub fn allocate(self, weights: &[Money]) -> Result<Vec<Money>, MoneyError> {
+        if weights.is_empty() {
+            return Ok(Vec::new());
+        }
+        for w in weights {
+            if w.currency != self.currency {
+                return Err(MoneyError::CurrencyMismatch(self.currency, w.currency));
+            }
+        }
+        let total = self.minor();
+        if total < 0 {
+            return Err(MoneyError::Negative);
+        }
+        let mut ws: Vec<i128> = weights
+            .iter()
+            .map(|w| i128::from(w.minor().max(0)))
+            .collect();
+        if ws.iter().all(|w| *w == 0) {
+            ws = vec![1; ws.len()];
+        }
+        let sum: i128 = ws.iter().sum();
+        let total = i128::from(total);
+        let mut shares: Vec<i128> = ws.iter().map(|w| total * w / sum).collect();
+        let mut left = total - shares.iter().sum::<i128>();
+        let mut order: Vec<usize> = (0..ws.len()).collect();
+        // Largest remainder first; stable, so ties keep their order.
+        order.sort_by_key(|&i| std::cmp::Reverse(total * ws[i] % sum));
+        for i in order {
+            if left == 0 {
+                break;
+            }
+            shares[i] += 1;
+            left -= 1;
+        }
+        shares
+            .into_iter()
+            .map(|s| {
+                i64::try_from(s)
+                    .map(|m| Money::from_minor(m, self.currency))
+                    .map_err(|_| MoneyError::Overflow)
+            })
+            .collect()
+    }
+
     /// Sums amounts of one currency; the empty sum is zero.
     pub fn sum(
         items: impl IntoIterator<Item = Money>,
@@ -201,8 +290,10 @@ impl fmt::Display for Money {
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Money", 2)?;
+        let mut st = s.serialize_struct("Money", 3)?;
         st.serialize_field("amount", &self.amount.to_string())?;
+        // For templates' comparisons ("free" when 0).
+        st.serialize_field("minor", &self.minor())?;
         st.serialize_field("currency", self.currency.code())?;
         st.end()
     }
@@ -417,6 +508,47 @@ mod tests {
             let half = Decimal::new(5, c.exponent() + 1);
             prop_assert!((m.amount() - d).abs() <= half);
             prop_assert!(m.amount().scale() <= c.exponent());
+        }
+
+        #[test]
+        fn subtraction_undoes_addition_and_never_goes_negative(a in 0i64..1_000_000_000_000, b in 0i64..1_000_000_000_000, c in currency()) {
+            let (x, y) = (Money::from_minor(a, c), Money::from_minor(b, c));
+            prop_assert_eq!(x.checked_add(y).unwrap().checked_sub(y).unwrap(), x);
+            match x.checked_sub(y) {
+                Ok(d) => prop_assert_eq!(d.minor(), a - b),
+                Err(e) => { prop_assert!(b > a); prop_assert_eq!(e, MoneyError::Negative); }
+            }
+        }
+
+        #[test]
+        fn a_percentage_is_within_half_a_minor_unit_of_exact(a in 0i64..1_000_000_000_000, bp in 0u32..10_000, c in currency()) {
+            let rate = Decimal::new(i64::from(bp), 2); // 0.00 % to 99.99 %
+            let p = Money::from_minor(a, c).percent(rate).unwrap();
+            let exact = Decimal::from(a) * rate / Decimal::ONE_HUNDRED;
+            prop_assert!((Decimal::from(p.minor()) - exact).abs() <= Decimal::new(5, 1));
+            prop_assert!(p.minor() <= a);
+        }
+
+        #[test]
+        fn an_allocation_sums_to_the_amount_and_follows_the_weights(
+            amount in 0i64..100_000_000,
+            weights in proptest::collection::vec(0i64..10_000_000, 1..12),
+        ) {
+            let c = Currency::Usd;
+            let ws: Vec<Money> = weights.iter().map(|w| Money::from_minor(*w, c)).collect();
+            let shares = Money::from_minor(amount, c).allocate(&ws).unwrap();
+            prop_assert_eq!(shares.len(), ws.len());
+            prop_assert_eq!(shares.iter().map(|s| s.minor()).sum::<i64>(), amount);
+            let total: i64 = weights.iter().sum();
+            for (s, w) in shares.iter().zip(&weights) {
+                prop_assert!(s.minor() >= 0);
+                if total > 0 {
+                    // Within one unit of the exact proportional share.
+                    let exact = i128::from(amount) * i128::from(*w);
+                    let got = i128::from(s.minor()) * i128::from(total);
+                    prop_assert!((got - exact).abs() < i128::from(total), "share {} of weight {}", s.minor(), w);
+                }
+            }
         }
 
         #[test]

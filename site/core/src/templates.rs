@@ -237,6 +237,19 @@ fn register(
     tera.register_filter("currency", CurrencyFilter { locale, currency });
     tera.register_filter("markdown", MarkdownFilter::default());
     tera.register_filter("linebreaks", LinebreaksFilter);
+    // `{{ address.country | country }}`: the name for a stored ISO code.
+    tera.register_filter(
+        "country",
+        |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+            Ok(Value::String(crate::country::name_of(
+                v.as_str().unwrap_or_default(),
+            )))
+        },
+    );
+    // `{% for c in countries() %}`: every country, for a `<select>`.
+    tera.register_function("countries", |_: &HashMap<String, Value>| {
+        tera::to_value(crate::country::all()).map_err(tera::Error::msg)
+    });
 }
 
 /// `url(name="app:route", arg=value)`. Its output is safe to place in an

@@ -328,7 +328,7 @@ async fn an_address_is_corrected_before_shipping_but_not_after() {
         ("address", "1 New Street"),
         ("postal_code", "SW1A 1AA"),
         ("city", "London"),
-        ("country", "United Kingdom"),
+        ("country", "GB"),
     ];
     let page = c.get(&change).await;
     let saved = c.submit(&page, &change, &fields).await;

@@ -1,7 +1,7 @@
 use futures_util::future::join_all;
 use orders::Order;
 
-use crate::support::{checkout_fields, TestApp};
+use crate::support::TestApp;
 
 /// 50 shoppers check out the last 5 units at the same moment: exactly 5
 /// orders, stock 0, and 45 clear "out of stock" pages. Never oversold.
@@ -14,14 +14,13 @@ async fn fifty_concurrent_checkouts_for_five_units_sell_exactly_five() {
         let c = app.client();
         let cart = c.add_to_cart(p.id, 1).await;
         assert!(cart.contains("Cart 1"));
-        let form = c.get("/orders/checkout/").await;
-        shoppers.push((c, form));
+        let review = c.checkout_to_review("rush@example.com").await;
+        shoppers.push((c, review));
     }
-    let fields = checkout_fields("rush@example.com");
     let results = join_all(
         shoppers
             .iter()
-            .map(|(c, form)| c.submit_raw(form, "/orders/checkout/", &fields)),
+            .map(|(c, review)| c.submit_raw(review, "/orders/checkout/review/", &[])),
     )
     .await;
 

@@ -160,10 +160,10 @@ async fn checkout_can_save_the_address() {
     let c = app.client();
     c.login("ann@example.com", PW).await;
     c.add_to_cart(p.id, 1).await;
-    let form = c.get("/orders/checkout/").await;
     let mut fields = checkout_fields("ann@example.com");
     fields.push(("save_address", "on"));
-    c.submit(&form, "/orders/checkout/", &fields).await;
+    let review = c.checkout_to_review_with(&fields, None).await;
+    c.submit(&review, "/orders/checkout/review/", &[]).await;
     let book = accounts::Address::list_for(&mut app.conn(), user.id).unwrap();
     assert_eq!(book.len(), 1);
     assert_eq!(book[0].address, "12 St James's Square");

@@ -25,4 +25,5 @@ mod payments;
 mod platform;
 mod profile;
 mod registration;
+mod shipping;
 mod two_factor;

@@ -76,6 +76,13 @@ impl TestApp {
             catalogue_cache_seconds,
             staff_2fa,
         } = options;
+        if std::env::var_os("TEST_LOG").is_some() {
+            // TEST_LOG=1 shows the server's log (errors behind a 500 page).
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+                .with_test_writer()
+                .try_init();
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, pg_schema) = match postgres_url() {
             Some(base) => {
@@ -117,6 +124,22 @@ impl TestApp {
             shop.payment_provider = p;
         }
         let db = shop.db.clone();
+        // Checkout needs a way to deliver: free, everywhere, so totals are
+        // the lines' sum unless a test adds priced methods.
+        orders::shipping::create(
+            &mut db.get().expect("a connection"),
+            &orders::shipping::NewMethod {
+                name: "Standard delivery",
+                description: "",
+                kind: orders::shipping::ShippingKind::Flat,
+                price: site_core::Money::zero(config.currency),
+                free_over: None,
+                countries: "",
+                position: 100,
+            },
+            &[],
+        )
+        .expect("the default shipping method");
         let server = shop.server(listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -198,6 +221,7 @@ impl TestApp {
                 image: "",
                 created_at: now,
                 updated_at: now,
+                weight_grams: 500,
             },
         )
         .expect("product")
@@ -590,12 +614,57 @@ impl Client {
         self.submit(&page, "/accounts/logout/", &[]).await
     }
 
-    /// Fills in and submits the checkout form; returns where it leads.
-    pub async fn checkout(&self, email: &str) -> Page {
+    /// Goes through checkout's address and delivery steps (the method
+    /// preselected, the first offered); returns the review page.
+    pub async fn checkout_to_review(&self, email: &str) -> Page {
+        self.checkout_to_review_with(&checkout_fields(email), None)
+            .await
+    }
+
+    /// The address and delivery steps with these address fields and
+    /// method (the first offered when `None`); returns the review page.
+    pub async fn checkout_to_review_with(
+        &self,
+        address: &[(&str, &str)],
+        method: Option<i64>,
+    ) -> Page {
         let form = self.get("/orders/checkout/").await;
         assert_eq!(form.status, 200, "checkout form: {}", form.body);
-        self.submit(&form, "/orders/checkout/", &checkout_fields(email))
-            .await
+        let shipping = self.submit(&form, "/orders/checkout/", address).await;
+        assert!(
+            shipping.url.ends_with("/orders/checkout/shipping/"),
+            "the address step leads to delivery, got {}: {}",
+            shipping.url,
+            shipping.body
+        );
+        let picked = match method {
+            Some(id) => id.to_string(),
+            None => shipping
+                .input_values("shipping_method")
+                .into_iter()
+                .next()
+                .expect("a delivery option is offered"),
+        };
+        let review = self
+            .submit(
+                &shipping,
+                "/orders/checkout/shipping/",
+                &[("shipping_method", &picked)],
+            )
+            .await;
+        assert!(
+            review.url.ends_with("/orders/checkout/review/"),
+            "the delivery step leads to the review, got {}: {}",
+            review.url,
+            review.body
+        );
+        review
+    }
+
+    /// Goes through checkout and places the order; returns where it leads.
+    pub async fn checkout(&self, email: &str) -> Page {
+        let review = self.checkout_to_review(email).await;
+        self.submit(&review, "/orders/checkout/review/", &[]).await
     }
 }
 

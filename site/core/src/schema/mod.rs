@@ -35,6 +35,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     products_image,
     orders_order,
     orders_line,
+    orders_adjustment,
+    orders_shipping_method,
+    orders_shipping_band,
     payments_payment,
     payments_transaction,
 );

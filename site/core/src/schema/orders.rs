@@ -28,6 +28,56 @@ diesel::table! {
         shipped_at -> Nullable<Timestamp>,
         delivered_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        /// The breakdown, fixed when the order is placed:
+        /// total = subtotal + shipping - discount + tax.
+        subtotal_minor -> BigInt,
+        shipping_minor -> BigInt,
+        discount_minor -> BigInt,
+        tax_minor -> BigInt,
+        /// The method's name as the shopper chose it.
+        shipping_method -> Text,
+        shipping_method_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// The rows of an order's breakdown (the shipping charge, each
+    /// discount, each tax rate), as placed.
+    orders_adjustment (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        label -> Text,
+        amount_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A way of delivering an order, offered where it fits: to
+    /// `countries` (ISO codes, space-separated; empty for everywhere), at
+    /// a flat price or by weight band, free from `free_over_minor`.
+    orders_shipping_method (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        kind -> Text,
+        price_minor -> BigInt,
+        free_over_minor -> Nullable<BigInt>,
+        countries -> Text,
+        is_active -> Bool,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A weight band's price: carts up to `max_weight_grams`.
+    orders_shipping_band (id) {
+        id -> BigInt,
+        method_id -> BigInt,
+        max_weight_grams -> BigInt,
+        price_minor -> BigInt,
     }
 }
 
@@ -48,3 +98,5 @@ diesel::table! {
 diesel::joinable!(orders_line -> orders_order (order_id));
 diesel::joinable!(orders_line -> products_product (product_id));
 diesel::joinable!(orders_order -> accounts_user (user_id));
+diesel::joinable!(orders_adjustment -> orders_order (order_id));
+diesel::joinable!(orders_shipping_band -> orders_shipping_method (method_id));

@@ -28,6 +28,8 @@ diesel::table! {
         image -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// For weight-band shipping; 0 when not known.
+        weight_grams -> BigInt,
     }
 }
 

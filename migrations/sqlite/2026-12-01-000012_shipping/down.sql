@@ -1,0 +1,10 @@
+DROP TABLE orders_adjustment;
+ALTER TABLE orders_order DROP COLUMN shipping_method_id;
+ALTER TABLE orders_order DROP COLUMN shipping_method;
+ALTER TABLE orders_order DROP COLUMN tax_minor;
+ALTER TABLE orders_order DROP COLUMN discount_minor;
+ALTER TABLE orders_order DROP COLUMN shipping_minor;
+ALTER TABLE orders_order DROP COLUMN subtotal_minor;
+DROP TABLE orders_shipping_band;
+DROP TABLE orders_shipping_method;
+ALTER TABLE products_product DROP COLUMN weight_grams;

@@ -1,0 +1,225 @@
+//! The checkout flow: address, then shipping method, then review and
+//! place. What the shopper chose so far is kept in their session; every
+//! step is checked again on the server, and the order is placed by
+//! `place_order` in one transaction. The views stay thin around this.
+
+use actix_session::Session;
+use cart::{Cart, PricedCart};
+use serde::{Deserialize, Serialize};
+use site_core::db::DbConn;
+use site_core::forms::Email;
+use site_core::money::{Currency, MoneyError};
+use site_core::AppError;
+
+use crate::domain::CheckoutDetails;
+use crate::models::breakdown_of;
+use crate::pricing::Breakdown;
+use crate::shipping::{self, Parcel, ShippingQuote};
+
+const SESSION_KEY: &str = "checkout";
+
+/// The steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Address,
+    Shipping,
+    Review,
+}
+
+/// What the shopper has chosen so far (in the session).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutState {
+    pub details: Option<StoredDetails>,
+    pub save_address: bool,
+    pub shipping_method_id: Option<i64>,
+}
+
+/// `CheckoutDetails` as the session keeps them (parsed again on load).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredDetails {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub address: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+}
+
+impl From<&CheckoutDetails> for StoredDetails {
+    fn from(d: &CheckoutDetails) -> Self {
+        StoredDetails {
+            email: d.email.as_str().to_string(),
+            first_name: d.first_name.clone(),
+            last_name: d.last_name.clone(),
+            address: d.address.clone(),
+            postal_code: d.postal_code.clone(),
+            city: d.city.clone(),
+            country: d.country.clone(),
+        }
+    }
+}
+
+impl StoredDetails {
+    /// The details again; `None` if they no longer parse.
+    pub fn parse(&self) -> Option<CheckoutDetails> {
+        Some(CheckoutDetails {
+            email: Email::parse(&self.email).ok()?,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            address: self.address.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            country: site_core::country::Country::from_code(&self.country)?
+                .code
+                .to_string(),
+        })
+    }
+
+    pub fn values(&self) -> std::collections::BTreeMap<String, String> {
+        [
+            ("email", &self.email),
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("address", &self.address),
+            ("postal_code", &self.postal_code),
+            ("city", &self.city),
+            ("country", &self.country),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+    }
+}
+
+impl CheckoutState {
+    /// The session's checkout; an unreadable one starts over.
+    pub fn load(session: &Session) -> CheckoutState {
+        session
+            .get::<CheckoutState>(SESSION_KEY)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub fn store(&self, session: &Session) -> Result<(), AppError> {
+        session
+            .insert(SESSION_KEY, self)
+            .map_err(AppError::internal)
+    }
+
+    pub fn clear(session: &Session) {
+        session.remove(SESSION_KEY);
+    }
+
+    /// Records the address step; a new country forgets the shipping
+    /// method (it may not deliver there).
+    pub fn set_details(&mut self, details: &CheckoutDetails, save_address: bool) {
+        let stored = StoredDetails::from(details);
+        if self.details.as_ref().map(|d| &d.country) != Some(&stored.country) {
+            self.shipping_method_id = None;
+        }
+        self.details = Some(stored);
+        self.save_address = save_address;
+    }
+
+    pub fn parsed_details(&self) -> Option<CheckoutDetails> {
+        self.details.as_ref().and_then(StoredDetails::parse)
+    }
+}
+
+/// A cart priced for checkout: the methods that take it, the one chosen
+/// (if it still does), and the breakdown with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Quote {
+    pub cart: PricedCart,
+    pub methods: Vec<ShippingQuote>,
+    pub chosen: Option<ShippingQuote>,
+    pub breakdown: Option<Breakdown>,
+}
+
+impl Quote {
+    /// Prices `cart` for `details` with the method `chosen` (three queries).
+    pub fn new(
+        conn: &mut DbConn,
+        cart: &Cart,
+        currency: Currency,
+        details: &CheckoutDetails,
+        chosen: Option<i64>,
+    ) -> Result<Quote, AppError> {
+        let priced = cart.price(conn, currency)?;
+        let parcel = Parcel {
+            country: &details.country,
+            subtotal: priced.total,
+            weight_grams: priced.weight_grams,
+        };
+        let methods = shipping::available(conn, &parcel)?;
+        let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
+        let breakdown = chosen
+            .as_ref()
+            .map(|q| breakdown_of(&priced, currency, q))
+            .transpose()
+            .map_err(|e: MoneyError| AppError::internal(e))?;
+        Ok(Quote {
+            cart: priced,
+            methods,
+            chosen,
+            breakdown,
+        })
+    }
+}
+
+/// The first step the shopper still has to complete, given their state.
+pub fn first_missing(state: &CheckoutState) -> Option<Step> {
+    if state.parsed_details().is_none() {
+        Some(Step::Address)
+    } else if state.shipping_method_id.is_none() {
+        Some(Step::Shipping)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn details(country: &str) -> CheckoutDetails {
+        CheckoutDetails {
+            email: Email::parse("a@example.com").unwrap(),
+            first_name: "A".into(),
+            last_name: "B".into(),
+            address: "1 Road".into(),
+            postal_code: "X1".into(),
+            city: "Town".into(),
+            country: country.into(),
+        }
+    }
+
+    #[test]
+    fn steps_are_completed_in_order_and_a_new_country_resets_shipping() {
+        let mut state = CheckoutState::default();
+        assert_eq!(first_missing(&state), Some(Step::Address));
+        state.set_details(&details("GB"), false);
+        assert_eq!(first_missing(&state), Some(Step::Shipping));
+        state.shipping_method_id = Some(3);
+        assert_eq!(first_missing(&state), None);
+        state.set_details(&details("GB"), true);
+        assert_eq!(
+            state.shipping_method_id,
+            Some(3),
+            "same country keeps the method"
+        );
+        state.set_details(&details("FR"), true);
+        assert_eq!(state.shipping_method_id, None);
+        assert_eq!(state.parsed_details().unwrap().country, "FR");
+    }
+
+    #[test]
+    fn tampered_details_do_not_parse() {
+        let mut stored = StoredDetails::from(&details("GB"));
+        stored.country = "Atlantis".into();
+        assert!(stored.parse().is_none());
+    }
+}
