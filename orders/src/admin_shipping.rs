@@ -121,18 +121,11 @@ fn money_or_null(minor: Option<i64>) -> Value {
     minor.map(Value::Money).unwrap_or(Value::Null)
 }
 
-fn opt_money(v: &Values, name: &str) -> Option<i64> {
-    match v.get(name) {
-        Some(Value::Money(m)) => Some(*m),
-        _ => None,
-    }
-}
-
 /// The validated columns of a method from its form.
 fn checked(v: &Values) -> Result<(ShippingKind, i64, String), SaveError> {
     let kind = ShippingKind::parse(v.text("kind")?)
         .ok_or_else(|| SaveError::field("kind", "Choose a price rule."))?;
-    let price = opt_money(v, "price");
+    let price = v.opt_int("price");
     if kind == ShippingKind::Flat && price.is_none() {
         return Err(SaveError::field(
             "price",
@@ -249,7 +242,7 @@ impl ModelAdmin for ShippingMethodAdmin {
                 m::description.eq(v.text("description")?),
                 m::kind.eq(kind),
                 m::price_minor.eq(price),
-                m::free_over_minor.eq(opt_money(v, "free_over")),
+                m::free_over_minor.eq(v.opt_int("free_over")),
                 m::countries.eq(countries),
                 m::is_active.eq(v.bool("is_active")?),
                 m::position.eq(v.int("position")? as i32),
@@ -276,7 +269,7 @@ impl ModelAdmin for ShippingMethodAdmin {
                 m::description.eq(v.text("description")?),
                 m::kind.eq(kind),
                 m::price_minor.eq(price),
-                m::free_over_minor.eq(opt_money(v, "free_over")),
+                m::free_over_minor.eq(v.opt_int("free_over")),
                 m::countries.eq(countries),
                 m::is_active.eq(v.bool("is_active")?),
                 m::position.eq(v.int("position")? as i32),
@@ -343,7 +336,8 @@ impl ModelAdmin for ShippingMethodAdmin {
             history.push(change(format!("deleted band {id}")));
         }
         let band = |v: &Values| -> Result<(i64, i64), SaveError> {
-            let price = opt_money(v, "price")
+            let price = v
+                .opt_int("price")
                 .ok_or_else(|| SaveError::form("Each weight band needs a price."))?;
             Ok((v.int("max_weight_grams")?, price))
         };
@@ -428,18 +422,19 @@ impl ModelAdmin for ShippingMethodAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = match action {
-            "activate" => true,
-            "deactivate" => false,
-            other => return Err(SaveError::Other(format!("no action {other:?}"))),
-        };
-        let n = diesel::update(m::table.filter(m::id.eq_any(ids)))
-            .set((m::is_active.eq(active), m::updated_at.eq(site_core::now())))
-            .execute(conn)?;
-        Ok(format!(
-            "{n} shipping {} {}.",
-            if n == 1 { "method" } else { "methods" },
-            if active { "activated" } else { "deactivated" }
+        let active = site_core::admin::activation(action)?;
+        let n = diesel::update(
+            m::table
+                .filter(m::id.eq_any(ids))
+                .filter(m::is_active.eq(!active)),
+        )
+        .set((m::is_active.eq(active), m::updated_at.eq(site_core::now())))
+        .execute(conn)?;
+        Ok(site_core::admin::activation_message(
+            n,
+            "shipping method",
+            "shipping methods",
+            active,
         ))
     }
 }

@@ -15,6 +15,7 @@ use crate::domain::CheckoutDetails;
 use crate::models::breakdown_of;
 use crate::pricing::Breakdown;
 use crate::shipping::{self, Parcel, ShippingQuote};
+use crate::vouchers::{self, Voucher};
 
 const SESSION_KEY: &str = "checkout";
 
@@ -33,6 +34,9 @@ pub struct CheckoutState {
     pub details: Option<StoredDetails>,
     pub save_address: bool,
     pub shipping_method_id: Option<i64>,
+    /// The voucher applied at review, checked again whenever it is priced.
+    #[serde(default)]
+    pub voucher_code: Option<String>,
 }
 
 /// `CheckoutDetails` as the session keeps them (parsed again on load).
@@ -137,16 +141,24 @@ pub struct Quote {
     pub methods: Vec<ShippingQuote>,
     pub chosen: Option<ShippingQuote>,
     pub breakdown: Option<Breakdown>,
+    pub voucher: Option<Voucher>,
+    /// How the voucher's discount reads ("Voucher DEMO10 (10% off)").
+    pub voucher_label: Option<String>,
+    /// Why the voucher asked for cannot be used (in the shop's words).
+    #[serde(skip)]
+    pub voucher_refusal: Option<vouchers::VoucherRefusal>,
 }
 
 impl Quote {
-    /// Prices `cart` for `details` with the method `chosen` (three queries).
+    /// Prices `cart` for `details` with the method `chosen` and the
+    /// voucher `code` (three queries, two more for a voucher).
     pub fn new(
         conn: &mut DbConn,
         cart: &Cart,
         currency: Currency,
         details: &CheckoutDetails,
         chosen: Option<i64>,
+        code: Option<&str>,
     ) -> Result<Quote, AppError> {
         let priced = cart.price(conn, currency)?;
         let parcel = Parcel {
@@ -156,9 +168,22 @@ impl Quote {
         };
         let methods = shipping::available(conn, &parcel)?;
         let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
+        let (voucher, voucher_refusal) = match code {
+            Some(code) => match vouchers::applicable(
+                conn,
+                code,
+                site_core::now(),
+                priced.total,
+                details.email.as_str(),
+            )? {
+                Ok(v) => (Some(v), None),
+                Err(r) => (None, Some(r)),
+            },
+            None => (None, None),
+        };
         let breakdown = chosen
             .as_ref()
-            .map(|q| breakdown_of(&priced, currency, q))
+            .map(|q| breakdown_of(&priced, currency, q, voucher.as_ref()))
             .transpose()
             .map_err(|e: MoneyError| AppError::internal(e))?;
         Ok(Quote {
@@ -166,6 +191,9 @@ impl Quote {
             methods,
             chosen,
             breakdown,
+            voucher_label: voucher.as_ref().map(Voucher::label),
+            voucher,
+            voucher_refusal,
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_shipping;
+pub mod admin_vouchers;
 pub mod checkout;
 pub mod dashboard;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod models;
 pub mod pricing;
 pub mod shipping;
 mod views;
+pub mod vouchers;
 
 use std::sync::Arc;
 
@@ -29,6 +31,11 @@ pub const ROUTES: &[Route] = &[
     ("orders:checkout", "/orders/checkout/"),
     ("orders:checkout_shipping", "/orders/checkout/shipping/"),
     ("orders:checkout_review", "/orders/checkout/review/"),
+    ("orders:checkout_voucher", "/orders/checkout/voucher/"),
+    (
+        "orders:checkout_voucher_remove",
+        "/orders/checkout/voucher/remove/",
+    ),
     ("orders:detail", "/orders/{public_id}/"),
     ("orders:history", "/accounts/orders/"),
     ("orders:history_detail", "/accounts/orders/{id}/"),
@@ -53,6 +60,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource(ROUTES, "orders:checkout_review")
             .route(web::get().to(views::review_form))
             .route(web::post().to(views::place)),
+    )
+    .service(
+        resource(ROUTES, "orders:checkout_voucher").route(web::post().to(views::voucher_apply)),
+    )
+    .service(
+        resource(ROUTES, "orders:checkout_voucher_remove")
+            .route(web::post().to(views::voucher_remove)),
     )
     .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
     .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
@@ -94,6 +108,7 @@ impl site_core::app::App for OrdersApp {
         vec![
             Arc::new(admin::OrderAdmin::default()),
             Arc::new(admin_shipping::ShippingMethodAdmin::default()),
+            Arc::new(admin_vouchers::VoucherAdmin::default()),
         ]
     }
 

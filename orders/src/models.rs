@@ -15,6 +15,7 @@ use site_core::schema::{orders_adjustment as adj, orders_line as l, orders_order
 use crate::domain::{CheckoutDetails, OrderStatus, TransitionError};
 use crate::pricing::{AdjustmentKind, Breakdown};
 use crate::shipping::{self, Parcel, ShippingQuote};
+use crate::vouchers::{self, Voucher, VoucherRefusal};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = o)]
@@ -48,6 +49,7 @@ pub struct Order {
     pub tax_minor: i64,
     pub shipping_method: String,
     pub shipping_method_id: Option<i64>,
+    pub voucher_code: String,
 }
 
 /// A row of an order's breakdown, as it was placed.
@@ -72,6 +74,7 @@ pub struct OrderLine {
     pub unit_price_minor: i64,
     pub quantity: i64,
     pub line_total_minor: i64,
+    pub discount_minor: i64,
 }
 
 #[derive(Insertable)]
@@ -98,6 +101,7 @@ struct NewOrder<'a> {
     tax_minor: i64,
     shipping_method: &'a str,
     shipping_method_id: Option<i64>,
+    voucher_code: &'a str,
 }
 
 #[derive(Insertable)]
@@ -110,6 +114,7 @@ struct NewLine<'a> {
     unit_price_minor: i64,
     quantity: i64,
     line_total_minor: i64,
+    discount_minor: i64,
 }
 
 impl Order {
@@ -195,6 +200,13 @@ impl Order {
     /// account: the orders stay (with lines, totals and payments, for the
     /// books), the person's name, email and address do not.
     pub fn anonymise_for_user(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
+        use site_core::schema::orders_voucher_use as vu;
+        diesel::update(
+            vu::table
+                .filter(vu::order_id.eq_any(o::table.filter(o::user_id.eq(user_id)).select(o::id))),
+        )
+        .set(vu::email.eq("deleted@invalid"))
+        .execute(conn)?;
         diesel::update(o::table.filter(o::user_id.eq(user_id)))
             .set((
                 o::user_id.eq(None::<i64>),
@@ -482,6 +494,8 @@ pub enum PlaceOrderError {
     Unavailable(Vec<i64>),
     #[error("the shipping method chosen does not deliver this order")]
     ShippingUnavailable,
+    #[error("the voucher cannot be used: {0}")]
+    VoucherRefused(VoucherRefusal),
     #[error("the total changed since it was shown: it is now {now}")]
     TotalChanged { now: Money },
     #[error(transparent)]
@@ -532,6 +546,8 @@ pub struct CheckoutRequest<'a> {
     pub user_id: Option<i64>,
     pub currency: Currency,
     pub shipping_method_id: i64,
+    /// The voucher code the shopper applied.
+    pub voucher_code: Option<&'a str>,
     /// The total the shopper saw and agreed to; the order is refused if
     /// it comes to anything else (a price changed meanwhile).
     pub expected_total: Option<Money>,
@@ -551,6 +567,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         user_id,
         currency,
         shipping_method_id,
+        voucher_code,
         expected_total,
         on_placed,
     } = *req;
@@ -573,7 +590,17 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     let Some(quote) = shipping::quote(conn, shipping_method_id, &parcel)? else {
         return Err(PlaceOrderError::ShippingUnavailable);
     };
-    let breakdown = breakdown_of(&priced, currency, &quote)?;
+    let now = site_core::now();
+    let voucher = match voucher_code {
+        Some(code) => {
+            match vouchers::applicable(conn, code, now, priced.total, details.email.as_str())? {
+                Ok(v) => Some(v),
+                Err(refusal) => return Err(PlaceOrderError::VoucherRefused(refusal)),
+            }
+        }
+        None => None,
+    };
+    let breakdown = breakdown_of(&priced, currency, &quote, voucher.as_ref())?;
     if expected_total.is_some_and(|t| t != breakdown.total) {
         return Err(PlaceOrderError::TotalChanged {
             now: breakdown.total,
@@ -599,7 +626,6 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     if !short.is_empty() {
         return Err(PlaceOrderError::OutOfStock(short));
     }
-    let now = site_core::now();
     let public_id = site_core::random_token(32);
     diesel::insert_into(o::table)
         .values(&NewOrder {
@@ -624,6 +650,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             tax_minor: breakdown.tax.minor(),
             shipping_method: &quote.name,
             shipping_method_id: Some(quote.method_id),
+            voucher_code: voucher.as_ref().map_or("", |v| v.code.as_str()),
         })
         .execute(conn)?;
     let order = Order::by_public_id(conn, &public_id)?;
@@ -637,7 +664,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             ))
             .execute(conn)?;
     }
-    for line in &priced.lines {
+    for (line, discount) in priced.lines.iter().zip(&breakdown.line_discounts) {
         diesel::insert_into(l::table)
             .values(&NewLine {
                 order_id: order.id,
@@ -647,8 +674,22 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
                 unit_price_minor: line.unit_price.minor(),
                 quantity: line.quantity,
                 line_total_minor: line.line_total.minor(),
+                discount_minor: discount.minor(),
             })
             .execute(conn)?;
+    }
+    if let Some(v) = &voucher {
+        // Claimed last, after the stock: a use is only counted for an
+        // order that is placed, and the transaction undoes it otherwise.
+        if let Err(refusal) = vouchers::claim(
+            conn,
+            v,
+            order.id,
+            details.email.as_str(),
+            breakdown.discount,
+        )? {
+            return Err(PlaceOrderError::VoucherRefused(refusal));
+        }
     }
     if let Some(f) = on_placed {
         let lines = order.lines(conn)?;
@@ -657,16 +698,14 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     Ok(Placed::New(order))
 }
 
-/// The breakdown of `priced` shipped with `quote`: what checkout shows
-/// and what `place_order` stores.
+/// The breakdown of `priced` shipped with `quote`, with `voucher`: what
+/// checkout shows and what `place_order` stores.
 pub fn breakdown_of(
     priced: &PricedCart,
     currency: Currency,
     quote: &ShippingQuote,
+    voucher: Option<&Voucher>,
 ) -> Result<Breakdown, MoneyError> {
-    Breakdown::for_checkout(
-        priced.lines.iter().map(|l| l.line_total),
-        currency,
-        Some(quote),
-    )
+    let lines: Vec<Money> = priced.lines.iter().map(|l| l.line_total).collect();
+    Breakdown::for_checkout(&lines, currency, Some(quote), voucher)
 }

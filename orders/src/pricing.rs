@@ -7,6 +7,7 @@ use serde::Serialize;
 use site_core::money::{Currency, Money, MoneyError};
 
 use crate::shipping::ShippingQuote;
+use crate::vouchers::{Voucher, VoucherKind};
 
 site_core::text_enum! {
     /// What an adjustment does to the subtotal.
@@ -37,6 +38,9 @@ pub struct Breakdown {
     pub discount: Money,
     pub tax: Money,
     pub total: Money,
+    /// Each line's share of the discounts on the lines (in line order),
+    /// summing to them exactly; a free-delivery voucher's is on delivery.
+    pub line_discounts: Vec<Money>,
 }
 
 impl Breakdown {
@@ -68,17 +72,20 @@ impl Breakdown {
             discount,
             tax,
             total,
+            line_discounts: Vec::new(),
         })
     }
 
-    /// What a cart's lines and the chosen shipping cost.
+    /// What a cart's lines cost delivered by `shipping` with `voucher`.
     pub fn for_checkout(
-        line_totals: impl IntoIterator<Item = Money>,
+        line_totals: &[Money],
         currency: Currency,
         shipping: Option<&ShippingQuote>,
+        voucher: Option<&Voucher>,
     ) -> Result<Breakdown, MoneyError> {
-        let subtotal = Money::sum(line_totals, currency)?;
-        let adjustments = shipping
+        let subtotal = Money::sum(line_totals.iter().copied(), currency)?;
+        let shipping_charge = shipping.map_or(Money::zero(currency), |s| s.price);
+        let mut adjustments: Vec<Adjustment> = shipping
             .map(|s| Adjustment {
                 kind: AdjustmentKind::Shipping,
                 label: s.name.clone(),
@@ -86,7 +93,28 @@ impl Breakdown {
             })
             .into_iter()
             .collect();
-        Breakdown::new(subtotal, adjustments)
+        let mut on_lines = Money::zero(currency);
+        if let Some(v) = voucher {
+            let amount = v.discount(subtotal, shipping_charge)?;
+            if v.kind != VoucherKind::FreeShipping {
+                on_lines = amount;
+            }
+            adjustments.push(Adjustment {
+                kind: AdjustmentKind::Discount,
+                label: v.label(),
+                amount,
+            });
+        }
+        let mut b = Breakdown::new(subtotal, adjustments)?;
+        b.line_discounts = on_lines.allocate(line_totals)?;
+        Ok(b)
+    }
+
+    /// The discount rows, for showing each on its own line.
+    pub fn discounts(&self) -> impl Iterator<Item = &Adjustment> {
+        self.adjustments
+            .iter()
+            .filter(|a| a.kind == AdjustmentKind::Discount)
     }
 }
 
@@ -111,15 +139,71 @@ mod tests {
 
     #[test]
     fn shipping_is_added_once_and_labelled() {
-        let b = Breakdown::for_checkout([usd(1000), usd(250)], Currency::Usd, Some(&quote(499)))
-            .unwrap();
+        let b = Breakdown::for_checkout(
+            &[usd(1000), usd(250)],
+            Currency::Usd,
+            Some(&quote(499)),
+            None,
+        )
+        .unwrap();
         assert_eq!(b.subtotal.minor(), 1250);
         assert_eq!(b.shipping.minor(), 499);
         assert_eq!(b.total.minor(), 1749);
         assert_eq!(b.adjustments[0].label, "Courier");
-        let none = Breakdown::for_checkout([usd(1)], Currency::Usd, None).unwrap();
+        let none = Breakdown::for_checkout(&[usd(1)], Currency::Usd, None, None).unwrap();
         assert_eq!(none.total.minor(), 1);
         assert!(none.adjustments.is_empty());
+    }
+
+    fn voucher(kind: VoucherKind) -> Voucher {
+        Voucher {
+            id: 1,
+            code: "TEN".into(),
+            description: String::new(),
+            kind,
+            percent_basis_points: 1000,
+            amount_minor: 0,
+            min_basket_minor: None,
+            valid_from: None,
+            valid_until: None,
+            usage_limit: None,
+            per_customer_limit: None,
+            times_used: 0,
+            is_active: true,
+            created_at: Default::default(),
+            updated_at: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_voucher_is_a_labelled_discount_shared_across_the_lines() {
+        let lines = [usd(999), usd(333), usd(1)];
+        let b = Breakdown::for_checkout(
+            &lines,
+            Currency::Usd,
+            Some(&quote(450)),
+            Some(&voucher(VoucherKind::Percent)),
+        )
+        .unwrap();
+        assert_eq!(b.discount.minor(), 133, "10% of 13.33, rounded");
+        assert_eq!(b.total.minor(), 1333 + 450 - 133);
+        assert_eq!(b.discounts().next().unwrap().label, "Voucher TEN (10% off)");
+        assert_eq!(
+            b.line_discounts
+                .iter()
+                .map(|m| m.minor())
+                .collect::<Vec<_>>(),
+            vec![100, 33, 0]
+        );
+        let free = Breakdown::for_checkout(
+            &lines,
+            Currency::Usd,
+            Some(&quote(450)),
+            Some(&voucher(VoucherKind::FreeShipping)),
+        )
+        .unwrap();
+        assert_eq!(free.total, free.subtotal, "delivery is taken off");
+        assert!(free.line_discounts.iter().all(|d| d.is_zero()));
     }
 
     #[test]

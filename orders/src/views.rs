@@ -186,9 +186,10 @@ async fn quote(
     cart: Cart,
     details: CheckoutDetails,
     chosen: Option<i64>,
+    voucher: Option<String>,
 ) -> Result<Quote, AppError> {
     let currency = rq.config.currency;
-    rq.db(move |conn| Quote::new(conn, &cart, currency, &details, chosen))
+    rq.db(move |conn| Quote::new(conn, &cart, currency, &details, chosen, voucher.as_deref()))
         .await
 }
 
@@ -211,7 +212,7 @@ fn shipping_page(
 pub async fn shipping_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
     let cart = or_go!(cart_or_redirect(&rq).await);
     let (state, details) = or_go!(state_for(&rq, Step::Shipping));
-    let quote = quote(&rq, cart, details.clone(), state.shipping_method_id).await?;
+    let quote = quote(&rq, cart, details.clone(), state.shipping_method_id, None).await?;
     let picked = quote
         .chosen
         .as_ref()
@@ -231,7 +232,7 @@ pub async fn shipping_submit(
     let (mut state, details) = or_go!(state_for(&rq, Step::Shipping));
     let mut form = FormState::new(body.into_inner());
     let wanted: Option<i64> = form.raw("shipping_method").trim().parse().ok();
-    let quote = quote(&rq, cart, details.clone(), wanted).await?;
+    let quote = quote(&rq, cart, details.clone(), wanted, None).await?;
     let Some(chosen) = &quote.chosen else {
         form.add_error(
             "shipping_method",
@@ -271,16 +272,35 @@ fn review_page(
     rq.render_status("orders/checkout_review.html", ctx, status)
 }
 
-/// The review, or where to go when the chosen method no longer fits.
+/// The review, or where to go when the chosen method no longer fits. A
+/// voucher that can no longer be used is taken off, and the shopper told.
 async fn reviewed(
     rq: &RequestContext,
     cart: Cart,
 ) -> Result<Result<(CheckoutState, CheckoutDetails, Quote), HttpResponse>, AppError> {
-    let (state, details) = match state_for(rq, Step::Review)? {
+    let (mut state, details) = match state_for(rq, Step::Review)? {
         Ok(s) => s,
         Err(go) => return Ok(Err(go)),
     };
-    let quote = quote(rq, cart, details.clone(), state.shipping_method_id).await?;
+    let quote = quote(
+        rq,
+        cart,
+        details.clone(),
+        state.shipping_method_id,
+        state.voucher_code.clone(),
+    )
+    .await?;
+    if let (Some(code), Some(refusal)) = (&state.voucher_code, &quote.voucher_refusal) {
+        rq.flash(
+            Level::Warning,
+            format!(
+                "The voucher {code} was taken off: {}",
+                refusal.message(rq.config.locale)
+            ),
+        );
+        state.voucher_code = None;
+        state.store(&rq.session)?;
+    }
     if quote.chosen.is_none() {
         rq.flash(
             Level::Warning,
@@ -321,10 +341,8 @@ pub async fn place(
         .db(move |conn| Ok(Order::by_idempotency_key(conn, &k).optional()?))
         .await?
     {
-        rq.flash(Level::Info, "This order was already placed; here it is.");
-        return Ok(redirect(
-            &rq.url("orders:detail", &[("public_id", &order.public_id)])?,
-        ));
+        let cart = Cart::current(&rq).await?;
+        return already_placed(&rq, order, cart).await;
     }
     let cart = or_go!(cart_or_redirect(&rq).await);
     let (state, details) = or_go!(state_for(&rq, Step::Review));
@@ -333,6 +351,7 @@ pub async fn place(
     };
     let expected_total = Money::parse(form.raw("expected_total"), rq.config.currency).ok();
     let save_address = state.save_address;
+    let voucher = state.voucher_code.clone();
     let user_id = current_user(&rq.session).map(|u| u.id);
     let currency = rq.config.currency;
     let (c, d, k) = (cart.clone(), details.clone(), key.clone());
@@ -369,6 +388,7 @@ pub async fn place(
                 user_id,
                 currency,
                 shipping_method_id: method,
+                voucher_code: voucher.as_deref(),
                 expected_total,
                 on_placed: Some(&on_placed),
             };
@@ -388,20 +408,7 @@ pub async fn place(
                 &[("public_id", &order.public_id)],
             )?))
         }
-        Ok(Placed::Existing(order)) => {
-            // A double click: this request loaded the session before the
-            // first one emptied the cart, and would write the cart back.
-            let o = order.clone();
-            if rq.db(move |conn| Ok(o.bought(conn, &cart)?)).await? {
-                Cart::clear_current(&rq).await?;
-                CheckoutState::clear(&rq.session);
-            }
-            rq.flash(Level::Info, "This order was already placed; here it is.");
-            Ok(redirect(&rq.url(
-                "orders:detail",
-                &[("public_id", &order.public_id)],
-            )?))
-        }
+        Ok(Placed::Existing(order)) => already_placed(&rq, order, cart).await,
         Err(PlaceOrderError::EmptyCart) => {
             rq.flash(
                 Level::Info,
@@ -424,7 +431,14 @@ pub async fn place(
                     )
                 });
             }
-            let q = quote(&rq, cart, details.clone(), Some(method)).await?;
+            let q = quote(
+                &rq,
+                cart,
+                details.clone(),
+                Some(method),
+                state.voucher_code.clone(),
+            )
+            .await?;
             review_page(&rq, &details, &q, &form, &key, StatusCode::CONFLICT)
         }
         Err(PlaceOrderError::TotalChanged { .. }) => {
@@ -432,8 +446,34 @@ pub async fn place(
             form.add_non_field_error(
                 "Prices changed while you were checking out. Here is your order at today's prices: check the total and place it again.",
             );
-            let q = quote(&rq, cart, details.clone(), Some(method)).await?;
+            let q = quote(
+                &rq,
+                cart,
+                details.clone(),
+                Some(method),
+                state.voucher_code.clone(),
+            )
+            .await?;
             // A new key: the order shown differs from the one refused.
+            review_page(
+                &rq,
+                &details,
+                &q,
+                &form,
+                &site_core::random_token(32),
+                StatusCode::CONFLICT,
+            )
+        }
+        Err(PlaceOrderError::VoucherRefused(refusal)) => {
+            let mut state = state;
+            let code = state.voucher_code.take().unwrap_or_default();
+            state.store(&rq.session)?;
+            let mut form = FormState::new(HashMap::new());
+            form.add_non_field_error(format!(
+                "The voucher {code} could not be used: {} Here is your order without it: check the total and place it again.",
+                refusal.message(rq.config.locale)
+            ));
+            let q = quote(&rq, cart, details.clone(), Some(method), None).await?;
             review_page(
                 &rq,
                 &details,
@@ -463,6 +503,77 @@ pub async fn place(
         Err(PlaceOrderError::Confirmation(e)) => Err(AppError::internal(e)),
         Err(PlaceOrderError::Db(e)) => Err(e.into()),
     }
+}
+
+/// The answer to a checkout form that had already placed `order`. A
+/// double click's second request loaded the session before the first one
+/// emptied the cart, and would write the bought cart back when it saves
+/// the session (its flash message changes it): empty it here too.
+async fn already_placed(
+    rq: &RequestContext,
+    order: Order,
+    cart: Cart,
+) -> Result<HttpResponse, AppError> {
+    let o = order.clone();
+    if rq.db(move |conn| Ok(o.bought(conn, &cart)?)).await? {
+        Cart::clear_current(rq).await?;
+        CheckoutState::clear(&rq.session);
+    }
+    rq.flash(Level::Info, "This order was already placed; here it is.");
+    Ok(redirect(&rq.url(
+        "orders:detail",
+        &[("public_id", &order.public_id)],
+    )?))
+}
+
+/// Applies a voucher code at the review; a code that cannot be used is a
+/// field error with the reason, and changes nothing.
+pub async fn voucher_apply(
+    rq: RequestContext,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let cart = or_go!(cart_or_redirect(&rq).await);
+    let (mut state, details) = or_go!(state_for(&rq, Step::Review));
+    let mut form = FormState::new(body.into_inner());
+    let code = crate::vouchers::normalise(form.raw("voucher"));
+    if code.is_empty() || code.chars().count() > 50 {
+        form.add_error("voucher", "Enter the code from your voucher.");
+    }
+    let quote = quote(
+        &rq,
+        cart,
+        details.clone(),
+        state.shipping_method_id,
+        form.is_valid().then(|| code.clone()),
+    )
+    .await?;
+    if let Some(refusal) = &quote.voucher_refusal {
+        form.add_error("voucher", refusal.message(rq.config.locale));
+    }
+    if !form.is_valid() || quote.chosen.is_none() {
+        return review_page(
+            &rq,
+            &details,
+            &quote,
+            &form,
+            &site_core::random_token(32),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    state.voucher_code = Some(code.clone());
+    state.store(&rq.session)?;
+    rq.flash(Level::Success, format!("The voucher {code} is applied."));
+    to_step(&rq, Step::Review)
+}
+
+/// Takes the voucher off.
+pub async fn voucher_remove(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    let mut state = CheckoutState::load(&rq.session);
+    if let Some(code) = state.voucher_code.take() {
+        state.store(&rq.session)?;
+        rq.flash(Level::Info, format!("The voucher {code} was taken off."));
+    }
+    to_step(&rq, Step::Review)
 }
 
 pub async fn detail(

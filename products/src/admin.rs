@@ -139,14 +139,6 @@ struct ProductRow {
     created_at: NaiveDateTime,
 }
 
-/// The weight typed, 0 when left empty.
-fn weight(v: &Values) -> i64 {
-    match v.get("weight_grams") {
-        Some(Value::Int(g)) => *g,
-        _ => 0,
-    }
-}
-
 fn repr(name: &str, sku: &str) -> String {
     format!("{name} ({sku})")
 }
@@ -277,7 +269,7 @@ impl ModelAdmin for ProductAdmin {
                 p::price_minor.eq(v.int("price")?),
                 p::currency.eq(env.config.currency.code()),
                 p::stock.eq(v.int("stock")?),
-                p::weight_grams.eq(weight(v)),
+                p::weight_grams.eq(v.opt_int("weight_grams").unwrap_or(0)),
                 p::is_active.eq(v.bool("is_active")?),
                 p::image.eq(""),
                 p::created_at.eq(now),
@@ -305,7 +297,7 @@ impl ModelAdmin for ProductAdmin {
                 p::description.eq(v.text("description")?),
                 p::price_minor.eq(v.int("price")?),
                 p::stock.eq(v.int("stock")?),
-                p::weight_grams.eq(weight(v)),
+                p::weight_grams.eq(v.opt_int("weight_grams").unwrap_or(0)),
                 p::is_active.eq(v.bool("is_active")?),
                 p::updated_at.eq(site_core::now()),
             ))
@@ -492,11 +484,7 @@ impl ModelAdmin for ProductAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = match action {
-            "activate" => true,
-            "deactivate" => false,
-            other => return Err(SaveError::Other(format!("no action {other:?}"))),
-        };
+        let active = site_core::admin::activation(action)?;
         let n = diesel::update(
             p::table
                 .filter(p::id.eq_any(ids))
@@ -504,12 +492,9 @@ impl ModelAdmin for ProductAdmin {
         )
         .set((p::is_active.eq(active), p::updated_at.eq(site_core::now())))
         .execute(conn)?;
-        let verb = if active { "activated" } else { "deactivated" };
-        Ok(match n {
-            0 => format!("Those products were already {verb}."),
-            1 => format!("1 product was {verb}."),
-            n => format!("{n} products were {verb}."),
-        })
+        Ok(site_core::admin::activation_message(
+            n, "product", "products", active,
+        ))
     }
 
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {

@@ -242,6 +242,12 @@ fn seed(db: &Database, config: &Config, demo: &Demo) -> anyhow::Result<Option<St
     if methods > 0 {
         println!("Seeded {methods} shipping methods (UK, Europe by weight, worldwide).");
     }
+    if orders::vouchers::seed_demo(&mut conn, config.currency)? {
+        println!(
+            "Seeded the voucher {} (10% off, no limit).",
+            orders::vouchers::DEMO_CODE
+        );
+    }
     let password = (demo.customers > 0).then(|| site_core::random_token(16));
     let customers = match &password {
         Some(pw) => accounts::demo::seed_customers(&mut conn, demo.customers, pw)?,
@@ -413,6 +419,7 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
         if n > 0 {
             println!("Seeded {n} demo shipping methods.");
         }
+        orders::vouchers::seed_demo(&mut conn, config.currency)?;
     }
     let admin_note = if accounts::User::count_superusers(&mut conn)? == 0 {
         let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -422,6 +429,15 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     } else {
         None
     };
+    let voucher_note = orders::vouchers::demo_code(&mut conn)?.map(|v| {
+        format!(
+            "Demo voucher: {} ({}), apply it at checkout",
+            v.code,
+            v.label()
+                .trim_start_matches(&format!("Voucher {} (", v.code))
+                .trim_end_matches(')')
+        )
+    });
     drop(conn);
 
     let listener = TcpListener::bind(config.bind)
@@ -443,6 +459,9 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
             println!("{note}");
         }
         if let Some(note) = customer_note {
+            println!("{note}");
+        }
+        if let Some(note) = voucher_note {
             println!("{note}");
         }
         println!("Press Ctrl-C to stop.");

@@ -27,3 +27,4 @@ mod profile;
 mod registration;
 mod shipping;
 mod two_factor;
+mod vouchers;

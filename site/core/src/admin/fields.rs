@@ -77,6 +77,14 @@ impl Values {
         }
     }
 
+    /// A number or an amount that may be left empty (`None` then).
+    pub fn opt_int(&self, name: &str) -> Option<i64> {
+        match self.0.get(name) {
+            Some(Value::Int(n)) | Some(Value::Money(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
     /// A foreign key that may be empty.
     pub fn opt_ref(&self, name: &str) -> Result<Option<i64>, MissingField> {
         match self.0.get(name) {

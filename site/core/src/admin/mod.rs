@@ -57,6 +57,26 @@ pub struct Row {
     pub editable: Values,
 }
 
+/// The "activate" / "deactivate" actions models with an active flag share:
+/// the flag the action sets.
+pub fn activation(action: &str) -> Result<bool, SaveError> {
+    match action {
+        "activate" => Ok(true),
+        "deactivate" => Ok(false),
+        other => Err(SaveError::Other(format!("no action {other:?}"))),
+    }
+}
+
+/// What an activation action says it did to `n` objects.
+pub fn activation_message(n: usize, singular: &str, plural: &str, active: bool) -> String {
+    let verb = if active { "activated" } else { "deactivated" };
+    match n {
+        0 => format!("Those {plural} were already {verb}."),
+        1 => format!("1 {singular} was {verb}."),
+        n => format!("{n} {plural} were {verb}."),
+    }
+}
+
 /// What deleting an object would do, for the confirmation page.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeletePlan {

@@ -38,6 +38,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_adjustment,
     orders_shipping_method,
     orders_shipping_band,
+    orders_voucher,
+    orders_voucher_use,
     payments_payment,
     payments_transaction,
 );

@@ -37,6 +37,42 @@ diesel::table! {
         /// The method's name as the shopper chose it.
         shipping_method -> Text,
         shipping_method_id -> Nullable<BigInt>,
+        /// The voucher applied, as typed (upper case); empty for none.
+        voucher_code -> Text,
+    }
+}
+
+diesel::table! {
+    /// A code shoppers type for a discount. `percent_basis_points` are
+    /// hundredths of a percent; `times_used` never passes `usage_limit`.
+    orders_voucher (id) {
+        id -> BigInt,
+        code -> Text,
+        description -> Text,
+        kind -> Text,
+        percent_basis_points -> Integer,
+        amount_minor -> BigInt,
+        min_basket_minor -> Nullable<BigInt>,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
+        usage_limit -> Nullable<BigInt>,
+        per_customer_limit -> Nullable<BigInt>,
+        times_used -> BigInt,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One order's use of a voucher (one per order), by the customer's email.
+    orders_voucher_use (id) {
+        id -> BigInt,
+        voucher_id -> BigInt,
+        order_id -> BigInt,
+        email -> Text,
+        discount_minor -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -92,6 +128,8 @@ diesel::table! {
         unit_price_minor -> BigInt,
         quantity -> BigInt,
         line_total_minor -> BigInt,
+        /// The line's share of the order's discount.
+        discount_minor -> BigInt,
     }
 }
 
@@ -99,4 +137,6 @@ diesel::joinable!(orders_line -> orders_order (order_id));
 diesel::joinable!(orders_line -> products_product (product_id));
 diesel::joinable!(orders_order -> accounts_user (user_id));
 diesel::joinable!(orders_adjustment -> orders_order (order_id));
+diesel::joinable!(orders_voucher_use -> orders_voucher (voucher_id));
+diesel::joinable!(orders_voucher_use -> orders_order (order_id));
 diesel::joinable!(orders_shipping_band -> orders_shipping_method (method_id));
