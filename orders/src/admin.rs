@@ -64,6 +64,8 @@ impl Default for OrderAdmin {
             Field::money("shipping", "Delivery charge").readonly(),
             Field::money("discount", "Discount").readonly(),
             Field::money("tax", "Tax").readonly(),
+            Field::bool("tax_included", "Tax included in prices").readonly(),
+            Field::text("voucher_code", "Voucher", 50).readonly(),
             Field::money("total", "Total").readonly(),
             Field::datetime("created_at", "Placed"),
             Field::datetime("paid_at", "Paid"),
@@ -91,8 +93,10 @@ impl Default for OrderAdmin {
                     "subtotal",
                     "shipping_method",
                     "shipping",
+                    "voucher_code",
                     "discount",
                     "tax",
+                    "tax_included",
                     "total",
                 ],
             ),
@@ -280,6 +284,8 @@ impl ModelAdmin for OrderAdmin {
                 .with("shipping", Value::Money(order.shipping_minor))
                 .with("discount", Value::Money(order.discount_minor))
                 .with("tax", Value::Money(order.tax_minor))
+                .with("tax_included", Value::Bool(order.tax_included))
+                .with("voucher_code", Value::Text(order.voucher_code.clone()))
                 .with("total", Value::Money(order.total_minor))
                 .with("created_at", Value::DateTime(order.created_at))
                 .with("paid_at", when(order.paid_at))

@@ -15,6 +15,7 @@ use crate::domain::CheckoutDetails;
 use crate::models::breakdown_of;
 use crate::pricing::Breakdown;
 use crate::shipping::{self, Parcel, ShippingQuote};
+use crate::taxes::TaxSettings;
 use crate::vouchers::{self, Voucher};
 
 const SESSION_KEY: &str = "checkout";
@@ -151,7 +152,8 @@ pub struct Quote {
 
 impl Quote {
     /// Prices `cart` for `details` with the method `chosen` and the
-    /// voucher `code` (three queries, two more for a voucher).
+    /// voucher `code`, taxed under `taxes` (four queries, two more for a
+    /// voucher).
     pub fn new(
         conn: &mut DbConn,
         cart: &Cart,
@@ -159,6 +161,7 @@ impl Quote {
         details: &CheckoutDetails,
         chosen: Option<i64>,
         code: Option<&str>,
+        taxes: TaxSettings,
     ) -> Result<Quote, AppError> {
         let priced = cart.price(conn, currency)?;
         let parcel = Parcel {
@@ -168,6 +171,7 @@ impl Quote {
         };
         let methods = shipping::available(conn, &parcel)?;
         let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
+        let tax = crate::taxes::rule_for(conn, &details.country, taxes)?;
         let (voucher, voucher_refusal) = match code {
             Some(code) => match vouchers::applicable(
                 conn,
@@ -183,7 +187,7 @@ impl Quote {
         };
         let breakdown = chosen
             .as_ref()
-            .map(|q| breakdown_of(&priced, currency, q, voucher.as_ref()))
+            .map(|q| breakdown_of(&priced, currency, q, voucher.as_ref(), tax.as_ref()))
             .transpose()
             .map_err(|e: MoneyError| AppError::internal(e))?;
         Ok(Quote {

@@ -4,16 +4,17 @@ use site_core::mail::Email;
 use site_core::templates::Renderer;
 use site_core::tera::Context;
 
-use crate::models::{Order, OrderLine};
+use crate::models::{Order, OrderAdjustment, OrderLine};
 
 pub fn order_confirmation(
     renderer: &Renderer,
     site_url: &str,
     order: &Order,
     lines: &[OrderLine],
+    adjustments: &[OrderAdjustment],
 ) -> Result<Email, site_core::tera::Error> {
     let mut ctx = Context::new();
-    ctx.insert("order", &order.view(lines));
+    ctx.insert("order", &order.view(lines).with_adjustments(adjustments));
     ctx.insert(
         "order_url",
         &format!("{site_url}/orders/{}/", order.public_id),

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod admin_shipping;
+pub mod admin_taxes;
 pub mod admin_vouchers;
 pub mod checkout;
 pub mod dashboard;
@@ -14,6 +15,7 @@ pub mod forms;
 pub mod models;
 pub mod pricing;
 pub mod shipping;
+pub mod taxes;
 mod views;
 pub mod vouchers;
 
@@ -109,6 +111,7 @@ impl site_core::app::App for OrdersApp {
             Arc::new(admin::OrderAdmin::default()),
             Arc::new(admin_shipping::ShippingMethodAdmin::default()),
             Arc::new(admin_vouchers::VoucherAdmin::default()),
+            Arc::new(admin_taxes::TaxRateAdmin::default()),
         ]
     }
 

@@ -15,6 +15,7 @@ use site_core::schema::{orders_adjustment as adj, orders_line as l, orders_order
 use crate::domain::{CheckoutDetails, OrderStatus, TransitionError};
 use crate::pricing::{AdjustmentKind, Breakdown};
 use crate::shipping::{self, Parcel, ShippingQuote};
+use crate::taxes::{self, TaxRule, TaxSettings};
 use crate::vouchers::{self, Voucher, VoucherRefusal};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
@@ -50,6 +51,7 @@ pub struct Order {
     pub shipping_method: String,
     pub shipping_method_id: Option<i64>,
     pub voucher_code: String,
+    pub tax_included: bool,
 }
 
 /// A row of an order's breakdown, as it was placed.
@@ -61,6 +63,7 @@ pub struct OrderAdjustment {
     pub kind: AdjustmentKind,
     pub label: String,
     pub amount_minor: i64,
+    pub rate_basis_points: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Associations, Serialize)]
@@ -75,6 +78,7 @@ pub struct OrderLine {
     pub quantity: i64,
     pub line_total_minor: i64,
     pub discount_minor: i64,
+    pub tax_minor: i64,
 }
 
 #[derive(Insertable)]
@@ -102,6 +106,7 @@ struct NewOrder<'a> {
     shipping_method: &'a str,
     shipping_method_id: Option<i64>,
     voucher_code: &'a str,
+    tax_included: bool,
 }
 
 #[derive(Insertable)]
@@ -115,6 +120,7 @@ struct NewLine<'a> {
     quantity: i64,
     line_total_minor: i64,
     discount_minor: i64,
+    tax_minor: i64,
 }
 
 impl Order {
@@ -325,6 +331,7 @@ impl Order {
             status_label: self.status().label(),
             awaits_payment: self.status().awaits_payment(),
             carrier_name: crate::domain::carrier_name(&self.carrier).to_string(),
+            tax_label: None,
             lines: lines
                 .iter()
                 .map(|line| LineView {
@@ -354,6 +361,19 @@ pub struct OrderView {
     pub awaits_payment: bool,
     pub carrier_name: String,
     pub lines: Vec<LineView>,
+    /// The tax row's label ("VAT 20%"), once `with_adjustments` has run.
+    pub tax_label: Option<String>,
+}
+
+impl OrderView {
+    /// Adds what the breakdown's rows say (the tax rate's label).
+    pub fn with_adjustments(mut self, adjustments: &[OrderAdjustment]) -> OrderView {
+        self.tax_label = adjustments
+            .iter()
+            .find(|a| a.kind == AdjustmentKind::Tax)
+            .map(|a| a.label.clone());
+        self
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -548,6 +568,7 @@ pub struct CheckoutRequest<'a> {
     pub shipping_method_id: i64,
     /// The voucher code the shopper applied.
     pub voucher_code: Option<&'a str>,
+    pub taxes: TaxSettings,
     /// The total the shopper saw and agreed to; the order is refused if
     /// it comes to anything else (a price changed meanwhile).
     pub expected_total: Option<Money>,
@@ -556,8 +577,10 @@ pub struct CheckoutRequest<'a> {
     pub on_placed: Option<&'a OnPlaced<'a>>,
 }
 
-/// Work done inside `place_order`'s transaction for a new order.
-pub type OnPlaced<'f> = dyn Fn(&mut DbConn, &Order, &[OrderLine]) -> Result<(), String> + 'f;
+/// Work done inside `place_order`'s transaction for a new order (given
+/// its lines and breakdown rows).
+pub type OnPlaced<'f> =
+    dyn Fn(&mut DbConn, &Order, &[OrderLine], &[OrderAdjustment]) -> Result<(), String> + 'f;
 
 fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed, PlaceOrderError> {
     let CheckoutRequest {
@@ -568,6 +591,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         currency,
         shipping_method_id,
         voucher_code,
+        taxes,
         expected_total,
         on_placed,
     } = *req;
@@ -600,7 +624,8 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         }
         None => None,
     };
-    let breakdown = breakdown_of(&priced, currency, &quote, voucher.as_ref())?;
+    let tax = taxes::rule_for(conn, &details.country, taxes)?;
+    let breakdown = breakdown_of(&priced, currency, &quote, voucher.as_ref(), tax.as_ref())?;
     if expected_total.is_some_and(|t| t != breakdown.total) {
         return Err(PlaceOrderError::TotalChanged {
             now: breakdown.total,
@@ -651,6 +676,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             shipping_method: &quote.name,
             shipping_method_id: Some(quote.method_id),
             voucher_code: voucher.as_ref().map_or("", |v| v.code.as_str()),
+            tax_included: breakdown.tax_included,
         })
         .execute(conn)?;
     let order = Order::by_public_id(conn, &public_id)?;
@@ -661,10 +687,16 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
                 adj::kind.eq(a.kind),
                 adj::label.eq(&a.label),
                 adj::amount_minor.eq(a.amount.minor()),
+                adj::rate_basis_points.eq(a.rate_basis_points),
             ))
             .execute(conn)?;
     }
-    for (line, discount) in priced.lines.iter().zip(&breakdown.line_discounts) {
+    for ((line, discount), tax) in priced
+        .lines
+        .iter()
+        .zip(&breakdown.line_discounts)
+        .zip(&breakdown.line_taxes)
+    {
         diesel::insert_into(l::table)
             .values(&NewLine {
                 order_id: order.id,
@@ -675,6 +707,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
                 quantity: line.quantity,
                 line_total_minor: line.line_total.minor(),
                 discount_minor: discount.minor(),
+                tax_minor: tax.minor(),
             })
             .execute(conn)?;
     }
@@ -693,19 +726,21 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     }
     if let Some(f) = on_placed {
         let lines = order.lines(conn)?;
-        f(conn, &order, &lines).map_err(PlaceOrderError::Confirmation)?;
+        let adjustments = order.adjustments(conn)?;
+        f(conn, &order, &lines, &adjustments).map_err(PlaceOrderError::Confirmation)?;
     }
     Ok(Placed::New(order))
 }
 
-/// The breakdown of `priced` shipped with `quote`, with `voucher`: what
-/// checkout shows and what `place_order` stores.
+/// The breakdown of `priced` shipped with `quote`, with `voucher`, taxed
+/// by `tax`: what checkout shows and what `place_order` stores.
 pub fn breakdown_of(
     priced: &PricedCart,
     currency: Currency,
     quote: &ShippingQuote,
     voucher: Option<&Voucher>,
+    tax: Option<&TaxRule>,
 ) -> Result<Breakdown, MoneyError> {
     let lines: Vec<Money> = priced.lines.iter().map(|l| l.line_total).collect();
-    Breakdown::for_checkout(&lines, currency, Some(quote), voucher)
+    Breakdown::for_checkout(&lines, currency, Some(quote), voucher, tax)
 }

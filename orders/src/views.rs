@@ -17,6 +17,7 @@ use crate::checkout::{first_missing, CheckoutState, Quote, Step};
 use crate::domain::CheckoutDetails;
 use crate::forms::{parse_checkout, parse_checkout_key};
 use crate::models::{place_order, CheckoutRequest, Order, PlaceOrderError, Placed};
+use crate::taxes::TaxSettings;
 use diesel::OptionalExtension;
 use site_core::money::Money;
 
@@ -189,8 +190,19 @@ async fn quote(
     voucher: Option<String>,
 ) -> Result<Quote, AppError> {
     let currency = rq.config.currency;
-    rq.db(move |conn| Quote::new(conn, &cart, currency, &details, chosen, voucher.as_deref()))
-        .await
+    let taxes = TaxSettings::from_config(&rq.config);
+    rq.db(move |conn| {
+        Quote::new(
+            conn,
+            &cart,
+            currency,
+            &details,
+            chosen,
+            voucher.as_deref(),
+            taxes,
+        )
+    })
+    .await
 }
 
 fn shipping_page(
@@ -354,6 +366,7 @@ pub async fn place(
     let voucher = state.voucher_code.clone();
     let user_id = current_user(&rq.session).map(|u| u.id);
     let currency = rq.config.currency;
+    let taxes = TaxSettings::from_config(&rq.config);
     let (c, d, k) = (cart.clone(), details.clone(), key.clone());
     let renderer = rq.renderer.clone();
     let site_url = rq.config.site_url.clone();
@@ -363,10 +376,17 @@ pub async fn place(
             // address for the customer's book if they asked.
             let on_placed = |conn: &mut site_core::DbConn,
                              order: &Order,
-                             lines: &[crate::OrderLine]|
+                             lines: &[crate::OrderLine],
+                             adjustments: &[crate::models::OrderAdjustment]|
              -> Result<(), String> {
-                let email = crate::emails::order_confirmation(&renderer, &site_url, order, lines)
-                    .map_err(|e| e.to_string())?;
+                let email = crate::emails::order_confirmation(
+                    &renderer,
+                    &site_url,
+                    order,
+                    lines,
+                    adjustments,
+                )
+                .map_err(|e| e.to_string())?;
                 outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
                 if let (Some(uid), true) = (user_id, save_address) {
                     let fields = accounts::AddressFields {
@@ -389,6 +409,7 @@ pub async fn place(
                 currency,
                 shipping_method_id: method,
                 voucher_code: voucher.as_deref(),
+                taxes,
                 expected_total,
                 on_placed: Some(&on_placed),
             };
@@ -588,7 +609,8 @@ pub async fn detail(
         .db(move |conn| {
             let order = Order::by_public_id(conn, &public_id)?;
             let lines = order.lines(conn)?;
-            Ok(order.view(&lines))
+            let adjustments = order.adjustments(conn)?;
+            Ok(order.view(&lines).with_adjustments(&adjustments))
         })
         .await?;
     let mut ctx = Context::new();
@@ -657,7 +679,8 @@ pub async fn history_detail(
         .db(move |conn| {
             let order = Order::find_for_user(conn, me.id, id)?;
             let lines = order.lines(conn)?;
-            Ok(order.view(&lines))
+            let adjustments = order.adjustments(conn)?;
+            Ok(order.view(&lines).with_adjustments(&adjustments))
         })
         .await?;
     let mut ctx = Context::new();

@@ -242,6 +242,10 @@ fn seed(db: &Database, config: &Config, demo: &Demo) -> anyhow::Result<Option<St
     if methods > 0 {
         println!("Seeded {methods} shipping methods (UK, Europe by weight, worldwide).");
     }
+    let rates = orders::taxes::seed_demo(&mut conn)?;
+    if rates > 0 {
+        println!("Seeded {rates} tax rates (VAT where the demo ships in Europe).");
+    }
     if orders::vouchers::seed_demo(&mut conn, config.currency)? {
         println!(
             "Seeded the voucher {} (10% off, no limit).",
@@ -419,7 +423,6 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
         if n > 0 {
             println!("Seeded {n} demo shipping methods.");
         }
-        orders::vouchers::seed_demo(&mut conn, config.currency)?;
     }
     let admin_note = if accounts::User::count_superusers(&mut conn)? == 0 {
         let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -56,6 +56,20 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed
     /// (SHOP_TRUSTED_PROXIES, comma-separated addresses).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Catalogue prices already include tax (SHOP_PRICES_INCLUDE_TAX, as
+    /// European shops show them) or have it added at checkout (the default).
+    pub prices_include_tax: bool,
+    /// Where tax is rounded to the cent (SHOP_TAX_ROUNDING).
+    pub tax_rounding: TaxRounding,
+}
+
+/// Where tax is rounded to the currency's minor unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaxRounding {
+    /// Each line (and the delivery) on its own, then summed.
+    PerLine,
+    /// Once, on the order's taxable total.
+    PerOrder,
 }
 
 impl Config {
@@ -170,6 +184,18 @@ impl Config {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let https = flag("SHOP_HTTPS")?;
+        let rounding_raw = get("SHOP_TAX_ROUNDING").unwrap_or_else(|| "line".into());
+        let tax_rounding = match rounding_raw.trim() {
+            "line" => TaxRounding::PerLine,
+            "order" => TaxRounding::PerOrder,
+            _ => return Err(ConfigError {
+                name: "SHOP_TAX_ROUNDING",
+                value: rounding_raw.clone(),
+                reason:
+                    "expected line (round each line's tax) or order (round the order's tax once)"
+                        .into(),
+            }),
+        };
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
         Ok(Config {
@@ -189,6 +215,8 @@ impl Config {
             password_reset_minutes,
             verify_days,
             trusted_proxies,
+            prices_include_tax: flag("SHOP_PRICES_INCLUDE_TAX")?,
+            tax_rounding,
             https,
             dev: flag("SHOP_DEV")?,
             currency,

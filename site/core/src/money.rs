@@ -216,6 +216,20 @@ impl Money {
         Ok(m)
     }
 
+    /// The tax already inside this amount at `rate` percent: amount × rate
+    /// / (100 + rate), rounded half away from zero (20 % VAT in 12.00 is
+    /// 2.00).
+    pub fn included_percent(self, rate: Decimal) -> Result<Money, MoneyError> {
+        let exact = self
+            .amount
+            .checked_mul(rate)
+            .and_then(|v| v.checked_div(Decimal::ONE_HUNDRED + rate))
+            .ok_or(MoneyError::Overflow)?;
+        let m = Money::from_decimal_rounded(exact, self.currency);
+        m.checked_minor().ok_or(MoneyError::Overflow)?;
+        Ok(m)
+    }
+
     /// Splits this amount across `weights` in proportion to them, without
     /// losing or inventing a minor unit: each share is rounded down, then
     /// the units left over go one each to the largest remainders (ties to
@@ -527,6 +541,18 @@ mod tests {
             let exact = Decimal::from(a) * rate / Decimal::ONE_HUNDRED;
             prop_assert!((Decimal::from(p.minor()) - exact).abs() <= Decimal::new(5, 1));
             prop_assert!(p.minor() <= a);
+        }
+
+        #[test]
+        fn included_tax_plus_its_net_is_the_gross(gross in 0i64..1_000_000_000_000, bp in 0u32..10_000) {
+            let rate = Decimal::new(i64::from(bp), 2);
+            let g = Money::from_minor(gross, Currency::Usd);
+            let tax = g.included_percent(rate).unwrap();
+            let net = g.checked_sub(tax).unwrap();
+            // Adding the tax back to the net gives the gross within half a cent.
+            let exact_back = Decimal::from(net.minor()) * (Decimal::ONE_HUNDRED + rate) / Decimal::ONE_HUNDRED;
+            prop_assert!((exact_back - Decimal::from(gross)).abs() <= Decimal::new(5, 1) * (Decimal::ONE_HUNDRED + rate) / Decimal::ONE_HUNDRED);
+            prop_assert!(tax.minor() <= gross);
         }
 
         #[test]

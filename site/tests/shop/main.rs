@@ -26,5 +26,6 @@ mod platform;
 mod profile;
 mod registration;
 mod shipping;
+mod taxes;
 mod two_factor;
 mod vouchers;

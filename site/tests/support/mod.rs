@@ -27,6 +27,10 @@ pub struct Options {
     pub catalogue_cache_seconds: u64,
     /// Staff must use two-factor authentication (`SHOP_STAFF_2FA=1`).
     pub staff_2fa: bool,
+    /// Prices include tax (`SHOP_PRICES_INCLUDE_TAX=1`).
+    pub prices_include_tax: bool,
+    /// Tax rounded once per order (`SHOP_TAX_ROUNDING=order`).
+    pub tax_per_order: bool,
 }
 
 pub struct TestApp {
@@ -75,6 +79,8 @@ impl TestApp {
             https,
             catalogue_cache_seconds,
             staff_2fa,
+            prices_include_tax,
+            tax_per_order,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -115,6 +121,10 @@ impl TestApp {
         let mut config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test config");
         config.https = https;
         config.staff_2fa = staff_2fa;
+        config.prices_include_tax = prices_include_tax;
+        if tax_per_order {
+            config.tax_rounding = site_core::config::TaxRounding::PerOrder;
+        }
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let addr = listener.local_addr().unwrap();
         config.site_url = format!("http://{addr}");

@@ -40,6 +40,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_shipping_band,
     orders_voucher,
     orders_voucher_use,
+    orders_tax_rate,
     payments_payment,
     payments_transaction,
 );

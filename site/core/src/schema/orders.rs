@@ -39,6 +39,22 @@ diesel::table! {
         shipping_method_id -> Nullable<BigInt>,
         /// The voucher applied, as typed (upper case); empty for none.
         voucher_code -> Text,
+        /// Prices included the tax: `total` does not add `tax`.
+        tax_included -> Bool,
+    }
+}
+
+diesel::table! {
+    /// A country's tax rate (`country` '' is every other country's);
+    /// `rate_basis_points` are hundredths of a percent.
+    orders_tax_rate (id) {
+        id -> BigInt,
+        name -> Text,
+        country -> Text,
+        rate_basis_points -> Integer,
+        is_active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -85,6 +101,7 @@ diesel::table! {
         kind -> Text,
         label -> Text,
         amount_minor -> BigInt,
+        rate_basis_points -> Nullable<Integer>,
     }
 }
 
@@ -130,6 +147,8 @@ diesel::table! {
         line_total_minor -> BigInt,
         /// The line's share of the order's discount.
         discount_minor -> BigInt,
+        /// The tax on the line (after its discount).
+        tax_minor -> BigInt,
     }
 }
 
