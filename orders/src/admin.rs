@@ -19,6 +19,7 @@ use site_core::schema::{accounts_user as u, orders_line as l, orders_order as o}
 
 use crate::domain::{OrderStatus, CARRIERS};
 use crate::emails::{order_cancelled, order_shipped, short_ref};
+use crate::events::{self, Actor, EventKind};
 use crate::models::{Move, MoveError, Order, OrderLine};
 
 pub struct OrderAdmin {
@@ -130,6 +131,10 @@ impl Default for OrderAdmin {
             ),
             ActionSpec::new("mark_delivered", "Mark delivered", Perm::Change),
             ActionSpec::new("cancel", "Cancel", Perm::Change),
+            ActionSpec::new("add_note", "Add a note", Perm::Change).asking(
+                "Notes go on the order's timeline for staff; customers do not see them.",
+                vec![Field::long_text("note", "Note", 2_000)],
+            ),
         ];
         meta.addable = false;
         meta.deletable = false;
@@ -289,6 +294,7 @@ impl ModelAdmin for OrderAdmin {
                 .with("total", Value::Money(order.total_minor))
                 .with("created_at", Value::DateTime(order.created_at))
                 .with("paid_at", when(order.paid_at))
+                .with("public_id", Value::Text(order.public_id.clone()))
                 .with("customer", Value::Text(customer))
                 .with("email", Value::Text(order.email))
                 .with("first_name", Value::Text(order.first_name))
@@ -349,7 +355,7 @@ impl ModelAdmin for OrderAdmin {
             .order(l::id.asc())
             .select(OrderLine::as_select())
             .load(conn)?;
-        Ok(vec![InlineTable {
+        let lines_table = InlineTable {
             title: "Lines".into(),
             columns: vec![
                 Column::new("product", "Product"),
@@ -357,6 +363,8 @@ impl ModelAdmin for OrderAdmin {
                 Column::new("price", "Unit price").numeric(),
                 Column::new("quantity", "Quantity").numeric(),
                 Column::new("total", "Total").numeric(),
+                Column::new("discount", "Discount").numeric(),
+                Column::new("tax", "Tax").numeric(),
             ],
             rows: lines
                 .into_iter()
@@ -370,13 +378,45 @@ impl ModelAdmin for OrderAdmin {
                             Cell::Money(line.unit_price_minor),
                             Cell::Int(line.quantity),
                             Cell::Money(line.line_total_minor),
+                            Cell::Money(line.discount_minor),
+                            Cell::Money(line.tax_minor),
                         ],
                     )
                 })
                 .collect(),
             more: None,
             lists: None,
-        }])
+        };
+        let timeline = InlineTable {
+            title: "Timeline".into(),
+            columns: vec![
+                Column::new("at", "When (UTC)"),
+                Column::new("what", "What happened"),
+                Column::new("customer", "The customer sees"),
+                Column::new("who", "Who"),
+            ],
+            rows: events::for_order(conn, obj.id)?
+                .into_iter()
+                .map(|e| {
+                    (
+                        None,
+                        vec![
+                            Cell::DateTime(Some(e.created_at)),
+                            Cell::Text(e.message),
+                            Cell::Text(if e.customer_message.is_empty() {
+                                "—".into()
+                            } else {
+                                e.customer_message
+                            }),
+                            Cell::Text(e.actor),
+                        ],
+                    )
+                })
+                .collect(),
+            more: None,
+            lists: None,
+        };
+        Ok(vec![lines_table, timeline])
     }
 
     fn run_action(
@@ -392,6 +432,29 @@ impl ModelAdmin for OrderAdmin {
             .order(o::id.asc())
             .select(Order::as_select())
             .load(conn)?;
+        let actor = Actor::Staff {
+            id: env.staff.id,
+            email: &env.staff.email,
+        };
+        if action == "add_note" {
+            for order in &orders {
+                let note = input
+                    .first(&format!("note-{}", order.id))
+                    .unwrap_or("")
+                    .trim();
+                if note.is_empty() {
+                    return Err(SaveError::form(format!(
+                        "Order {}: write the note.",
+                        short_ref(&order.public_id)
+                    )));
+                }
+                events::record(conn, order.id, EventKind::Note, note, "", actor)?;
+            }
+            return Ok(match orders.len() {
+                1 => "The note was added to the order's timeline.".to_string(),
+                n => format!("The note was added to {n} orders' timelines."),
+            });
+        }
         let to = match action {
             "mark_shipped" => OrderStatus::Shipped,
             "mark_delivered" => OrderStatus::Delivered,
@@ -434,11 +497,12 @@ impl ModelAdmin for OrderAdmin {
                 OrderStatus::Delivered => Move::Deliver,
                 _ => Move::Cancel,
             };
-            let done =
-                Order::transition(conn, order.id, order.status, &mv).map_err(|e| match e {
+            let done = Order::transition_by(conn, order.id, order.status, &mv, actor).map_err(
+                |e| match e {
                     MoveError::Db(e) => SaveError::Db(e),
                     MoveError::NotAllowed(e) => SaveError::form(e.to_string()),
-                })?;
+                },
+            )?;
             if !done {
                 return Err(SaveError::form(format!(
                     "Order {} changed while you were working: nothing was changed. Try again.",
@@ -490,16 +554,33 @@ impl ModelAdmin for OrderAdmin {
         Ok(message)
     }
 
+    fn object_links(&self, obj: &Object) -> Vec<(String, Link)> {
+        let Some(Value::Text(public_id)) = obj.values.get("public_id") else {
+            return Vec::new();
+        };
+        let mut links = vec![(
+            "View on site".to_string(),
+            Link::route("orders:detail", &[("public_id", public_id)]),
+        )];
+        if matches!(obj.values.get("paid_at"), Some(Value::DateTime(_))) {
+            links.push((
+                "Invoice".to_string(),
+                Link::route("orders:invoice", &[("public_id", public_id)]),
+            ));
+        }
+        links
+    }
+
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {
         let status = match obj.values.get("status") {
             Some(Value::Text(s)) => OrderStatus::parse(s),
             _ => None,
         };
         match status {
-            Some(OrderStatus::Pending) => vec!["cancel"],
-            Some(OrderStatus::Paid) => vec!["mark_shipped", "cancel"],
-            Some(OrderStatus::Shipped) => vec!["mark_delivered"],
-            _ => Vec::new(),
+            Some(OrderStatus::Pending) => vec!["cancel", "add_note"],
+            Some(OrderStatus::Paid) => vec!["mark_shipped", "cancel", "add_note"],
+            Some(OrderStatus::Shipped) => vec!["mark_delivered", "add_note"],
+            _ => vec!["add_note"],
         }
     }
 }

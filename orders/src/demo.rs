@@ -279,6 +279,12 @@ pub fn seed(
                 })
                 .collect();
             site_core::insert_many!(conn, l::table, &lines)?;
+            let mut paid: Vec<(i64, NaiveDateTime)> = batch
+                .iter()
+                .filter_map(|d| Some((*id_of.get(d.public_id.as_str())?, d.paid?)))
+                .collect();
+            paid.sort_by_key(|(id, at)| (*at, *id));
+            crate::invoices::assign_many(conn, &paid)?;
             Ok(())
         })?;
         written = end;

@@ -33,6 +33,61 @@ pub fn short_ref(public_id: &str) -> String {
     public_id.chars().take(8).collect::<String>().to_uppercase()
 }
 
+/// "We received your payment", with the invoice number and a link to it.
+pub fn order_receipt(
+    renderer: &Renderer,
+    site_url: &str,
+    order: &Order,
+    lines: &[OrderLine],
+    adjustments: &[OrderAdjustment],
+    invoice_label: &str,
+) -> Result<Email, site_core::tera::Error> {
+    let mut ctx = order_context(site_url, order, lines);
+    ctx.insert("order", &order.view(lines).with_adjustments(adjustments));
+    ctx.insert("invoice_label", invoice_label);
+    ctx.insert(
+        "invoice_url",
+        &format!("{site_url}/orders/{}/invoice/", order.public_id),
+    );
+    Email::render(
+        renderer,
+        "orders/email/receipt",
+        &order.email,
+        format!(
+            "Payment received for order {}: invoice {invoice_label}",
+            short_ref(&order.public_id)
+        ),
+        &ctx,
+    )
+}
+
+/// Renders and queues the receipt of order `order_id`, just paid; call it
+/// in the paying transaction, so a paid order never lacks one.
+pub fn queue_receipt(
+    conn: &mut site_core::DbConn,
+    renderer: &Renderer,
+    site_url: &str,
+    order_id: i64,
+) -> Result<(), String> {
+    let order = Order::find(conn, order_id).map_err(|e| e.to_string())?;
+    let lines = order.lines(conn).map_err(|e| e.to_string())?;
+    let adjustments = order.adjustments(conn).map_err(|e| e.to_string())?;
+    let invoice = crate::invoices::Invoice::for_order(conn, order_id)
+        .map_err(|e| e.to_string())?
+        .ok_or("a paid order has an invoice")?;
+    let email = order_receipt(
+        renderer,
+        site_url,
+        &order,
+        &lines,
+        &adjustments,
+        &invoice.label(),
+    )
+    .map_err(|e| e.to_string())?;
+    site_core::mail::outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// "Your order is on its way", with the carrier and tracking number.
 pub fn order_shipped(
     renderer: &Renderer,

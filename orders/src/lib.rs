@@ -11,7 +11,9 @@ pub mod dashboard;
 pub mod demo;
 pub mod domain;
 pub mod emails;
+pub mod events;
 pub mod forms;
+pub mod invoices;
 pub mod models;
 pub mod pricing;
 pub mod shipping;
@@ -39,6 +41,7 @@ pub const ROUTES: &[Route] = &[
         "/orders/checkout/voucher/remove/",
     ),
     ("orders:detail", "/orders/{public_id}/"),
+    ("orders:invoice", "/orders/{public_id}/invoice/"),
     ("orders:history", "/accounts/orders/"),
     ("orders:history_detail", "/accounts/orders/{id}/"),
 ];
@@ -71,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(views::voucher_remove)),
     )
     .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
+    .service(resource(ROUTES, "orders:invoice").route(web::get().to(views::invoice)))
     .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
     .service(resource(ROUTES, "orders:history_detail").route(web::get().to(views::history_detail)));
 }

@@ -13,6 +13,7 @@ use site_core::money::{Currency, Money, MoneyError};
 use site_core::schema::{orders_adjustment as adj, orders_line as l, orders_order as o};
 
 use crate::domain::{CheckoutDetails, OrderStatus, TransitionError};
+use crate::events::{self, Actor, EventKind};
 use crate::pricing::{AdjustmentKind, Breakdown};
 use crate::shipping::{self, Parcel, ShippingQuote};
 use crate::taxes::{self, TaxRule, TaxSettings};
@@ -274,6 +275,7 @@ impl Order {
             OrderStatus::Pending,
             &Move::Cancel,
             Some(cutoff),
+            Actor::System,
         )
         .map_err(|e| match e {
             MoveError::Db(e) => e,
@@ -313,7 +315,18 @@ impl Order {
         from: OrderStatus,
         mv: &Move<'_>,
     ) -> Result<bool, MoveError> {
-        transition_if(conn, order_id, from, mv, None)
+        transition_if(conn, order_id, from, mv, None, Actor::System)
+    }
+
+    /// [`Order::transition`] made by `actor` (recorded on the timeline).
+    pub fn transition_by(
+        conn: &mut DbConn,
+        order_id: i64,
+        from: OrderStatus,
+        mv: &Move<'_>,
+        actor: Actor<'_>,
+    ) -> Result<bool, MoveError> {
+        transition_if(conn, order_id, from, mv, None, actor)
     }
 
     /// What templates see: the order, its money formatted, its status.
@@ -341,6 +354,9 @@ impl Order {
                     quantity: line.quantity,
                     unit_price: Money::from_minor(line.unit_price_minor, currency),
                     line_total: Money::from_minor(line.line_total_minor, currency),
+                    discount: Money::from_minor(line.discount_minor, currency),
+                    net: Money::from_minor(line.line_total_minor - line.discount_minor, currency),
+                    tax: Money::from_minor(line.tax_minor, currency),
                 })
                 .collect(),
         }
@@ -384,6 +400,10 @@ pub struct LineView {
     pub quantity: i64,
     pub unit_price: Money,
     pub line_total: Money,
+    /// Its share of the order's discount, what is left, and its tax.
+    pub discount: Money,
+    pub net: Money,
+    pub tax: Money,
 }
 
 /// A status change, with what it records.
@@ -430,6 +450,7 @@ fn transition_if(
     from: OrderStatus,
     mv: &Move<'_>,
     untouched_since: Option<NaiveDateTime>,
+    actor: Actor<'_>,
 ) -> Result<bool, MoveError> {
     let to = from.transition(mv.to())?;
     let now = site_core::now();
@@ -481,6 +502,50 @@ fn transition_if(
     if moved == 0 {
         return Ok(false);
     }
+    let (kind, message, customer) = match mv {
+        Move::Pay => {
+            let invoice = crate::invoices::assign(conn, order_id)?;
+            (
+                EventKind::Paid,
+                format!("Paid; invoice {}", invoice.label()),
+                format!("Payment received; invoice {}. Thank you!", invoice.label()),
+            )
+        }
+        Move::Ship {
+            carrier,
+            tracking_number,
+        } => {
+            let carrier = crate::domain::carrier_name(carrier);
+            (
+                EventKind::Shipped,
+                format!("Marked shipped with {carrier}, tracking number {tracking_number}"),
+                format!("Shipped with {carrier}. Tracking number: {tracking_number}"),
+            )
+        }
+        Move::Deliver => (
+            EventKind::Delivered,
+            "Marked delivered".to_string(),
+            "Delivered".to_string(),
+        ),
+        Move::Cancel if untouched_since.is_some() => (
+            EventKind::Cancelled,
+            "Cancelled: not paid within the hold time; its stock is back on sale".to_string(),
+            "Cancelled because it was not paid in time. Nothing was charged.".to_string(),
+        ),
+        Move::Cancel => (
+            EventKind::Cancelled,
+            format!(
+                "Cancelled{}; its stock is back on sale",
+                if from == OrderStatus::Paid {
+                    " after payment"
+                } else {
+                    ""
+                }
+            ),
+            "Cancelled".to_string(),
+        ),
+    };
+    events::record(conn, order_id, kind, &message, &customer, actor)?;
     if to == OrderStatus::Cancelled {
         let lines: Vec<(Option<i64>, i64)> = l::table
             .filter(l::order_id.eq(order_id))
@@ -711,6 +776,32 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             })
             .execute(conn)?;
     }
+    events::record(
+        conn,
+        order.id,
+        EventKind::Placed,
+        &format!(
+            "Placed by {} ({}): {} for {} with {} delivery{}",
+            details.email.as_str(),
+            if user_id.is_some() {
+                "customer"
+            } else {
+                "guest"
+            },
+            match priced.item_count {
+                1 => "1 item".to_string(),
+                n => format!("{n} items"),
+            },
+            breakdown.total,
+            quote.name,
+            voucher
+                .as_ref()
+                .map(|v| format!(" and the voucher {}", v.code))
+                .unwrap_or_default()
+        ),
+        "Order placed",
+        Actor::Customer(user_id),
+    )?;
     if let Some(v) = &voucher {
         // Claimed last, after the stock: a use is only counted for an
         // order that is placed, and the transaction undoes it otherwise.

@@ -605,12 +605,13 @@ pub async fn detail(
     if public_id.len() != 32 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(AppError::NotFound);
     }
-    let view = rq
+    let (view, events) = rq
         .db(move |conn| {
             let order = Order::by_public_id(conn, &public_id)?;
             let lines = order.lines(conn)?;
             let adjustments = order.adjustments(conn)?;
-            Ok(order.view(&lines).with_adjustments(&adjustments))
+            let events = crate::events::for_customer(conn, order.id)?;
+            Ok((order.view(&lines).with_adjustments(&adjustments), events))
         })
         .await?;
     let mut ctx = Context::new();
@@ -619,7 +620,47 @@ pub async fn detail(
         &crate::emails::short_ref(&view.order.public_id),
     );
     ctx.insert("order", &view);
+    ctx.insert("events", &events);
     rq.render("orders/detail.html", ctx)
+}
+
+/// A paid order's invoice, to print or save as PDF from the browser. The
+/// order's unguessable id is the key, as for the order page.
+pub async fn invoice(
+    rq: RequestContext,
+    public_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let public_id = public_id.into_inner();
+    if public_id.len() != 32 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AppError::NotFound);
+    }
+    let (view, invoice) = rq
+        .db(move |conn| {
+            let order = Order::by_public_id(conn, &public_id)?;
+            let invoice = crate::invoices::Invoice::for_order(conn, order.id)?;
+            let lines = order.lines(conn)?;
+            let adjustments = order.adjustments(conn)?;
+            Ok((order.view(&lines).with_adjustments(&adjustments), invoice))
+        })
+        .await?;
+    let Some(invoice) = invoice else {
+        return Err(AppError::NotFound);
+    };
+    // One rate per order: the tax row and the net it was charged on.
+    let net = view
+        .total
+        .checked_sub(view.tax)
+        .map_err(AppError::internal)?;
+    let mut ctx = Context::new();
+    ctx.insert(
+        "reference",
+        &crate::emails::short_ref(&view.order.public_id),
+    );
+    ctx.insert("invoice", &invoice);
+    ctx.insert("invoice_label", &invoice.label());
+    ctx.insert("net", &net);
+    ctx.insert("order", &view);
+    rq.render("orders/invoice.html", ctx)
 }
 
 /// The signed-in customer's orders, newest first.
@@ -675,12 +716,13 @@ pub async fn history_detail(
         return rq.login_redirect();
     };
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let view = rq
+    let (view, events) = rq
         .db(move |conn| {
             let order = Order::find_for_user(conn, me.id, id)?;
             let lines = order.lines(conn)?;
             let adjustments = order.adjustments(conn)?;
-            Ok(order.view(&lines).with_adjustments(&adjustments))
+            let events = crate::events::for_customer(conn, order.id)?;
+            Ok((order.view(&lines).with_adjustments(&adjustments), events))
         })
         .await?;
     let mut ctx = Context::new();
@@ -689,5 +731,6 @@ pub async fn history_detail(
         &crate::emails::short_ref(&view.order.public_id),
     );
     ctx.insert("order", &view);
+    ctx.insert("events", &events);
     rq.render("orders/detail.html", ctx)
 }

@@ -232,6 +232,9 @@ pub fn claim(
     }
 }
 
+/// Work done in the transaction that marks an order paid (the receipt).
+pub type OnPaid<'f> = dyn Fn(&mut DbConn, i64) -> Result<(), String> + 'f;
+
 /// Step two: record the provider's answer; an approval marks the order
 /// paid. Only a payment still processing or unconfirmed is recorded, so a
 /// second recording (a replay, a lookup racing the original) changes
@@ -240,6 +243,7 @@ pub fn record_outcome(
     conn: &mut DbConn,
     payment: &Payment,
     outcome: &ChargeOutcome,
+    on_paid: Option<&OnPaid<'_>>,
 ) -> QueryResult<bool> {
     write_transaction(conn, |conn| {
         let now = site_core::now();
@@ -279,8 +283,10 @@ pub fn record_outcome(
                 t::created_at.eq(now),
             ))
             .execute(conn)?;
-        if status == PaymentStatus::Succeeded {
-            Order::mark_paid(conn, payment.order_id)?;
+        if status == PaymentStatus::Succeeded && Order::mark_paid(conn, payment.order_id)? {
+            if let Some(f) = on_paid {
+                f(conn, payment.order_id).map_err(|e| DieselError::QueryBuilderError(e.into()))?;
+            }
         }
         Ok(true)
     })

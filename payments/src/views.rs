@@ -47,6 +47,15 @@ fn render_pay(
         .body(body))
 }
 
+/// Queues the receipt in the transaction that marks the order paid.
+fn receipt(
+    rq: &RequestContext,
+) -> impl Fn(&mut site_core::DbConn, i64) -> Result<(), String> + Send + 'static {
+    let renderer = rq.renderer.clone();
+    let site_url = rq.config.site_url.clone();
+    move |conn, order_id| orders::emails::queue_receipt(conn, &renderer, &site_url, order_id)
+}
+
 fn order_url(rq: &RequestContext, order: &Order) -> Result<String, AppError> {
     rq.url("orders:detail", &[("public_id", &order.public_id)])
 }
@@ -145,7 +154,8 @@ pub async fn pay_submit(
     match charged {
         Ok(outcome) => {
             let (pay, o) = (payment.clone(), outcome.clone());
-            rq.db(move |conn| Ok(record_outcome(conn, &pay, &o)?))
+            let receipt = receipt(&rq);
+            rq.db(move |conn| Ok(record_outcome(conn, &pay, &o, Some(&receipt))?))
                 .await?;
             respond(
                 &rq,
@@ -264,7 +274,9 @@ async fn settle_earlier(
         }
     };
     let (p, o) = (earlier.clone(), outcome.clone());
-    rq.db(move |conn| Ok(record_outcome(conn, &p, &o)?)).await?;
+    let receipt = receipt(rq);
+    rq.db(move |conn| Ok(record_outcome(conn, &p, &o, Some(&receipt))?))
+        .await?;
     respond(
         rq,
         &order,

@@ -177,8 +177,13 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
 
     assert_eq!(app.stock(mug.id), 1);
     let mail = app.sent_mail();
-    assert_eq!(mail.len(), 1);
+    assert_eq!(mail.len(), 2, "the confirmation, then the receipt");
     assert_eq!(mail[0].to, "chromium@example.com");
+    assert!(
+        mail[1].subject.contains("invoice INV-000001"),
+        "{}",
+        mail[1].subject
+    );
 }
 
 async fn click_link(c: &Client, text: &str) {

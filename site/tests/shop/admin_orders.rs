@@ -431,3 +431,67 @@ async fn the_dashboard_charts_sales_and_lists_what_needs_doing() {
     assert!(!theirs.contains("Sales, last 30 days"));
     assert!(theirs.contains("Low stock"));
 }
+
+#[actix_web::test]
+async fn every_change_goes_on_the_timeline_and_the_customer_sees_theirs() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Oak Lamp", 5, 2500);
+    let (id, public_id) = order(&app, lamp.id, 1, true).await;
+    let c = app.boss(PW).await;
+    let id_s = id.to_string();
+
+    // A staff note, then shipping.
+    let list = c.get(LIST).await;
+    let ask = c
+        .submit_multi(&list, LIST, &[("action", "add_note"), ("_selected", &id_s)])
+        .await;
+    assert!(ask.contains("customers do not see them"), "{}", ask.text());
+    let note = format!("note-{id}");
+    let noted = c
+        .follow(
+            c.submit_multi(&ask, LIST, &[(&note, "Gift wrap, no invoice in the box")])
+                .await,
+        )
+        .await;
+    assert!(noted.contains("The note was added to the order's timeline."));
+    let ask = c
+        .submit_multi(
+            &list,
+            LIST,
+            &[("action", "mark_shipped"), ("_selected", &id_s)],
+        )
+        .await;
+    let (carrier, tracking) = (format!("carrier-{id}"), format!("tracking_number-{id}"));
+    c.submit_multi(&ask, LIST, &[(&carrier, "dhl"), (&tracking, "JD0001")])
+        .await;
+
+    let change = c.get(&format!("/admin/orders/order/{id}/change/")).await;
+    let text = change.text();
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not on the timeline: {text}"))
+    };
+    assert!(at("Placed by ada@example.com (guest): 1 item") < at("Paid; invoice INV-000001"));
+    assert!(
+        at("Gift wrap, no invoice in the box")
+            < at("Marked shipped with DHL, tracking number JD0001")
+    );
+    assert!(text.contains("boss@example.com"), "who shipped it");
+
+    let customer = app.client().get(&format!("/orders/{public_id}/")).await;
+    assert_eq!(
+        customer.testid_texts("timeline").len(),
+        1,
+        "one list: {}",
+        customer.text()
+    );
+    let seen = customer.text();
+    for line in [
+        "Order placed",
+        "Payment received; invoice INV-000001. Thank you!",
+        "Shipped with DHL. Tracking number: JD0001",
+    ] {
+        assert!(seen.contains(line), "{line}: {seen}");
+    }
+    assert!(!seen.contains("Gift wrap"), "staff notes stay with staff");
+}

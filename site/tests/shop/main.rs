@@ -19,6 +19,7 @@ mod concurrency;
 mod customers;
 mod emails;
 mod holds;
+mod invoices;
 mod mail;
 mod passwords;
 mod payments;

@@ -41,6 +41,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_voucher,
     orders_voucher_use,
     orders_tax_rate,
+    orders_event,
+    orders_invoice_counter,
+    orders_invoice,
     payments_payment,
     payments_transaction,
 );

@@ -159,3 +159,40 @@ diesel::joinable!(orders_adjustment -> orders_order (order_id));
 diesel::joinable!(orders_voucher_use -> orders_voucher (voucher_id));
 diesel::joinable!(orders_voucher_use -> orders_order (order_id));
 diesel::joinable!(orders_shipping_band -> orders_shipping_method (method_id));
+
+diesel::table! {
+    /// One thing that happened to an order. `customer_message` is what the
+    /// customer sees ('' for staff-only events); `actor` says who did it.
+    orders_event (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        kind -> Text,
+        message -> Text,
+        customer_message -> Text,
+        actor_id -> Nullable<BigInt>,
+        actor -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders_event -> orders_order (order_id));
+
+diesel::table! {
+    /// The last invoice number given; one row.
+    orders_invoice_counter (id) {
+        id -> BigInt,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A paid order's invoice: numbered in payment order, without gaps.
+    orders_invoice (id) {
+        id -> BigInt,
+        order_id -> BigInt,
+        number -> BigInt,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders_invoice -> orders_order (order_id));

@@ -1,0 +1,2 @@
+DROP TABLE orders_invoice;
+DROP TABLE orders_invoice_counter;
