@@ -546,8 +546,7 @@ impl ModelAdmin for OrderAdmin {
             .collect();
         if !refunds.is_empty() {
             message.push_str(&format!(
-                " Their customers were told they will be refunded: refund the payment of {} \
-                 with the payment provider.",
+                " Their customers were told they will be refunded: open {} and use Refund.",
                 refunds.join(", ")
             ));
         }
@@ -566,6 +565,11 @@ impl ModelAdmin for OrderAdmin {
             links.push((
                 "Invoice".to_string(),
                 Link::route("orders:invoice", &[("public_id", public_id)]),
+            ));
+            // The payments app's page (it moves the money).
+            links.push((
+                "Refund".to_string(),
+                Link::route("admin:order_refund", &[("id", &obj.id.to_string())]),
             ));
         }
         links

@@ -88,6 +88,27 @@ pub fn queue_receipt(
     Ok(())
 }
 
+/// "We refunded ...", with what and to which card.
+pub fn order_refunded(
+    renderer: &Renderer,
+    site_url: &str,
+    order: &Order,
+    lines: &[OrderLine],
+    amount: site_core::Money,
+    card_last4: &str,
+) -> Result<Email, site_core::tera::Error> {
+    let mut ctx = order_context(site_url, order, lines);
+    ctx.insert("amount", &amount);
+    ctx.insert("card_last4", card_last4);
+    Email::render(
+        renderer,
+        "orders/email/refunded",
+        &order.email,
+        format!("A refund for your order {}", short_ref(&order.public_id)),
+        &ctx,
+    )
+}
+
 /// "Your order is on its way", with the carrier and tracking number.
 pub fn order_shipped(
     renderer: &Renderer,

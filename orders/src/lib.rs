@@ -16,6 +16,7 @@ pub mod forms;
 pub mod invoices;
 pub mod models;
 pub mod pricing;
+pub mod refunds;
 pub mod shipping;
 pub mod taxes;
 mod views;

@@ -53,6 +53,7 @@ pub struct Order {
     pub shipping_method_id: Option<i64>,
     pub voucher_code: String,
     pub tax_included: bool,
+    pub refunded_minor: i64,
 }
 
 /// A row of an order's breakdown, as it was placed.
@@ -80,6 +81,7 @@ pub struct OrderLine {
     pub line_total_minor: i64,
     pub discount_minor: i64,
     pub tax_minor: i64,
+    pub refunded_quantity: i64,
 }
 
 #[derive(Insertable)]
@@ -345,6 +347,12 @@ impl Order {
             awaits_payment: self.status().awaits_payment(),
             carrier_name: crate::domain::carrier_name(&self.carrier).to_string(),
             tax_label: None,
+            refunded: money(self.refunded_minor),
+            refund_state: match self.refunded_minor {
+                0 => None,
+                r if r >= self.total_minor => Some("Refunded"),
+                _ => Some("Partially refunded"),
+            },
             lines: lines
                 .iter()
                 .map(|line| LineView {
@@ -377,6 +385,9 @@ pub struct OrderView {
     pub awaits_payment: bool,
     pub carrier_name: String,
     pub lines: Vec<LineView>,
+    pub refunded: Money,
+    /// "Partially refunded" or "Refunded" once money was given back.
+    pub refund_state: Option<&'static str>,
     /// The tax row's label ("VAT 20%"), once `with_adjustments` has run.
     pub tax_label: Option<String>,
 }

@@ -185,6 +185,7 @@ fn transaction_cells(tx: Transaction) -> Vec<Cell> {
             match tx.status {
                 TransactionStatus::Approved => "succeeded".into(),
                 TransactionStatus::Declined => "failed".into(),
+                TransactionStatus::Pending => "processing".into(),
             },
             tx.status.as_str().into(),
         ),

@@ -142,6 +142,21 @@ pub enum ChargeOutcome {
 #[error("the payment provider could not be reached: {0}")]
 pub struct ProviderError(pub String);
 
+/// Giving back part or all of a charge.
+pub struct RefundRequest<'a> {
+    /// The provider's reference of the charge.
+    pub charge_reference: &'a str,
+    pub amount: Money,
+    /// Our refund's idempotency key: the same key is the same refund.
+    pub reference: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Approved { reference: String },
+    Declined { reason: String },
+}
+
 /// A way to take money. Implementations talk to a payment service; the demo
 /// one decides from the card number.
 ///
@@ -154,6 +169,9 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// The outcome of the charge made with `reference`; `None` if the
     /// provider never received it (nothing was charged).
     fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, ProviderError>;
+    /// Gives back `amount` of a charge. A second request with the same
+    /// `reference` is the same refund (its first answer again).
+    fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError>;
 }
 
 /// Test cards, as payment services document them:
@@ -164,6 +182,7 @@ pub trait PaymentProvider: Send + Sync + 'static {
 #[derive(Default)]
 pub struct DemoCardProvider {
     charges: std::sync::Mutex<std::collections::HashMap<String, ChargeOutcome>>,
+    refunds: std::sync::Mutex<std::collections::HashMap<String, RefundOutcome>>,
 }
 
 pub const DEMO_CARD_OK: &str = "4242424242424242";
@@ -208,6 +227,26 @@ impl PaymentProvider for DemoCardProvider {
             .unwrap_or_else(|e| e.into_inner())
             .get(reference)
             .cloned())
+    }
+
+    /// Refunds any charge it made (references start `demo_`); the shop's
+    /// own ledger keeps refunds within what was charged.
+    fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError> {
+        let mut refunds = self.refunds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(done) = refunds.get(request.reference) {
+            return Ok(done.clone());
+        }
+        let outcome = if request.charge_reference.starts_with("demo_") {
+            RefundOutcome::Approved {
+                reference: format!("demo_re_{}", site_core::random_token(20)),
+            }
+        } else {
+            RefundOutcome::Declined {
+                reason: "The payment service does not know this charge.".into(),
+            }
+        };
+        refunds.insert(request.reference.to_string(), outcome.clone());
+        Ok(outcome)
     }
 }
 

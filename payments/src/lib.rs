@@ -3,11 +3,13 @@
 //! one order is charged at most once.
 
 pub mod admin;
+pub mod admin_refund;
 pub mod demo;
 pub mod domain;
 pub mod forms;
 pub mod holds;
 pub mod models;
+pub mod refunds;
 mod views;
 
 use actix_web::web;
@@ -54,6 +56,21 @@ impl site_core::app::App for PaymentsApp {
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         configure(cfg);
+    }
+
+    fn admin_routes(&self) -> &'static [Route] {
+        admin_refund::ROUTES
+    }
+
+    fn configure_admin(&self, cfg: &mut web::ServiceConfig) {
+        admin_refund::configure(cfg);
+    }
+
+    fn permissions(&self) -> Vec<site_core::app::PermissionSpec> {
+        vec![site_core::app::PermissionSpec::new(
+            admin_refund::PERMISSION,
+            "Can refund payments",
+        )]
     }
 
     fn admin_models(&self) -> Vec<std::sync::Arc<dyn site_core::admin::ModelAdmin>> {

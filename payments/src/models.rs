@@ -39,6 +39,8 @@ impl PaymentStatus {
 site_core::text_enum! {
     /// What the provider said to one request.
     pub enum TransactionStatus {
+        /// Asked, not answered yet (a refund being made).
+        Pending = "pending",
         Approved = "approved",
         Declined = "declined",
     }
@@ -48,6 +50,7 @@ site_core::text_enum! {
     /// What a transaction asked the provider to do.
     pub enum TransactionKind {
         Charge = "charge",
+        Refund = "refund",
     }
 }
 
@@ -64,6 +67,7 @@ pub struct Payment {
     pub idempotency_key: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub refunded_minor: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
@@ -78,6 +82,7 @@ pub struct Transaction {
     pub reference: String,
     pub message: String,
     pub created_at: NaiveDateTime,
+    pub idempotency_key: Option<String>,
 }
 
 impl Payment {
@@ -308,6 +313,7 @@ mod tests {
             idempotency_key: "k".into(),
             created_at: updated_at,
             updated_at,
+            refunded_minor: 0,
         }
     }
 

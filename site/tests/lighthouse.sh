@@ -34,7 +34,8 @@ COOKIE="$(awk '$6 ~ /^(sessionid|csrftoken)$/ { printf "%s%s=%s", sep, $6, $7; s
 
 failed=0
 for path in /admin/ /admin/products/product/ /admin/products/product/1/change/ \
-            /admin/orders/order/ /admin/orders/order/1/change/ /admin/accounts/user/add/ /admin/log/; do
+            /admin/orders/order/ /admin/orders/order/1/change/ /admin/orders/order/1/refund/ \
+            /admin/orders/shippingmethod/3/change/ /admin/orders/voucher/add/ /admin/accounts/user/add/ /admin/log/; do
   out="$VAR/report.json"
   "$LH" "$BASE$path" --quiet --only-categories=accessibility --output=json --output-path="$out" \
     --chrome-path="$(command -v chromium)" \

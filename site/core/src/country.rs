@@ -31,7 +31,7 @@ pub fn all() -> &'static [Country] {
                     .unwrap_or_else(|| Box::leak(display_name(c.long_name).into_boxed_str())),
             })
             .collect();
-        v.sort_by(|a, b| a.name.cmp(b.name));
+        v.sort_by_key(|c| sort_key(c.name));
         v.dedup_by(|a, b| a.code == b.code);
         v
     })
@@ -78,6 +78,23 @@ const COMMON_NAMES: &[(&str, &str)] = &[
     ("VI", "US Virgin Islands"),
     ("VN", "Vietnam"),
 ];
+
+/// A name as it sorts: accented letters with their base letter (Åland
+/// among the A's, Côte d'Ivoire before Croatia).
+fn sort_key(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            'Å' | 'Á' | 'À' | 'Â' | 'Ä' | 'Ã' => 'A',
+            'å' | 'á' | 'à' | 'â' | 'ä' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            other => other,
+        })
+        .collect()
+}
 
 /// (code, name) of every country, for a choice field.
 pub fn choices() -> Vec<(&'static str, &'static str)> {
@@ -170,7 +187,12 @@ mod tests {
     fn the_list_is_sorted_unique_and_complete() {
         let all = all();
         assert!(all.len() >= 240, "{}", all.len());
-        assert!(all.windows(2).all(|w| w[0].name <= w[1].name));
+        assert!(all
+            .windows(2)
+            .all(|w| sort_key(w[0].name) <= sort_key(w[1].name)));
+        let pos = |code| all.iter().position(|c| c.code == code).unwrap();
+        assert!(pos("AX") < pos("AL"), "Åland sorts with the A's");
+        assert!(pos("CI") < pos("HR"), "Côte d'Ivoire before Croatia");
         let mut codes: Vec<_> = all.iter().map(|c| c.code).collect();
         codes.sort_unstable();
         codes.dedup();

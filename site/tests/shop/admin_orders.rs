@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use site_core::schema::{orders_order as o, payments_payment as pay};
 
-use crate::support::{card_fields, order_public_id, TestApp};
+use crate::support::TestApp;
 
 const PW: &str = "correct horse battery staple";
 const LIST: &str = "/admin/orders/order/";
@@ -13,25 +13,7 @@ const LIST: &str = "/admin/orders/order/";
 /// A guest order of `qty` of `product`, paid with the demo card when
 /// `pay`; returns its id and public id.
 async fn order(app: &TestApp, product: i64, qty: i64, pay: bool) -> (i64, String) {
-    let c = app.client();
-    c.add_to_cart(product, qty).await;
-    let page = c.checkout("ada@example.com").await;
-    let public_id = order_public_id(&page);
-    if pay {
-        let form = c.get(&format!("/payments/{public_id}/")).await;
-        c.submit(
-            &form,
-            &format!("/payments/{public_id}/"),
-            &card_fields("4242424242424242"),
-        )
-        .await;
-    }
-    let id = o::table
-        .filter(o::public_id.eq(&public_id))
-        .select(o::id)
-        .first(&mut *app.conn())
-        .unwrap();
-    (id, public_id)
+    app.order(product, qty, pay).await
 }
 
 fn status(app: &TestApp, id: i64) -> orders::OrderStatus {
@@ -242,7 +224,7 @@ async fn cancelling_returns_the_stock_and_tells_the_customer() {
     );
     assert!(
         done.contains(&format!(
-            "refund the payment of {} with the payment provider",
+            "open {} and use Refund",
             orders::emails::short_ref(&paid_public)
         )),
         "staff are reminded of the refund the customer was promised"
@@ -276,6 +258,28 @@ async fn cancelling_returns_the_stock_and_tells_the_customer() {
         .await;
     assert!(again.contains("cannot become cancelled"));
     assert_eq!(app.stock(lamp.id), 5);
+
+    // The promised refund, in full, by the lines: the stock the cancel
+    // returned is not returned twice, even with the box ticked.
+    let refund_url = format!("/admin/orders/order/{paid}/refund/");
+    let form = c.get(&refund_url).await;
+    assert!(form.contains("its stock is already back on sale"));
+    let line: i64 = site_core::schema::orders_line::table
+        .filter(site_core::schema::orders_line::order_id.eq(paid))
+        .select(site_core::schema::orders_line::id)
+        .first(&mut *app.conn())
+        .unwrap();
+    let refunded = c
+        .submit(
+            &form,
+            &refund_url,
+            &[(&format!("qty-{line}"), "2"), ("restock", "on")],
+        )
+        .await;
+    assert!(refunded.contains("Refunded $50.00"), "{}", refunded.text());
+    assert_eq!(app.stock(lamp.id), 5);
+    let customer = app.client().get(&format!("/orders/{paid_public}/")).await;
+    assert!(customer.contains("Your payment of $50.00 was refunded"));
 
     // An order whose payment is being processed waits for its answer.
     let (paying, _) = order(&app, lamp.id, 1, false).await;

@@ -25,6 +25,7 @@ mod passwords;
 mod payments;
 mod platform;
 mod profile;
+mod refunds;
 mod registration;
 mod shipping;
 mod taxes;

@@ -207,6 +207,13 @@ impl payments::PaymentProvider for LosesFirstAnswer {
     ) -> Result<Option<payments::ChargeOutcome>, payments::ProviderError> {
         self.demo.lookup(reference)
     }
+
+    fn refund(
+        &self,
+        request: &payments::domain::RefundRequest<'_>,
+    ) -> Result<payments::domain::RefundOutcome, payments::ProviderError> {
+        self.demo.refund(request)
+    }
 }
 
 #[actix_web::test]

@@ -237,6 +237,29 @@ impl TestApp {
         .expect("product")
     }
 
+    /// A guest order (ada@example.com) of `qty` of `product`, paid with
+    /// the demo card when `pay`; its id and public id.
+    pub async fn order(&self, product: i64, qty: i64, pay: bool) -> (i64, String) {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use site_core::schema::orders_order as o;
+        let c = self.client();
+        c.add_to_cart(product, qty).await;
+        let page = c.checkout("ada@example.com").await;
+        let public_id = order_public_id(&page);
+        if pay {
+            let url = format!("/payments/{public_id}/");
+            let form = c.get(&url).await;
+            c.submit(&form, &url, &card_fields("4242424242424242"))
+                .await;
+        }
+        let id = o::table
+            .filter(o::public_id.eq(&public_id))
+            .select(o::id)
+            .first(&mut *self.conn())
+            .expect("the order");
+        (id, public_id)
+    }
+
     /// A user with this email and password (verified; staff if asked).
     pub fn user(&self, email: &str, password: &str, staff: bool) -> accounts::User {
         let email = site_core::forms::Email::parse(email).expect("test email");

@@ -41,6 +41,8 @@ diesel::table! {
         voucher_code -> Text,
         /// Prices included the tax: `total` does not add `tax`.
         tax_included -> Bool,
+        /// Given back so far; never more than `total_minor`.
+        refunded_minor -> BigInt,
     }
 }
 
@@ -149,6 +151,8 @@ diesel::table! {
         discount_minor -> BigInt,
         /// The tax on the line (after its discount).
         tax_minor -> BigInt,
+        /// Units refunded (reserved while a refund is being made).
+        refunded_quantity -> BigInt,
     }
 }
 

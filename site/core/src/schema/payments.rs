@@ -15,6 +15,8 @@ diesel::table! {
         idempotency_key -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Refunded (or being refunded); never more than `amount_minor`.
+        refunded_minor -> BigInt,
     }
 }
 
@@ -29,6 +31,8 @@ diesel::table! {
         reference -> Text,
         message -> Text,
         created_at -> Timestamp,
+        /// A refund's form key: one refund however often the form comes.
+        idempotency_key -> Nullable<Text>,
     }
 }
 

@@ -1,0 +1,379 @@
+//! The admin's refund page for a paid order: pick units of its lines (and
+//! the delivery) or type an amount, choose whether the units go back on
+//! sale, and refund. Refunds need the `payments.refund_payment` permission.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use orders::events::Actor;
+use orders::refunds::{delivery_value, line_value, RefundLine};
+use orders::{Order, OrderLine};
+use serde::Serialize;
+use site_core::admin::Staff;
+use site_core::forms::FormState;
+use site_core::http::{redirect, AppError, Level, RequestContext};
+use site_core::money::Money;
+use site_core::tera::Context;
+
+use crate::domain::{PaymentProvider, RefundRequest};
+use crate::models::Payment;
+use crate::refunds::{self, Plan, RefundError, Reserved};
+
+pub const ROUTES: &[site_core::urls::Route] =
+    &[("admin:order_refund", "/admin/orders/order/{id}/refund/")];
+
+/// The permission refunds need (superusers hold it).
+pub const PERMISSION: &str = "payments.refund_payment";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        site_core::admin::views::resource(ROUTES, "admin:order_refund")
+            .route(web::get().to(form))
+            .route(web::post().to(submit)),
+    );
+}
+
+fn allowed(staff: &Staff) -> Result<(), AppError> {
+    if staff.has(PERMISSION) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "You do not have permission to refund payments.".into(),
+        ))
+    }
+}
+
+/// A line as the page shows it: what is left to refund and its worth.
+#[derive(Serialize)]
+struct LineRow {
+    id: i64,
+    name: String,
+    sku: String,
+    quantity: i64,
+    refunded: i64,
+    left: i64,
+    unit_value: Money,
+}
+
+/// What the page needs about the order.
+struct Loaded {
+    order: Order,
+    lines: Vec<OrderLine>,
+    payment: Option<(Payment, Money)>,
+}
+
+async fn load(rq: &RequestContext, id: i64) -> Result<Loaded, AppError> {
+    rq.db(move |conn| {
+        let order = Order::find(conn, id)?;
+        let lines = order.lines(conn)?;
+        let payment = refunds::refundable(conn, id)?;
+        Ok(Loaded {
+            order,
+            lines,
+            payment,
+        })
+    })
+    .await
+}
+
+fn page(
+    rq: &RequestContext,
+    loaded: &Loaded,
+    form: &FormState,
+    key: &str,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let currency = loaded.order.currency();
+    let rows: Vec<LineRow> = loaded
+        .lines
+        .iter()
+        .map(|l| LineRow {
+            id: l.id,
+            name: l.product_name.clone(),
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            refunded: l.refunded_quantity,
+            left: l.quantity - l.refunded_quantity,
+            unit_value: Money::from_minor(line_value(l, loaded.order.tax_included, 1), currency),
+        })
+        .collect();
+    let mut ctx = Context::new();
+    ctx.insert("title", "Refund");
+    ctx.insert("order", &loaded.order.view(&[]));
+    ctx.insert(
+        "reference",
+        &orders::emails::short_ref(&loaded.order.public_id),
+    );
+    ctx.insert("lines", &rows);
+    ctx.insert(
+        "delivery",
+        &Money::from_minor(delivery_value(&loaded.order, &loaded.lines), currency),
+    );
+    ctx.insert("payment", &loaded.payment.as_ref().map(|(p, _)| p));
+    ctx.insert(
+        "paid",
+        &loaded
+            .payment
+            .as_ref()
+            .map(|(p, _)| Money::from_minor(p.amount_minor, currency)),
+    );
+    ctx.insert("refundable", &loaded.payment.as_ref().map(|(_, left)| left));
+    ctx.insert("form", form);
+    ctx.insert("refund_key", key);
+    ctx.insert(
+        "cancelled",
+        &(loaded.order.status() == orders::OrderStatus::Cancelled),
+    );
+    rq.render_status("admin/payments/refund.html", ctx, status)
+}
+
+fn parse_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
+}
+
+pub async fn form(
+    rq: RequestContext,
+    staff: Staff,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    allowed(&staff)?;
+    let loaded = load(&rq, parse_id(&id)?).await?;
+    // A cancelled order's stock went back when it was cancelled.
+    let restock = if loaded.order.status() == orders::OrderStatus::Cancelled {
+        ""
+    } else {
+        "on"
+    };
+    let form = FormState::initial(&[("restock", restock)]);
+    page(
+        &rq,
+        &loaded,
+        &form,
+        &site_core::random_token(32),
+        StatusCode::OK,
+    )
+}
+
+/// The plan the form asks for, or the form with its errors.
+fn parse(
+    loaded: &Loaded,
+    mut form: FormState,
+    locale: site_core::money::Locale,
+) -> Result<Plan, FormState> {
+    let currency = loaded.order.currency();
+    let mut lines = Vec::new();
+    let mut value = 0i64;
+    for l in &loaded.lines {
+        let name = format!("qty-{}", l.id);
+        let raw = form.raw(&name).trim().to_string();
+        if raw.is_empty() || raw == "0" {
+            continue;
+        }
+        match raw.parse::<i64>() {
+            Ok(n) if n > 0 && n <= l.quantity - l.refunded_quantity => {
+                lines.push(RefundLine {
+                    line_id: l.id,
+                    quantity: n,
+                });
+                value += line_value(l, loaded.order.tax_included, n);
+            }
+            _ => form.add_error(
+                &name,
+                format!(
+                    "Enter 0 to {} for “{}”.",
+                    l.quantity - l.refunded_quantity,
+                    l.product_name
+                ),
+            ),
+        }
+    }
+    let delivery = form.raw("delivery") == "on";
+    if delivery {
+        value += delivery_value(&loaded.order, &loaded.lines);
+    }
+    let typed = form.raw("amount").trim().to_string();
+    let amount = if typed.is_empty() {
+        Money::from_minor(value, currency)
+    } else {
+        match Money::parse(&typed, currency) {
+            Ok(m) => m,
+            Err(e) => {
+                form.add_error("amount", e.to_string());
+                Money::zero(currency)
+            }
+        }
+    };
+    if form.is_valid() && amount.is_zero() {
+        form.add_non_field_error(
+            "Choose what to refund: units of the lines, the delivery, or an amount.",
+        );
+    }
+    if let Some((_, left)) = &loaded.payment {
+        if amount.minor() > left.minor() {
+            form.add_error(
+                "amount",
+                format!("At most {left} can be refunded: that is what is left of the payment."),
+            );
+        }
+    }
+    if !form.is_valid() {
+        return Err(form);
+    }
+    Ok(Plan {
+        amount,
+        lines,
+        delivery,
+        restock: form.raw("restock") == "on",
+        note: form.raw("note").trim().chars().take(500).collect(),
+        key: String::new(),
+        locale,
+    })
+}
+
+fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
+    rq.req
+        .app_data::<web::Data<dyn PaymentProvider>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no payment provider is configured"))
+}
+
+pub async fn submit(
+    rq: RequestContext,
+    staff: Staff,
+    id: web::Path<String>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    allowed(&staff)?;
+    let id = parse_id(&id)?;
+    let form = FormState::new(body.into_inner());
+    let key = form.raw("refund_key").trim().to_string();
+    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AppError::BadRequest(
+            "This refund form is incomplete or out of date. Open the order and refund again."
+                .into(),
+        ));
+    }
+    let loaded = load(&rq, id).await?;
+    let mut plan = match parse(&loaded, form.clone(), rq.config.locale) {
+        Ok(plan) => plan,
+        Err(form) => {
+            return page(&rq, &loaded, &form, &key, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    plan.key = key.clone();
+    let p = plan.clone();
+    let reserved = rq
+        .db(move |conn| Ok(refunds::reserve(conn, id, &p)))
+        .await?;
+    let reservation = match reserved {
+        Ok(Reserved::Ask(r)) => r,
+        Ok(Reserved::Answered(_)) => {
+            rq.flash(Level::Info, "This refund was already made.");
+            return Ok(redirect(&change_url(&rq, id)?));
+        }
+        Err(RefundError::Db(e)) => return Err(e.into()),
+        Err(e) => {
+            let mut form = form;
+            form.add_non_field_error(e.to_string());
+            let loaded = load(&rq, id).await?;
+            return page(&rq, &loaded, &form, &key, StatusCode::CONFLICT);
+        }
+    };
+    let provider = provider(&rq)?;
+    let (charge, amount, k) = (
+        reservation.charge_reference.clone(),
+        plan.amount,
+        key.clone(),
+    );
+    let asked = web::block(move || {
+        provider.refund(&RefundRequest {
+            charge_reference: &charge,
+            amount,
+            reference: &k,
+        })
+    })
+    .await?;
+    let outcome = match asked {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            // The refund may or may not have been made: it stays reserved,
+            // and sending the same form again asks again with the same key.
+            tracing::error!(order = id, error = %e, "refund: no answer from the payment service");
+            let mut form = form;
+            form.add_non_field_error(format!(
+                "{e}. The refund is on hold: send this form again to ask once more (it will not be made twice)."
+            ));
+            return page(&rq, &loaded, &form, &key, StatusCode::SERVICE_UNAVAILABLE);
+        }
+    };
+    let renderer = rq.renderer.clone();
+    let site_url = rq.config.site_url.clone();
+    let (staff_id, staff_email) = (staff.id, staff.email.clone());
+    let answer = outcome.clone();
+    let approved = rq
+        .db(move |conn| {
+            let email = |conn: &mut site_core::DbConn, order_id: i64, amount: Money| {
+                let order = Order::find(conn, order_id).map_err(|e| e.to_string())?;
+                let lines = order.lines(conn).map_err(|e| e.to_string())?;
+                let mail = orders::emails::order_refunded(
+                    &renderer,
+                    &site_url,
+                    &order,
+                    &lines,
+                    amount,
+                    &reservation.payment.card_last4,
+                )
+                .map_err(|e| e.to_string())?;
+                site_core::mail::outbox::enqueue(conn, &mail).map_err(|e| e.to_string())
+            };
+            let actor = Actor::Staff {
+                id: staff_id,
+                email: &staff_email,
+            };
+            Ok(refunds::settle(
+                conn,
+                &reservation,
+                &plan,
+                &answer,
+                actor,
+                Some(&email),
+            ))
+        })
+        .await?
+        .map_err(AppError::internal)?;
+    if approved {
+        rq.flash(
+            Level::Success,
+            format!(
+                "Refunded {} to the customer; they were emailed.",
+                amount.format(rq.config.locale)
+            ),
+        );
+        Ok(redirect(&change_url(&rq, id)?))
+    } else {
+        let mut form = form;
+        if let crate::domain::RefundOutcome::Declined { reason } = &outcome {
+            form.add_non_field_error(format!("The payment service declined the refund: {reason}"));
+        }
+        let loaded = load(&rq, id).await?;
+        page(
+            &rq,
+            &loaded,
+            &form,
+            &site_core::random_token(32),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    }
+}
+
+fn change_url(rq: &RequestContext, id: i64) -> Result<String, AppError> {
+    rq.url(
+        "admin:change",
+        &[
+            ("app", "orders"),
+            ("model", "order"),
+            ("id", &id.to_string()),
+        ],
+    )
+}

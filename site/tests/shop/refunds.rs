@@ -1,0 +1,295 @@
+//! Refunds from the admin: by units of lines (with or without restocking),
+//! by amount, once per form, never beyond what was captured however many
+//! refunds race, and told to the customer.
+
+use diesel::prelude::*;
+use futures_util::future::join_all;
+use orders::events::Actor;
+use payments::domain::RefundOutcome;
+use payments::refunds::{self, Plan, RefundError, Reserved};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use site_core::schema::{orders_line as l, orders_order as o, payments_payment as p};
+use site_core::{Currency, Money};
+
+use crate::support::{Client, Page, TestApp};
+
+const PW: &str = "correct horse battery staple";
+
+/// A paid guest order of `qty` of `product`; its id and public id.
+async fn paid_order(app: &TestApp, product: i64, qty: i64) -> (i64, String) {
+    app.order(product, qty, true).await
+}
+
+fn line_id(app: &TestApp, order: i64) -> i64 {
+    l::table
+        .filter(l::order_id.eq(order))
+        .select(l::id)
+        .first(&mut *app.conn())
+        .unwrap()
+}
+
+fn refunded(app: &TestApp, order: i64) -> (i64, i64) {
+    let on_order: i64 = o::table
+        .find(order)
+        .select(o::refunded_minor)
+        .first(&mut *app.conn())
+        .unwrap();
+    let on_payment: i64 = p::table
+        .filter(p::order_id.eq(order))
+        .select(p::refunded_minor)
+        .first(&mut *app.conn())
+        .unwrap();
+    (on_order, on_payment)
+}
+
+async fn refund_page(c: &Client, order: i64) -> Page {
+    c.get(&format!("/admin/orders/order/{order}/refund/")).await
+}
+
+async fn refund(c: &Client, page: &Page, order: i64, fields: &[(&str, &str)]) -> Page {
+    c.submit(
+        page,
+        &format!("/admin/orders/order/{order}/refund/"),
+        fields,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn staff_refund_units_of_a_line_and_put_them_back_on_sale() {
+    let app = TestApp::spawn().await;
+    orders::taxes::create(&mut app.conn(), "VAT", "GB", 2000).unwrap();
+    let mug = app.product("Mug", 10, 1000);
+    let (order, public_id) = paid_order(&app, mug.id, 3).await;
+    assert_eq!(app.stock(mug.id), 7);
+    let c = app.boss(PW).await;
+
+    let change = c.get(&format!("/admin/orders/order/{order}/change/")).await;
+    assert!(
+        change.contains("Invoice Refund History"),
+        "{}",
+        change.text()
+    );
+    let page = refund_page(&c, order).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(
+        page.testid_texts("refundable"),
+        vec!["$36.00"],
+        "3 × 10.00 + 20% VAT"
+    );
+    assert!(page.contains("$12.00"), "each mug paid 12.00 with its tax");
+
+    let qty = format!("qty-{}", line_id(&app, order));
+    let done = refund(
+        &c,
+        &page,
+        order,
+        &[(&qty, "1"), ("restock", "on"), ("note", "Arrived chipped")],
+    )
+    .await;
+    assert!(
+        done.contains("Refunded $12.00 to the customer"),
+        "{}",
+        done.text()
+    );
+    assert_eq!(refunded(&app, order), (1200, 1200));
+    assert_eq!(app.stock(mug.id), 8, "the unit is back on sale");
+    let units: i64 = l::table
+        .filter(l::order_id.eq(order))
+        .select(l::refunded_quantity)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(units, 1);
+    assert!(done.contains("Refunded 12.00 USD for 1 × Mug; stock returned. Note: Arrived chipped"));
+
+    let mail = app
+        .sent_mail()
+        .into_iter()
+        .find(|m| m.subject.starts_with("A refund"))
+        .expect("a refund email");
+    assert!(mail.text.contains("we refunded $12.00"), "{}", mail.text);
+    assert!(mail.text.contains("card ending 4242"));
+
+    let customer = app.client().get(&format!("/orders/{public_id}/")).await;
+    assert_eq!(
+        customer.testid_texts("refund-state"),
+        vec!["Partially refunded"]
+    );
+    assert!(customer.contains("Refunded $12.00 to your card ending 4242"));
+    assert!(
+        !customer.contains("Arrived chipped"),
+        "staff notes stay with staff"
+    );
+
+    // The rest by amount: the order is then refunded in full.
+    let page = refund_page(&c, order).await;
+    let rest = refund(&c, &page, order, &[("amount", "24.00")]).await;
+    assert!(rest.contains("Refunded $24.00"), "{}", rest.text());
+    assert_eq!(refunded(&app, order), (3600, 3600));
+    let customer = app.client().get(&format!("/orders/{public_id}/")).await;
+    assert_eq!(customer.testid_texts("refund-state"), vec!["Refunded"]);
+    assert_eq!(app.stock(mug.id), 8, "an amount puts no stock back");
+}
+
+#[actix_web::test]
+async fn a_refund_beyond_what_is_left_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 2).await;
+    let c = app.boss(PW).await;
+    let page = refund_page(&c, order).await;
+    let too_much = refund(&c, &page, order, &[("amount", "20.01")]).await;
+    assert_eq!(too_much.status, 422);
+    assert!(
+        too_much.contains("At most 20.00 USD can be refunded"),
+        "{}",
+        too_much.text()
+    );
+    let nothing = refund(&c, &page, order, &[]).await;
+    assert_eq!(nothing.status, 422);
+    assert!(nothing.contains("Choose what to refund"));
+    let qty = format!("qty-{}", line_id(&app, order));
+    let bad_units = refund(&c, &page, order, &[(&qty, "3")]).await;
+    assert!(bad_units.contains("Enter 0 to 2 for “Mug”."));
+    assert_eq!(refunded(&app, order), (0, 0));
+}
+
+#[actix_web::test]
+async fn the_same_refund_form_sent_twice_refunds_once() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 2).await;
+    let c = app.boss(PW).await;
+    let page = refund_page(&c, order).await;
+    let first = refund(&c, &page, order, &[("amount", "5.00")]).await;
+    assert!(first.contains("Refunded $5.00"));
+    let again = refund(&c, &page, order, &[("amount", "5.00")]).await;
+    assert!(
+        again.contains("This refund was already made."),
+        "{}",
+        again.text()
+    );
+    assert_eq!(refunded(&app, order), (500, 500));
+}
+
+#[actix_web::test]
+async fn racing_refunds_never_give_back_more_than_was_captured() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 1).await;
+    let c = app.boss(PW).await;
+    // Ten forms (ten keys) of 4.00 each against a 10.00 payment.
+    let mut pages = Vec::new();
+    for _ in 0..10 {
+        pages.push(refund_page(&c, order).await);
+    }
+    let url = format!("/admin/orders/order/{order}/refund/");
+    let results = join_all(
+        pages
+            .iter()
+            .map(|page| c.submit_raw(page, &url, &[("amount", "4.00")])),
+    )
+    .await;
+    let done = results.iter().filter(|r| r.status == 303).count();
+    assert_eq!(
+        done,
+        2,
+        "statuses: {:?}",
+        results.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(results
+        .iter()
+        .filter(|r| r.status != 303)
+        .all(|r| matches!(r.status, 409 | 422) && r.contains("can be refunded")));
+    assert_eq!(refunded(&app, order), (800, 800));
+}
+
+#[actix_web::test]
+async fn refunding_needs_its_own_permission() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 1).await;
+    app.staff_member(
+        "clerk@example.com",
+        PW,
+        &["orders.view_order", "orders.change_order"],
+    );
+    let clerk = app.client();
+    clerk.login("clerk@example.com", PW).await;
+    assert_eq!(
+        clerk
+            .get_raw(&format!("/admin/orders/order/{order}/refund/"))
+            .await
+            .status,
+        403
+    );
+    app.staff_member("cashier@example.com", PW, &["payments.refund_payment"]);
+    let cashier = app.client();
+    cashier.login("cashier@example.com", PW).await;
+    assert_eq!(refund_page(&cashier, order).await.status, 200);
+}
+
+/// Any sequence of refund amounts against one payment: each is made
+/// exactly when it still fits, and what the payment and the order say was
+/// refunded is the sum of those made, never more than was captured.
+#[actix_web::test]
+async fn refunds_can_never_exceed_the_capture() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 1000, 2500);
+    let mut orders = Vec::new();
+    for _ in 0..12 {
+        orders.push(paid_order(&app, mug.id, 1).await.0);
+    }
+    let next = std::cell::Cell::new(0usize);
+    let mut runner = TestRunner::new(Config {
+        cases: orders.len() as u32,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&proptest::collection::vec(1i64..2000, 1..12), |amounts| {
+            let order = orders[next.get() % orders.len()];
+            next.set(next.get() + 1);
+            let mut conn = app.conn();
+            let (before, _) = refunded(&app, order);
+            let mut expected = before;
+            for minor in amounts {
+                let plan = Plan {
+                    amount: Money::from_minor(minor, Currency::Usd),
+                    lines: Vec::new(),
+                    delivery: false,
+                    restock: false,
+                    note: String::new(),
+                    key: site_core::random_token(32),
+                    locale: site_core::money::Locale::default(),
+                };
+                match refunds::reserve(&mut conn, order, &plan) {
+                    Ok(Reserved::Ask(r)) => {
+                        prop_assert!(expected + minor <= 2500);
+                        let ok = refunds::settle(
+                            &mut conn,
+                            &r,
+                            &plan,
+                            &RefundOutcome::Approved {
+                                reference: "demo_re".into(),
+                            },
+                            Actor::System,
+                            None,
+                        )
+                        .unwrap();
+                        prop_assert!(ok);
+                        expected += minor;
+                    }
+                    Err(RefundError::TooMuch(left)) => {
+                        prop_assert!(expected + minor > 2500);
+                        prop_assert_eq!(left.minor(), 2500 - expected);
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            prop_assert_eq!(refunded(&app, order), (expected, expected));
+            Ok(())
+        })
+        .unwrap();
+}
