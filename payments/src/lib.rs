@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_refund;
+mod cancel;
 pub mod demo;
 pub mod domain;
 pub mod forms;
@@ -21,7 +22,11 @@ pub use domain::{
 };
 pub use models::{Payment, PaymentStatus};
 
-pub const ROUTES: &[Route] = &[("payments:pay", "/payments/{public_id}/")];
+pub const ROUTES: &[Route] = &[
+    ("payments:pay", "/payments/{public_id}/"),
+    // Cancelling may refund, so the payments app answers it.
+    ("payments:cancel", "/orders/{public_id}/cancel/"),
+];
 
 pub fn templates() -> TemplateSource {
     site_core::template_source!()
@@ -32,6 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource(ROUTES, "payments:pay")
             .route(web::get().to(views::pay_form))
             .route(web::post().to(views::pay_submit)),
+    )
+    .service(
+        resource(ROUTES, "payments:cancel")
+            .route(web::get().to(cancel::confirm))
+            .route(web::post().to(cancel::cancel)),
     );
 }
 

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config, TestRunner};
 use site_core::schema::{orders_line as l, orders_order as o, payments_payment as p};
 use site_core::{Currency, Money};
 
-use crate::support::{Client, Page, TestApp};
+use crate::support::{order_public_id, Client, Page, TestApp};
 
 const PW: &str = "correct horse battery staple";
 
@@ -292,4 +292,124 @@ async fn refunds_can_never_exceed_the_capture() {
             Ok(())
         })
         .unwrap();
+}
+
+async fn cancel(c: &Client, public_id: &str) -> (Page, Page) {
+    let url = format!("/orders/{public_id}/cancel/");
+    let confirm = c.get(&url).await;
+    let done = c.submit(&confirm, &url, &[]).await;
+    (confirm, done)
+}
+
+#[actix_web::test]
+async fn a_customer_cancels_an_unpaid_order_and_its_stock_returns() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 5, 1000);
+    let (order, public_id) = app.order(mug.id, 2, false).await;
+    assert_eq!(app.stock(mug.id), 3);
+    let c = app.client();
+    let page = c.get(&format!("/orders/{public_id}/")).await;
+    assert!(page.contains("Cancel this order"));
+    let (confirm, done) = cancel(&c, &public_id).await;
+    assert!(confirm.contains("nothing is charged"), "{}", confirm.text());
+    assert!(
+        done.contains("Your order is cancelled. Nothing was charged."),
+        "{}",
+        done.text()
+    );
+    assert_eq!(app.stock(mug.id), 5);
+    assert_eq!(
+        o::table
+            .find(order)
+            .select(o::status)
+            .first::<orders::OrderStatus>(&mut *app.conn())
+            .unwrap(),
+        orders::OrderStatus::Cancelled
+    );
+    assert!(!done.contains("Cancel this order"));
+    let mail = app.sent_mail();
+    assert!(mail
+        .iter()
+        .any(|m| m.subject.contains("was cancelled") && m.text.contains("Nothing was charged.")));
+}
+
+#[actix_web::test]
+async fn a_customer_cancels_a_paid_order_and_is_refunded_in_full_once() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 5, 1000);
+    let (order, public_id) = app.order(mug.id, 2, true).await;
+    let c = app.client();
+    let url = format!("/orders/{public_id}/cancel/");
+    let confirm = c.get(&url).await;
+    assert!(confirm.contains("refunded to the card you paid with"));
+    let (a, b) = tokio::join!(
+        c.submit_raw(&confirm, &url, &[]),
+        c.submit_raw(&confirm, &url, &[])
+    );
+    assert_eq!((a.status, b.status), (303, 303));
+    assert_eq!(refunded(&app, order), (2000, 2000), "refunded once");
+    assert_eq!(app.stock(mug.id), 5, "stock back once");
+    let page = c.get(&format!("/orders/{public_id}/")).await;
+    assert!(
+        page.contains("Your payment of $20.00 was refunded"),
+        "{}",
+        page.text()
+    );
+    assert!(page.contains("Refunded $20.00 to your card ending 4242"));
+    let mail = app.sent_mail();
+    let cancelled: Vec<_> = mail
+        .iter()
+        .filter(|m| m.subject.contains("was cancelled"))
+        .collect();
+    assert_eq!(cancelled.len(), 1);
+    assert!(
+        cancelled[0].text.contains("has been refunded"),
+        "{}",
+        cancelled[0].text
+    );
+}
+
+#[actix_web::test]
+async fn shipped_orders_and_other_peoples_orders_cannot_be_cancelled() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Mug", 5, 1000);
+    let (order, public_id) = app.order(mug.id, 1, true).await;
+    orders::Order::transition(
+        &mut app.conn(),
+        order,
+        orders::OrderStatus::Paid,
+        &orders::models::Move::Ship {
+            carrier: "dhl",
+            tracking_number: "JD1",
+        },
+    )
+    .unwrap();
+    let c = app.client();
+    let page = c.get(&format!("/orders/{public_id}/cancel/")).await;
+    assert!(page.contains("This order can no longer be cancelled."));
+    assert_eq!(refunded(&app, order), (0, 0));
+
+    // An order placed while signed in needs that account.
+    app.customer("ann@example.com", PW);
+    let ann = app.client();
+    ann.login("ann@example.com", PW).await;
+    ann.add_to_cart(mug.id, 1).await;
+    let placed = ann.checkout("ann@example.com").await;
+    let mine = order_public_id(&placed);
+    let anonymous = app
+        .client()
+        .get_raw(&format!("/orders/{mine}/cancel/"))
+        .await;
+    assert_eq!(anonymous.status, 303, "to the login page");
+    app.customer("eve@example.com", PW);
+    let eve = app.client();
+    eve.login("eve@example.com", PW).await;
+    assert_eq!(
+        eve.get_raw(&format!("/orders/{mine}/cancel/")).await.status,
+        404
+    );
+    assert!(ann
+        .get(&format!("/orders/{mine}/cancel/"))
+        .await
+        .contains("Cancel the order"));
 }

@@ -1,0 +1,251 @@
+//! A customer cancels their own order before it ships: an unpaid one is
+//! simply cancelled; a paid one is cancelled and refunded in full. The
+//! order's link is the key, as for its page; an order placed while signed
+//! in needs that account.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use orders::events::Actor;
+use orders::models::{Move, MoveError};
+use orders::refunds::RefundLine;
+use orders::{Order, OrderStatus};
+use site_core::db::write_transaction;
+use site_core::http::auth::current_user;
+use site_core::http::{redirect, AppError, Level, RequestContext};
+use site_core::mail::outbox;
+use site_core::tera::Context;
+
+use crate::domain::{PaymentProvider, RefundOutcome, RefundRequest};
+use crate::models::{Payment, PaymentStatus};
+use crate::refunds::{self, Plan, Reserved};
+
+fn valid_public_id(id: &str) -> Result<(), AppError> {
+    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The order, if the request may cancel it; else where to go.
+async fn owned(
+    rq: &RequestContext,
+    public_id: String,
+) -> Result<Result<Order, HttpResponse>, AppError> {
+    valid_public_id(&public_id)?;
+    let order = rq
+        .db(move |conn| Ok(Order::by_public_id(conn, &public_id)?))
+        .await?;
+    if let Some(owner) = order.user_id {
+        match current_user(&rq.session) {
+            Some(me) if me.id == owner => {}
+            Some(_) => return Err(AppError::NotFound),
+            None => return Ok(Err(rq.login_redirect()?)),
+        }
+    }
+    Ok(Ok(order))
+}
+
+fn order_url(rq: &RequestContext, order: &Order) -> Result<String, AppError> {
+    rq.url("orders:detail", &[("public_id", &order.public_id)])
+}
+
+fn cancellable(order: &Order) -> bool {
+    matches!(order.status(), OrderStatus::Pending | OrderStatus::Paid)
+}
+
+/// The confirmation page: what cancelling does to this order.
+pub async fn confirm(
+    rq: RequestContext,
+    public_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let order = match owned(&rq, public_id.into_inner()).await? {
+        Ok(order) => order,
+        Err(go) => return Ok(go),
+    };
+    if !cancellable(&order) {
+        rq.flash(Level::Info, "This order can no longer be cancelled.");
+        return Ok(redirect(&order_url(&rq, &order)?));
+    }
+    let mut ctx = Context::new();
+    ctx.insert("order", &order.view(&[]));
+    ctx.insert("reference", &orders::emails::short_ref(&order.public_id));
+    ctx.insert("cancel_key", &site_core::random_token(32));
+    rq.render_status("payments/cancel.html", ctx, StatusCode::OK)
+}
+
+/// Cancels (and refunds a paid order). The order is cancelled first, by
+/// the one conditional transition, so an order shipped meanwhile is never
+/// refunded by this; the refund follows, keyed by the form.
+pub async fn cancel(
+    rq: RequestContext,
+    public_id: web::Path<String>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let order = match owned(&rq, public_id.into_inner()).await? {
+        Ok(order) => order,
+        Err(go) => return Ok(go),
+    };
+    let key = body
+        .get("cancel_key")
+        .map(|k| k.trim().to_string())
+        .unwrap_or_default();
+    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AppError::BadRequest(
+            "This form is incomplete or out of date. Open your order and try again.".into(),
+        ));
+    }
+    let user = current_user(&rq.session).map(|u| u.id);
+    let id = order.id;
+    let was_paid = order.status() == OrderStatus::Paid;
+    let from = order.status();
+    let outcome = rq
+        .db(move |conn| {
+            Ok(write_transaction(conn, |conn| -> Result<Result<(), String>, MoveError> {
+                // The order's row first: a payment being claimed waits, or
+                // is seen below.
+                site_core::db::lock_row(conn, "orders_order", id)?;
+                if let Some(live) = Payment::live(conn, id)? {
+                    if live.status() != PaymentStatus::Succeeded {
+                        return Ok(Err("A payment for this order is being processed: wait for it to finish, then cancel.".into()));
+                    }
+                }
+                if !Order::transition_by(conn, id, from, &Move::Cancel, Actor::Customer(user))? {
+                    return Ok(Err("This order changed meanwhile and can no longer be cancelled.".into()));
+                }
+                Ok(Ok(()))
+            }))
+        })
+        .await?;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => {
+            rq.flash(Level::Warning, message);
+            return Ok(redirect(&order_url(&rq, &order)?));
+        }
+        Err(MoveError::NotAllowed(_)) => {
+            rq.flash(Level::Info, "This order can no longer be cancelled.");
+            return Ok(redirect(&order_url(&rq, &order)?));
+        }
+        Err(MoveError::Db(e)) => return Err(e.into()),
+    }
+    let refunded = if was_paid {
+        refund_all(&rq, &order, &key).await?
+    } else {
+        false
+    };
+    let renderer = rq.renderer.clone();
+    let site_url = rq.config.site_url.clone();
+    rq.db(move |conn| {
+        let after = Order::find(conn, id)?;
+        let lines = after.lines(conn)?;
+        let email = orders::emails::order_cancelled(&renderer, &site_url, &after, &lines, was_paid)
+            .map_err(AppError::internal)?;
+        outbox::enqueue(conn, &email)?;
+        Ok(())
+    })
+    .await?;
+    rq.flash(
+        Level::Success,
+        match (was_paid, refunded) {
+            (false, _) => "Your order is cancelled. Nothing was charged.",
+            (true, true) => "Your order is cancelled and your payment was refunded in full.",
+            (true, false) => {
+                "Your order is cancelled. The refund could not be made at once: we will make it shortly and email you."
+            }
+        },
+    );
+    Ok(redirect(&order_url(&rq, &order)?))
+}
+
+/// Refunds everything left of the order's payment; whether it was made.
+async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<bool, AppError> {
+    let id = order.id;
+    let plan_key = key.to_string();
+    let locale = rq.config.locale;
+    let reserved = rq
+        .db(move |conn| {
+            let Some((_, left)) = refunds::refundable(conn, id)? else {
+                return Ok(None);
+            };
+            let lines: Vec<RefundLine> = Order::find(conn, id)?
+                .lines(conn)?
+                .into_iter()
+                .filter(|l| l.quantity > l.refunded_quantity)
+                .map(|l| RefundLine {
+                    line_id: l.id,
+                    quantity: l.quantity - l.refunded_quantity,
+                })
+                .collect();
+            let plan = Plan {
+                amount: left,
+                lines,
+                delivery: true,
+                // Cancelling already put the stock back.
+                restock: false,
+                note: "Cancelled by the customer".into(),
+                key: plan_key,
+                locale,
+            };
+            if left.is_zero() {
+                return Ok(None);
+            }
+            Ok(Some((refunds::reserve(conn, id, &plan), plan)))
+        })
+        .await?;
+    let Some((reserved, plan)) = reserved else {
+        return Ok(false);
+    };
+    let reservation = match reserved {
+        Ok(Reserved::Ask(r)) => r,
+        Ok(Reserved::Answered(tx)) => {
+            return Ok(tx.status == crate::models::TransactionStatus::Approved)
+        }
+        Err(e) => {
+            tracing::warn!(order = id, error = %e, "customer cancel: refund not reserved");
+            return Ok(false);
+        }
+    };
+    let provider = rq
+        .req
+        .app_data::<web::Data<dyn PaymentProvider>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no payment provider is configured"))?;
+    let (charge, amount, k) = (
+        reservation.charge_reference.clone(),
+        plan.amount,
+        plan.key.clone(),
+    );
+    let answer = web::block(move || {
+        provider.refund(&RefundRequest {
+            charge_reference: &charge,
+            amount,
+            reference: &k,
+        })
+    })
+    .await?;
+    let outcome = match answer {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!(order = id, error = %e, "customer cancel: no answer to the refund; it stays reserved");
+            return Ok(false);
+        }
+    };
+    let approved = matches!(outcome, RefundOutcome::Approved { .. });
+    let user = current_user(&rq.session).map(|u| u.id);
+    rq.db(move |conn| {
+        refunds::settle(
+            conn,
+            &reservation,
+            &plan,
+            &outcome,
+            Actor::Customer(user),
+            None,
+        )
+        .map_err(AppError::internal)
+    })
+    .await?;
+    Ok(approved)
+}
