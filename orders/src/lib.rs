@@ -34,6 +34,7 @@ pub use models::{place_order, CheckoutRequest, Order, OrderLine, PlaceOrderError
 
 pub const ROUTES: &[Route] = &[
     ("orders:checkout", "/orders/checkout/"),
+    ("orders:lookup", "/orders/lookup/"),
     ("orders:checkout_shipping", "/orders/checkout/shipping/"),
     ("orders:checkout_review", "/orders/checkout/review/"),
     ("orders:checkout_voucher", "/orders/checkout/voucher/"),
@@ -74,13 +75,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource(ROUTES, "orders:checkout_voucher_remove")
             .route(web::post().to(views::voucher_remove)),
     )
+    .service(
+        resource(ROUTES, "orders:lookup")
+            .route(web::get().to(views::lookup_form))
+            .route(web::post().to(views::lookup)),
+    )
     .service(resource(ROUTES, "orders:detail").route(web::get().to(views::detail)))
     .service(resource(ROUTES, "orders:invoice").route(web::get().to(views::invoice)))
     .service(resource(ROUTES, "orders:history").route(web::get().to(views::history)))
     .service(resource(ROUTES, "orders:history_detail").route(web::get().to(views::history_detail)));
 }
 
-pub struct OrdersApp;
+/// The orders app; it keeps the order lookup's per-client allowance.
+pub struct OrdersApp {
+    lookup_limit: web::Data<views::LookupLimit>,
+}
+
+impl Default for OrdersApp {
+    fn default() -> Self {
+        OrdersApp {
+            lookup_limit: web::Data::new(views::LookupLimit::default()),
+        }
+    }
+}
 
 impl site_core::app::App for OrdersApp {
     fn label(&self) -> &'static str {
@@ -100,6 +117,7 @@ impl site_core::app::App for OrdersApp {
     }
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.lookup_limit.clone());
         configure(cfg);
     }
 

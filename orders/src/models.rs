@@ -146,6 +146,25 @@ impl Order {
             .first(conn)
     }
 
+    /// The order placed with `email` whose reference (the first eight
+    /// characters of its public id, in capitals) is `reference`. Looked
+    /// for among that email's latest orders, by its index.
+    pub fn find_by_reference(
+        conn: &mut DbConn,
+        email: &str,
+        reference: &str,
+    ) -> QueryResult<Option<Order>> {
+        let candidates: Vec<Order> = o::table
+            .filter(o::email.eq(email))
+            .order(o::id.desc())
+            .limit(500)
+            .select(Order::as_select())
+            .load(conn)?;
+        Ok(candidates
+            .into_iter()
+            .find(|o| crate::emails::short_ref(&o.public_id) == reference))
+    }
+
     pub fn by_idempotency_key(conn: &mut DbConn, key: &str) -> QueryResult<Order> {
         o::table
             .filter(o::idempotency_key.eq(key))

@@ -624,6 +624,82 @@ pub async fn detail(
     rq.render("orders/detail.html", ctx)
 }
 
+/// Guests' order lookups per client: a burst of 5, then one a minute, so
+/// references cannot be guessed against an email.
+pub struct LookupLimit(site_core::http::ClientLimit);
+
+impl Default for LookupLimit {
+    fn default() -> Self {
+        LookupLimit(site_core::http::ClientLimit::new(
+            5,
+            std::time::Duration::from_secs(60),
+        ))
+    }
+}
+
+fn lookup_page(
+    rq: &RequestContext,
+    form: &FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = Context::new();
+    ctx.insert("form", form);
+    rq.render_status("orders/lookup.html", ctx, status)
+}
+
+/// "Find your order": for guests, who have no account to list them.
+pub async fn lookup_form(rq: RequestContext) -> Result<HttpResponse, AppError> {
+    lookup_page(&rq, &FormState::new(HashMap::new()), StatusCode::OK)
+}
+
+/// The order with this reference and email, opened; the same answer
+/// whether or not the email has orders, and a limit on tries.
+pub async fn lookup(
+    rq: RequestContext,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let mut form = FormState::new(body.into_inner());
+    let allowed = rq
+        .req
+        .app_data::<web::Data<LookupLimit>>()
+        .is_none_or(|l| l.0.allow(&rq));
+    if !allowed {
+        form.add_non_field_error(
+            "Too many tries from here in a short time. Wait a minute and try again.",
+        );
+        return lookup_page(&rq, &form, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let reference: String = form
+        .raw("reference")
+        .trim()
+        .trim_start_matches('#')
+        .to_uppercase();
+    if reference.len() != 8 || !reference.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        form.add_error(
+            "reference",
+            "Enter the 8-character order number from your confirmation email.",
+        );
+    }
+    let email = form.field("email", site_core::forms::Email::parse);
+    let Some(email) = email.filter(|_| form.is_valid()) else {
+        return lookup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY);
+    };
+    let found = rq
+        .db(move |conn| Ok(Order::find_by_reference(conn, email.as_str(), &reference)?))
+        .await?;
+    match found {
+        Some(order) => Ok(redirect(
+            &rq.url("orders:detail", &[("public_id", &order.public_id)])?,
+        )),
+        None => {
+            form.add_non_field_error(
+                "We found no order with this number and email address. Check both against your confirmation email.",
+            );
+            lookup_page(&rq, &form, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+    }
+}
+
 /// A paid order's invoice, to print or save as PDF from the browser. The
 /// order's unguessable id is the key, as for the order page.
 pub async fn invoice(

@@ -62,7 +62,7 @@ pub fn apps(config: &Config) -> Vec<Arc<dyn App>> {
     vec![
         Arc::new(products::ProductsApp::new(config)),
         Arc::new(cart::CartApp),
-        Arc::new(orders::OrdersApp),
+        Arc::new(orders::OrdersApp::default()),
         Arc::new(payments::PaymentsApp),
         Arc::new(accounts::AccountsApp),
         Arc::new(contact::SiteApp),

@@ -239,3 +239,70 @@ async fn order_pages_need_the_unguessable_id() {
         200
     );
 }
+
+#[actix_web::test]
+async fn a_guest_finds_an_order_by_its_number_and_email_with_tries_limited() {
+    let app = TestApp::spawn().await;
+    let p = app.product("Cup", 5, 100);
+    let (_, public_id) = app.order(p.id, 1, false).await;
+    let reference = public_id[..8].to_uppercase();
+    let c = app.client();
+    let home = c.get("/").await;
+    assert!(home.contains("Find an order"));
+    let form = c.get("/orders/lookup/").await;
+    assert_eq!(form.status, 200);
+
+    let found = c
+        .submit(
+            &form,
+            "/orders/lookup/",
+            &[
+                ("reference", &reference.to_lowercase()),
+                ("email", "ADA@example.com"),
+            ],
+        )
+        .await;
+    assert!(
+        found.url.ends_with(&format!("/orders/{public_id}/")),
+        "{}",
+        found.url
+    );
+
+    let wrong = c
+        .submit(
+            &form,
+            "/orders/lookup/",
+            &[("reference", &reference), ("email", "eve@example.com")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.contains("We found no order with this number and email address."));
+    let bad = c
+        .submit(
+            &form,
+            "/orders/lookup/",
+            &[("reference", "x"), ("email", "nope")],
+        )
+        .await;
+    assert!(bad.contains("Enter the 8-character order number"));
+    assert!(bad.contains("Enter a valid email address"));
+
+    // Five tries a minute from one client: the sixth waits, even when right.
+    for _ in 0..2 {
+        c.submit(
+            &form,
+            "/orders/lookup/",
+            &[("reference", "AAAAAAAA"), ("email", "a@example.com")],
+        )
+        .await;
+    }
+    let limited = c
+        .submit(
+            &form,
+            "/orders/lookup/",
+            &[("reference", &reference), ("email", "ada@example.com")],
+        )
+        .await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.contains("Too many tries from here"));
+}

@@ -256,15 +256,11 @@ pub fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> std::net::I
 /// reset, verification, email change): a burst of 3, then one every 3
 /// minutes. In memory, per process: it limits mail floods, not logins
 /// (those are throttled in the database).
-pub struct MailSendLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+pub struct MailSendLimit(ClientLimit);
 
 impl Default for MailSendLimit {
     fn default() -> Self {
-        use std::num::NonZeroU32;
-        let quota = governor::Quota::with_period(std::time::Duration::from_secs(180))
-            .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN));
-        MailSendLimit(governor::RateLimiter::keyed(quota))
+        MailSendLimit(ClientLimit::new(3, std::time::Duration::from_secs(180)))
     }
 }
 
@@ -272,9 +268,28 @@ impl MailSendLimit {
     /// Whether this request may send another email now (counts it if so).
     pub fn allow(rq: &RequestContext) -> bool {
         match rq.req.app_data::<web::Data<MailSendLimit>>() {
-            Some(limit) => limit.0.check_key(&rq.client_ip()).is_ok(),
+            Some(limit) => limit.0.allow(rq),
             None => true,
         }
+    }
+}
+
+/// A per-client allowance, in memory: a burst of `burst`, then one more
+/// every `period`.
+pub struct ClientLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+
+impl ClientLimit {
+    pub fn new(burst: u32, period: std::time::Duration) -> ClientLimit {
+        use std::num::NonZeroU32;
+        let quota = governor::Quota::with_period(period)
+            .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        ClientLimit(governor::RateLimiter::keyed(quota))
+    }
+
+    /// Whether this request's client may go on now (counts it if so).
+    pub fn allow(&self, rq: &RequestContext) -> bool {
+        self.0.check_key(&rq.client_ip()).is_ok()
     }
 }
 
