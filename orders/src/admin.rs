@@ -561,6 +561,14 @@ impl ModelAdmin for OrderAdmin {
             "View on site".to_string(),
             Link::route("orders:detail", &[("public_id", public_id)]),
         )];
+        if matches!(obj.values.get("status"), Some(Value::Text(s)) if s == OrderStatus::Pending.as_str())
+        {
+            // The payments app's page (it records the money).
+            links.push((
+                "Record a bank transfer".to_string(),
+                Link::route("admin:order_transfer", &[("id", &obj.id.to_string())]),
+            ));
+        }
         if matches!(obj.values.get("paid_at"), Some(Value::DateTime(_))) {
             links.push((
                 "Invoice".to_string(),

@@ -12,9 +12,12 @@ pub fn order_confirmation(
     order: &Order,
     lines: &[OrderLine],
     adjustments: &[OrderAdjustment],
+    bank_account: Option<&str>,
 ) -> Result<Email, site_core::tera::Error> {
     let mut ctx = Context::new();
     ctx.insert("order", &order.view(lines).with_adjustments(adjustments));
+    ctx.insert("reference", &short_ref(&order.public_id));
+    ctx.insert("bank_account", &bank_account);
     ctx.insert(
         "order_url",
         &format!("{site_url}/orders/{}/", order.public_id),

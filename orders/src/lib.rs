@@ -15,6 +15,7 @@ pub mod events;
 pub mod forms;
 pub mod invoices;
 pub mod models;
+pub mod payment_method;
 pub mod pricing;
 pub mod refunds;
 pub mod shipping;

@@ -268,14 +268,21 @@ impl Order {
     }
 
     /// Pending orders untouched since `cutoff`, oldest first.
+    /// Orders waiting for a bank transfer are only due from `bank_cutoff`.
     pub fn unpaid_since(
         conn: &mut DbConn,
         cutoff: NaiveDateTime,
+        bank_cutoff: NaiveDateTime,
         limit: i64,
     ) -> QueryResult<Vec<i64>> {
+        use site_core::schema::orders_payment_method as pm;
+        let by_transfer = pm::table
+            .filter(pm::method.eq(crate::payment_method::PaymentMethod::BankTransfer))
+            .select(pm::order_id);
         o::table
             .filter(o::status.eq(OrderStatus::Pending))
             .filter(o::updated_at.lt(cutoff))
+            .filter(o::id.ne_all(by_transfer).or(o::updated_at.lt(bank_cutoff)))
             .order(o::updated_at.asc())
             .limit(limit)
             .select(o::id)
@@ -664,6 +671,7 @@ pub struct CheckoutRequest<'a> {
     /// The voucher code the shopper applied.
     pub voucher_code: Option<&'a str>,
     pub taxes: TaxSettings,
+    pub payment_method: crate::payment_method::PaymentMethod,
     /// The total the shopper saw and agreed to; the order is refused if
     /// it comes to anything else (a price changed meanwhile).
     pub expected_total: Option<Money>,
@@ -687,6 +695,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         shipping_method_id,
         voucher_code,
         taxes,
+        payment_method,
         expected_total,
         on_placed,
     } = *req;
@@ -806,12 +815,13 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             })
             .execute(conn)?;
     }
+    crate::payment_method::record(conn, order.id, payment_method)?;
     events::record(
         conn,
         order.id,
         EventKind::Placed,
         &format!(
-            "Placed by {} ({}): {} for {} with {} delivery{}",
+            "Placed by {} ({}): {} for {} with {} delivery{}{}",
             details.email.as_str(),
             if user_id.is_some() {
                 "customer"
@@ -827,7 +837,12 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             voucher
                 .as_ref()
                 .map(|v| format!(" and the voucher {}", v.code))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if payment_method == crate::payment_method::PaymentMethod::BankTransfer {
+                "; to be paid by bank transfer"
+            } else {
+                ""
+            }
         ),
         "Order placed",
         Actor::Customer(user_id),

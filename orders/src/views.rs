@@ -17,6 +17,7 @@ use crate::checkout::{first_missing, CheckoutState, Quote, Step};
 use crate::domain::CheckoutDetails;
 use crate::forms::{parse_checkout, parse_checkout_key};
 use crate::models::{place_order, CheckoutRequest, Order, PlaceOrderError, Placed};
+use crate::payment_method::PaymentMethod;
 use crate::taxes::TaxSettings;
 use diesel::OptionalExtension;
 use site_core::money::Money;
@@ -281,6 +282,8 @@ fn review_page(
     ctx.insert("cart", &quote.cart);
     ctx.insert("form", form);
     ctx.insert("checkout_key", key);
+    ctx.insert("bank_transfer", &!rq.config.bank_account.is_empty());
+    ctx.insert("bank_transfer_days", &rq.config.bank_transfer_days);
     rq.render_status("orders/checkout_review.html", ctx, status)
 }
 
@@ -362,6 +365,11 @@ pub async fn place(
         return to_step(&rq, Step::Shipping);
     };
     let expected_total = Money::parse(form.raw("expected_total"), rq.config.currency).ok();
+    let bank_account = rq.config.bank_account.clone();
+    let payment_method = match form.raw("payment_method") {
+        "bank_transfer" if !bank_account.is_empty() => PaymentMethod::BankTransfer,
+        _ => PaymentMethod::Card,
+    };
     let save_address = state.save_address;
     let voucher = state.voucher_code.clone();
     let user_id = current_user(&rq.session).map(|u| u.id);
@@ -385,6 +393,8 @@ pub async fn place(
                     order,
                     lines,
                     adjustments,
+                    (payment_method == PaymentMethod::BankTransfer)
+                        .then_some(bank_account.as_str()),
                 )
                 .map_err(|e| e.to_string())?;
                 outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
@@ -410,6 +420,7 @@ pub async fn place(
                 shipping_method_id: method,
                 voucher_code: voucher.as_deref(),
                 taxes,
+                payment_method,
                 expected_total,
                 on_placed: Some(&on_placed),
             };
@@ -422,7 +433,12 @@ pub async fn place(
             CheckoutState::clear(&rq.session);
             rq.flash(
                 Level::Success,
-                "Thank you! Your order is placed. Pay now to complete it.",
+                match payment_method {
+                    PaymentMethod::Card => "Thank you! Your order is placed. Pay now to complete it.",
+                    PaymentMethod::BankTransfer => {
+                        "Thank you! Your order is placed. Transfer the total as shown below to complete it; we emailed you the details."
+                    }
+                },
             );
             Ok(redirect(&rq.url(
                 "orders:detail",
@@ -611,16 +627,35 @@ pub async fn detail(
             let lines = order.lines(conn)?;
             let adjustments = order.adjustments(conn)?;
             let events = crate::events::for_customer(conn, order.id)?;
-            Ok((order.view(&lines).with_adjustments(&adjustments), events))
+            let method = crate::payment_method::of(conn, order.id)?;
+            Ok((
+                order.view(&lines).with_adjustments(&adjustments),
+                (events, method),
+            ))
         })
         .await?;
+    order_page(&rq, &view, events)
+}
+
+/// The order page (by link or from the customer's history).
+fn order_page(
+    rq: &RequestContext,
+    view: &crate::models::OrderView,
+    (events, method): (Vec<crate::events::OrderEvent>, PaymentMethod),
+) -> Result<HttpResponse, AppError> {
     let mut ctx = Context::new();
     ctx.insert(
         "reference",
         &crate::emails::short_ref(&view.order.public_id),
     );
-    ctx.insert("order", &view);
+    ctx.insert("order", view);
     ctx.insert("events", &events);
+    ctx.insert(
+        "bank_transfer",
+        &(method == PaymentMethod::BankTransfer && view.awaits_payment),
+    );
+    ctx.insert("bank_account", &rq.config.bank_account);
+    ctx.insert("bank_transfer_days", &rq.config.bank_transfer_days);
     rq.render("orders/detail.html", ctx)
 }
 
@@ -798,15 +833,12 @@ pub async fn history_detail(
             let lines = order.lines(conn)?;
             let adjustments = order.adjustments(conn)?;
             let events = crate::events::for_customer(conn, order.id)?;
-            Ok((order.view(&lines).with_adjustments(&adjustments), events))
+            let method = crate::payment_method::of(conn, order.id)?;
+            Ok((
+                order.view(&lines).with_adjustments(&adjustments),
+                (events, method),
+            ))
         })
         .await?;
-    let mut ctx = Context::new();
-    ctx.insert(
-        "reference",
-        &crate::emails::short_ref(&view.order.public_id),
-    );
-    ctx.insert("order", &view);
-    ctx.insert("events", &events);
-    rq.render("orders/detail.html", ctx)
+    order_page(&rq, &view, events)
 }

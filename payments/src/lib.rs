@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_refund;
+pub mod admin_transfer;
 mod cancel;
 pub mod demo;
 pub mod domain;
@@ -27,6 +28,9 @@ pub const ROUTES: &[Route] = &[
     // Cancelling may refund, so the payments app answers it.
     ("payments:cancel", "/orders/{public_id}/cancel/"),
 ];
+
+/// The payments app's admin pages (on orders).
+pub const ADMIN_ROUTES: &[Route] = &[admin_refund::ROUTES[0], admin_transfer::ROUTES[0]];
 
 pub fn templates() -> TemplateSource {
     site_core::template_source!()
@@ -69,11 +73,12 @@ impl site_core::app::App for PaymentsApp {
     }
 
     fn admin_routes(&self) -> &'static [Route] {
-        admin_refund::ROUTES
+        ADMIN_ROUTES
     }
 
     fn configure_admin(&self, cfg: &mut web::ServiceConfig) {
         admin_refund::configure(cfg);
+        admin_transfer::configure(cfg);
     }
 
     fn permissions(&self) -> Vec<site_core::app::PermissionSpec> {
@@ -102,6 +107,7 @@ impl site_core::app::App for PaymentsApp {
                 holds::release_unpaid_orders(
                     &env.db,
                     chrono::TimeDelta::minutes(env.config.order_hold_minutes),
+                    chrono::TimeDelta::days(env.config.bank_transfer_days),
                 )
             },
         )]

@@ -179,6 +179,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let n = payments::holds::release_unpaid_orders(
                 &db,
                 chrono::TimeDelta::minutes(config.order_hold_minutes),
+                chrono::TimeDelta::days(config.bank_transfer_days),
             )?;
             println!("Cancelled {n} unpaid orders and returned their stock.");
             Ok(())

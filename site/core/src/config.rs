@@ -61,6 +61,12 @@ pub struct Config {
     pub prices_include_tax: bool,
     /// Where tax is rounded to the cent (SHOP_TAX_ROUNDING).
     pub tax_rounding: TaxRounding,
+    /// The account shoppers paying by bank transfer send money to
+    /// (SHOP_BANK_ACCOUNT; empty turns bank transfer off).
+    pub bank_account: String,
+    /// How long an order waiting for a bank transfer holds its stock
+    /// (SHOP_BANK_TRANSFER_DAYS).
+    pub bank_transfer_days: i64,
 }
 
 /// Where tax is rounded to the currency's minor unit.
@@ -160,6 +166,7 @@ impl Config {
             16
         };
         let db_pool = number("SHOP_DB_POOL", default_pool, 1..=256, "connections")? as u32;
+        let bank_transfer_days = number("SHOP_BANK_TRANSFER_DAYS", 7, 1..=60, "days")?;
         let password_reset_minutes =
             number("SHOP_PASSWORD_RESET_MINUTES", 60, 5..=10_080, "minutes")?;
         let verify_days = number("SHOP_VERIFY_DAYS", 3, 1..=30, "days")?;
@@ -217,6 +224,13 @@ impl Config {
             trusted_proxies,
             prices_include_tax: flag("SHOP_PRICES_INCLUDE_TAX")?,
             tax_rounding,
+            bank_account: get("SHOP_BANK_ACCOUNT")
+                .unwrap_or_else(|| {
+                    "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22".into()
+                })
+                .trim()
+                .to_string(),
+            bank_transfer_days,
             https,
             dev: flag("SHOP_DEV")?,
             currency,

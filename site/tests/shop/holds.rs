@@ -7,6 +7,7 @@ use site_core::schema::{orders_order as o, payments_payment as pay};
 use crate::support::{order_public_id, TestApp};
 
 const HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(60);
+const BANK_HOLD: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 fn age(app: &TestApp, public_id: &str, minutes: i64) {
     diesel::update(o::table.filter(o::public_id.eq(public_id)))
@@ -28,13 +29,13 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
 
     age(&app, &id, 59);
     assert_eq!(
-        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD, BANK_HOLD).unwrap(),
         0,
         "still within its hold"
     );
     age(&app, &id, 61);
     assert_eq!(
-        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD, BANK_HOLD).unwrap(),
         1
     );
     assert_eq!(app.stock(p.id), 3, "stock is back on sale");
@@ -43,7 +44,7 @@ async fn an_unpaid_order_past_its_hold_is_cancelled_and_its_stock_returns() {
         orders::OrderStatus::Cancelled
     );
     assert_eq!(
-        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD, BANK_HOLD).unwrap(),
         0,
         "once only"
     );
@@ -92,7 +93,7 @@ async fn an_order_whose_payment_is_unsettled_is_not_cancelled() {
         .unwrap();
     age(&app, &id, 600);
     assert_eq!(
-        payments::holds::release_unpaid_orders(&app.db, HOLD).unwrap(),
+        payments::holds::release_unpaid_orders(&app.db, HOLD, BANK_HOLD).unwrap(),
         0
     );
     assert_eq!(

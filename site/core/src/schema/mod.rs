@@ -44,6 +44,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_event,
     orders_invoice_counter,
     orders_invoice,
+    orders_payment_method,
     payments_payment,
     payments_transaction,
 );

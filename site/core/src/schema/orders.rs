@@ -200,3 +200,14 @@ diesel::table! {
 }
 
 diesel::joinable!(orders_invoice -> orders_order (order_id));
+
+diesel::table! {
+    /// How the shopper chose to pay (no row: by card at once).
+    orders_payment_method (order_id) {
+        order_id -> BigInt,
+        method -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(orders_payment_method -> orders_order (order_id));

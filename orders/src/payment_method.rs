@@ -1,0 +1,48 @@
+//! How the shopper chose to pay at checkout: by card at once (the
+//! default), or by bank transfer (the order waits days for the money and
+//! staff mark it received in the admin).
+
+use diesel::prelude::*;
+use site_core::db::DbConn;
+use site_core::schema::orders_payment_method as pm;
+
+site_core::text_enum! {
+    pub enum PaymentMethod {
+        Card = "card",
+        BankTransfer = "bank_transfer",
+    }
+}
+
+impl PaymentMethod {
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "Card",
+            PaymentMethod::BankTransfer => "Bank transfer",
+        }
+    }
+}
+
+/// Records the choice for a new order (card needs no row).
+pub fn record(conn: &mut DbConn, order_id: i64, method: PaymentMethod) -> QueryResult<()> {
+    if method == PaymentMethod::Card {
+        return Ok(());
+    }
+    diesel::insert_into(pm::table)
+        .values((
+            pm::order_id.eq(order_id),
+            pm::method.eq(method),
+            pm::created_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How order `order_id` is to be paid.
+pub fn of(conn: &mut DbConn, order_id: i64) -> QueryResult<PaymentMethod> {
+    Ok(pm::table
+        .find(order_id)
+        .select(pm::method)
+        .first::<PaymentMethod>(conn)
+        .optional()?
+        .unwrap_or(PaymentMethod::Card))
+}

@@ -1,0 +1,198 @@
+//! The admin's page for recording a bank transfer received for a pending
+//! order: the order becomes paid (invoice number, receipt email), with a
+//! payment from the "bank-transfer" provider carrying the bank's reference.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use orders::events::{self, Actor, EventKind};
+use orders::{Order, OrderStatus};
+use site_core::admin::{ModelAdmin, Perm, Staff};
+use site_core::db::write_transaction;
+use site_core::forms::FormState;
+use site_core::http::{redirect, AppError, Level, RequestContext};
+use site_core::money::Money;
+use site_core::schema::payments_payment as p;
+use site_core::tera::Context;
+
+use crate::domain::ChargeOutcome;
+use crate::models::{record_outcome, Payment, PaymentStatus};
+
+pub const ROUTES: &[site_core::urls::Route] =
+    &[("admin:order_transfer", "/admin/orders/order/{id}/transfer/")];
+
+/// The provider name payments recorded here carry.
+pub const PROVIDER: &str = "bank-transfer";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        site_core::admin::views::resource(ROUTES, "admin:order_transfer")
+            .route(web::get().to(form))
+            .route(web::post().to(submit)),
+    );
+}
+
+fn allowed(staff: &Staff) -> Result<(), AppError> {
+    staff.require(orders::admin::OrderAdmin::default().meta(), Perm::Change)
+}
+
+fn page(
+    rq: &RequestContext,
+    order: &Order,
+    form: &FormState,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let mut ctx = Context::new();
+    ctx.insert("title", "Record a bank transfer");
+    ctx.insert("order", &order.view(&[]));
+    ctx.insert("reference", &orders::emails::short_ref(&order.public_id));
+    ctx.insert("form", form);
+    rq.render_status("admin/payments/transfer.html", ctx, status)
+}
+
+async fn load(rq: &RequestContext, raw: &str) -> Result<Order, AppError> {
+    let id: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
+    rq.db(move |conn| Ok(Order::find(conn, id)?)).await
+}
+
+pub async fn form(
+    rq: RequestContext,
+    staff: Staff,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    allowed(&staff)?;
+    let order = load(&rq, &id).await?;
+    let total = order.total().amount().to_string();
+    page(
+        &rq,
+        &order,
+        &FormState::initial(&[("amount", &total)]),
+        StatusCode::OK,
+    )
+}
+
+pub async fn submit(
+    rq: RequestContext,
+    staff: Staff,
+    id: web::Path<String>,
+    body: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    allowed(&staff)?;
+    let order = load(&rq, &id).await?;
+    let mut form = FormState::new(body.into_inner());
+    let amount = form.field("amount", |raw| Money::parse(raw, order.currency()));
+    if let Some(a) = amount {
+        if a != order.total() {
+            form.add_error(
+                "amount",
+                format!(
+                    "The transfer must cover the order's total of {}: record it once all of it has arrived.",
+                    order.total().format(rq.config.locale)
+                ),
+            );
+        }
+    }
+    let bank_ref: String = form
+        .raw("bank_reference")
+        .trim()
+        .chars()
+        .take(100)
+        .collect();
+    if bank_ref.is_empty() {
+        form.add_error(
+            "bank_reference",
+            "Enter the reference of the payment on your bank statement.",
+        );
+    }
+    if !form.is_valid() {
+        return page(&rq, &order, &form, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let order_id = order.id;
+    let renderer = rq.renderer.clone();
+    let site_url = rq.config.site_url.clone();
+    let (staff_id, staff_email) = (staff.id, staff.email.clone());
+    let locale = rq.config.locale;
+    let done = rq
+        .db(move |conn| {
+            Ok(write_transaction(
+                conn,
+                |conn| -> Result<Result<(), String>, diesel::result::Error> {
+                    site_core::db::lock_row(conn, "orders_order", order_id)?;
+                    let order = Order::find(conn, order_id)?;
+                    if order.status() != OrderStatus::Pending {
+                        return Ok(Err(
+                            "This order is not waiting for payment any more: nothing was recorded."
+                                .into(),
+                        ));
+                    }
+                    if Payment::live(conn, order_id)?.is_some() {
+                        return Ok(Err(
+                            "A card payment for this order is in progress: nothing was recorded."
+                                .into(),
+                        ));
+                    }
+                    events::record(
+                        conn,
+                        order_id,
+                        EventKind::Note,
+                        &format!(
+                            "Bank transfer of {} received, bank reference {bank_ref}",
+                            order.total().format(locale)
+                        ),
+                        "",
+                        Actor::Staff {
+                            id: staff_id,
+                            email: &staff_email,
+                        },
+                    )?;
+                    let key = site_core::random_token(32);
+                    let now = site_core::now();
+                    diesel::insert_into(p::table)
+                        .values((
+                            p::order_id.eq(order_id),
+                            p::provider.eq(PROVIDER),
+                            p::status.eq(PaymentStatus::Processing),
+                            p::amount_minor.eq(order.total_minor),
+                            p::currency.eq(&order.currency),
+                            p::card_last4.eq(""),
+                            p::idempotency_key.eq(&key),
+                            p::created_at.eq(now),
+                            p::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    let payment = Payment::by_key(conn, &key)?;
+                    let receipt = |conn: &mut site_core::DbConn, id: i64| {
+                        orders::emails::queue_receipt(conn, &renderer, &site_url, id)
+                    };
+                    record_outcome(
+                        conn,
+                        &payment,
+                        &ChargeOutcome::Approved {
+                            reference: bank_ref.clone(),
+                        },
+                        Some(&receipt),
+                    )?;
+                    Ok(Ok(()))
+                },
+            ))
+        })
+        .await?
+        .map_err(AppError::from)?;
+    match done {
+        Ok(()) => rq.flash(
+            Level::Success,
+            "The bank transfer is recorded: the order is paid and the customer has their receipt.",
+        ),
+        Err(message) => rq.flash(Level::Warning, message),
+    }
+    Ok(redirect(&rq.url(
+        "admin:change",
+        &[
+            ("app", "orders"),
+            ("model", "order"),
+            ("id", &order_id.to_string()),
+        ],
+    )?))
+}
