@@ -82,6 +82,7 @@ pub struct OrderLine {
     pub discount_minor: i64,
     pub tax_minor: i64,
     pub refunded_quantity: i64,
+    pub restocked_quantity: i64,
 }
 
 #[derive(Insertable)]
@@ -584,15 +585,18 @@ fn transition_if(
     };
     events::record(conn, order_id, kind, &message, &customer, actor)?;
     if to == OrderStatus::Cancelled {
-        let lines: Vec<(Option<i64>, i64)> = l::table
+        // Units a refund already put back on sale are not returned twice.
+        let lines: Vec<(Option<i64>, i64, i64)> = l::table
             .filter(l::order_id.eq(order_id))
-            .select((l::product_id, l::quantity))
+            .select((l::product_id, l::quantity, l::restocked_quantity))
             .load(conn)?;
-        for (product_id, quantity) in lines {
-            if let Some(id) = product_id {
-                products::models::release_stock(conn, id, quantity)?;
+        for (product_id, quantity, restocked) in lines {
+            if let (Some(id), true) = (product_id, quantity > restocked) {
+                products::models::release_stock(conn, id, quantity - restocked)?;
             }
         }
+        // The order's voucher use goes back to the code.
+        crate::vouchers::release(conn, order_id)?;
     }
     Ok(true)
 }

@@ -4,7 +4,7 @@
 //! its refunded amount, the stock put back, the timeline, the email.
 
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use site_core::db::DbConn;
 use site_core::money::Money;
 use site_core::schema::{orders_line as l, orders_order as o};
@@ -13,23 +13,29 @@ use crate::events::{self, Actor, EventKind};
 use crate::models::{Order, OrderLine};
 
 /// Units of one line to refund.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundLine {
     pub line_id: i64,
     pub quantity: i64,
 }
 
-/// What `units` of `line` were paid for: their share of the line after its
-/// discount, with its tax when tax was added on top, rounded half up.
+/// What `units` more of `line` were paid for, beyond the units already
+/// refunded: each line's units add up to exactly what it was paid (its
+/// share after its discount, with its tax when tax was added on top), as
+/// they are refunded one at a time or all at once.
 pub fn line_value(line: &OrderLine, tax_included: bool, units: i64) -> i64 {
     if line.quantity <= 0 || units <= 0 {
         return 0;
     }
     let paid =
         line.line_total_minor - line.discount_minor + if tax_included { 0 } else { line.tax_minor };
-    let exact = i128::from(paid) * i128::from(units.min(line.quantity));
     let q = i128::from(line.quantity);
-    i64::try_from((2 * exact + q) / (2 * q)).unwrap_or(i64::MAX)
+    let share = |n: i64| {
+        let exact = i128::from(paid) * i128::from(n.clamp(0, line.quantity));
+        (2 * exact + q) / (2 * q)
+    };
+    let done = line.refunded_quantity;
+    i64::try_from(share(done + units) - share(done)).unwrap_or(i64::MAX)
 }
 
 /// What the delivery was paid: its charge after a free-delivery voucher,
@@ -116,6 +122,9 @@ pub fn record(conn: &mut DbConn, r: &Refunded<'_>, actor: Actor<'_>) -> QueryRes
         what.push(format!("{} × {name}", line.quantity));
         if let (true, Some(product)) = (restock, product) {
             products::models::release_stock(conn, product, line.quantity)?;
+            diesel::update(l::table.find(line.line_id))
+                .set(l::restocked_quantity.eq(l::restocked_quantity + line.quantity))
+                .execute(conn)?;
         }
     }
     if r.delivery {
@@ -163,6 +172,7 @@ mod tests {
             discount_minor: discount,
             tax_minor: tax,
             refunded_quantity: 0,
+            restocked_quantity: 0,
         }
     }
 
@@ -174,6 +184,12 @@ mod tests {
         assert_eq!(line_value(&l, false, 1), 1080);
         assert_eq!(line_value(&line(3, 1000, 0, 0), false, 1), 333);
         assert_eq!(line_value(&line(3, 1000, 0, 0), false, 2), 667);
+        // One at a time adds up to what was paid: 2 × 5.00 less 0.33.
+        let mut two = line(2, 1000, 33, 0);
+        let first = line_value(&two, false, 1);
+        two.refunded_quantity = 1;
+        let second = line_value(&two, false, 1);
+        assert_eq!(first + second, 967, "{first} + {second}");
         assert_eq!(line_value(&l, false, 0), 0);
         assert_eq!(line_value(&l, false, 9), 3240, "never more than the line");
     }

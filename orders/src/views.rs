@@ -584,10 +584,17 @@ pub async fn voucher_apply(
         form.is_valid().then(|| code.clone()),
     )
     .await?;
+    if quote.chosen.is_none() {
+        rq.flash(
+            Level::Warning,
+            "The delivery option you chose is no longer available for this order: choose another.",
+        );
+        return to_step(&rq, Step::Shipping);
+    }
     if let Some(refusal) = &quote.voucher_refusal {
         form.add_error("voucher", refusal.message(rq.config.locale));
     }
-    if !form.is_valid() || quote.chosen.is_none() {
+    if !form.is_valid() {
         return review_page(
             &rq,
             &details,

@@ -242,6 +242,23 @@ pub fn claim(
     Ok(Ok(()))
 }
 
+/// Gives back the voucher use of a cancelled order (in its transaction), so
+/// an unpaid or cancelled order does not use up a limited code.
+pub fn release(conn: &mut DbConn, order_id: i64) -> QueryResult<()> {
+    let used: Option<i64> = vu::table
+        .filter(vu::order_id.eq(order_id))
+        .select(vu::voucher_id)
+        .first(conn)
+        .optional()?;
+    if let Some(voucher_id) = used {
+        diesel::delete(vu::table.filter(vu::order_id.eq(order_id))).execute(conn)?;
+        diesel::update(v::table.find(voucher_id).filter(v::times_used.gt(0)))
+            .set(v::times_used.eq(v::times_used - 1))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A voucher as `create` takes it.
 pub struct NewVoucher<'a> {
     pub code: &'a str,

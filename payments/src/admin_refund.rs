@@ -61,6 +61,7 @@ struct Loaded {
     order: Order,
     lines: Vec<OrderLine>,
     payment: Option<(Payment, Money)>,
+    pending: Vec<crate::models::Transaction>,
 }
 
 async fn load(rq: &RequestContext, id: i64) -> Result<Loaded, AppError> {
@@ -68,10 +69,12 @@ async fn load(rq: &RequestContext, id: i64) -> Result<Loaded, AppError> {
         let order = Order::find(conn, id)?;
         let lines = order.lines(conn)?;
         let payment = refunds::refundable(conn, id)?;
+        let pending = refunds::pending_for_order(conn, id)?;
         Ok(Loaded {
             order,
             lines,
             payment,
+            pending,
         })
     })
     .await
@@ -121,6 +124,28 @@ fn page(
     ctx.insert("refundable", &loaded.payment.as_ref().map(|(_, left)| left));
     ctx.insert("form", form);
     ctx.insert("refund_key", key);
+    ctx.insert(
+        "pending",
+        &loaded
+            .pending
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "key": t.idempotency_key,
+                    "amount": Money::from_minor(t.amount_minor, currency),
+                    "at": t.created_at,
+                    "note": t.message,
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
+    ctx.insert(
+        "manual",
+        &loaded
+            .payment
+            .as_ref()
+            .is_some_and(|(p, _)| p.provider == crate::admin_transfer::PROVIDER),
+    );
     ctx.insert(
         "cancelled",
         &(loaded.order.status() == orders::OrderStatus::Cancelled),
@@ -238,6 +263,90 @@ fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppEr
         .ok_or_else(|| AppError::internal("no payment provider is configured"))
 }
 
+/// What the payment service said to a refund.
+enum Answer {
+    Approved,
+    Declined(String),
+    /// No answer: the refund stays reserved, to be asked about again.
+    Unreachable(String),
+}
+
+/// Asks the payment service for `res` (or, for money the shop sends back
+/// itself, records it as sent when `sent`) and records the answer.
+async fn ask_and_settle(
+    rq: &RequestContext,
+    staff: &Staff,
+    res: refunds::Reservation,
+    sent: bool,
+) -> Result<Answer, AppError> {
+    let outcome = if res.is_manual() {
+        if !sent {
+            return Ok(Answer::Unreachable(
+                "Paid by bank transfer: send the money back yourself, then mark the refund as sent below."
+                    .into(),
+            ));
+        }
+        crate::domain::RefundOutcome::Approved {
+            reference: "sent by bank transfer".into(),
+        }
+    } else {
+        let provider = provider(rq)?;
+        let (charge, amount, key) = (
+            res.charge_reference.clone(),
+            res.plan.amount,
+            res.plan.key.clone(),
+        );
+        let asked = web::block(move || {
+            provider.refund(&RefundRequest {
+                charge_reference: &charge,
+                amount,
+                reference: &key,
+            })
+        })
+        .await?;
+        match asked {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                tracing::error!(order = res.payment.order_id, error = %e, "refund: no answer from the payment service");
+                return Ok(Answer::Unreachable(format!(
+                    "{e}. The refund is on hold: ask the payment service again below (it will not be made twice)."
+                )));
+            }
+        }
+    };
+    let renderer = rq.renderer.clone();
+    let site_url = rq.config.site_url.clone();
+    let (staff_id, staff_email) = (staff.id, staff.email.clone());
+    let answer = outcome.clone();
+    rq.db(move |conn| {
+        let email = |conn: &mut site_core::DbConn, order_id: i64, amount: Money| {
+            let order = Order::find(conn, order_id).map_err(|e| e.to_string())?;
+            let lines = order.lines(conn).map_err(|e| e.to_string())?;
+            let mail = orders::emails::order_refunded(
+                &renderer,
+                &site_url,
+                &order,
+                &lines,
+                amount,
+                &res.payment.card_last4,
+            )
+            .map_err(|e| e.to_string())?;
+            site_core::mail::outbox::enqueue(conn, &mail).map_err(|e| e.to_string())
+        };
+        let actor = Actor::Staff {
+            id: staff_id,
+            email: &staff_email,
+        };
+        Ok(refunds::settle(conn, &res, &answer, actor, Some(&email)))
+    })
+    .await?
+    .map_err(AppError::internal)?;
+    Ok(match outcome {
+        crate::domain::RefundOutcome::Approved { .. } => Answer::Approved,
+        crate::domain::RefundOutcome::Declined { reason } => Answer::Declined(reason),
+    })
+}
+
 pub async fn submit(
     rq: RequestContext,
     staff: Staff,
@@ -247,124 +356,87 @@ pub async fn submit(
     allowed(&staff)?;
     let id = parse_id(&id)?;
     let form = FormState::new(body.into_inner());
-    let key = form.raw("refund_key").trim().to_string();
-    if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::BadRequest(
-            "This refund form is incomplete or out of date. Open the order and refund again."
-                .into(),
-        ));
-    }
-    let loaded = load(&rq, id).await?;
-    let mut plan = match parse(&loaded, form.clone(), rq.config.locale) {
-        Ok(plan) => plan,
-        Err(form) => {
-            return page(&rq, &loaded, &form, &key, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
-    plan.key = key.clone();
-    let p = plan.clone();
-    let reserved = rq
-        .db(move |conn| Ok(refunds::reserve(conn, id, &p)))
-        .await?;
-    let reservation = match reserved {
-        Ok(Reserved::Ask(r)) => r,
-        Ok(Reserved::Answered(_)) => {
-            rq.flash(Level::Info, "This refund was already made.");
+    let locale = rq.config.locale;
+    // A refund on hold, asked about again (or marked as sent).
+    let again = ["retry", "sent"]
+        .into_iter()
+        .find_map(|k| (!form.raw(k).is_empty()).then(|| (k, form.raw(k).to_string())));
+    if let Some((what, key)) = again {
+        let found = rq
+            .db(move |conn| Ok(refunds::pending(conn, &key, locale)?))
+            .await?;
+        let Some(res) = found.filter(|r| r.payment.order_id == id) else {
+            rq.flash(Level::Info, "That refund has been answered already.");
             return Ok(redirect(&change_url(&rq, id)?));
-        }
-        Err(RefundError::Db(e)) => return Err(e.into()),
-        Err(e) => {
-            let mut form = form;
-            form.add_non_field_error(e.to_string());
-            let loaded = load(&rq, id).await?;
-            return page(&rq, &loaded, &form, &key, StatusCode::CONFLICT);
-        }
-    };
-    let provider = provider(&rq)?;
-    let (charge, amount, k) = (
-        reservation.charge_reference.clone(),
-        plan.amount,
-        key.clone(),
-    );
-    let asked = web::block(move || {
-        provider.refund(&RefundRequest {
-            charge_reference: &charge,
-            amount,
-            reference: &k,
-        })
-    })
-    .await?;
-    let outcome = match asked {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // The refund may or may not have been made: it stays reserved,
-            // and sending the same form again asks again with the same key.
-            tracing::error!(order = id, error = %e, "refund: no answer from the payment service");
-            let mut form = form;
-            form.add_non_field_error(format!(
-                "{e}. The refund is on hold: send this form again to ask once more (it will not be made twice)."
+        };
+        let answer = ask_and_settle(&rq, &staff, res, what == "sent").await?;
+        return finish(&rq, id, answer).await;
+    }
+    let reservation = {
+        let key = form.raw("refund_key").trim().to_string();
+        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(AppError::BadRequest(
+                "This refund form is incomplete or out of date. Open the order and refund again."
+                    .into(),
             ));
-            return page(&rq, &loaded, &form, &key, StatusCode::SERVICE_UNAVAILABLE);
-        }
-    };
-    let renderer = rq.renderer.clone();
-    let site_url = rq.config.site_url.clone();
-    let (staff_id, staff_email) = (staff.id, staff.email.clone());
-    let answer = outcome.clone();
-    let approved = rq
-        .db(move |conn| {
-            let email = |conn: &mut site_core::DbConn, order_id: i64, amount: Money| {
-                let order = Order::find(conn, order_id).map_err(|e| e.to_string())?;
-                let lines = order.lines(conn).map_err(|e| e.to_string())?;
-                let mail = orders::emails::order_refunded(
-                    &renderer,
-                    &site_url,
-                    &order,
-                    &lines,
-                    amount,
-                    &reservation.payment.card_last4,
-                )
-                .map_err(|e| e.to_string())?;
-                site_core::mail::outbox::enqueue(conn, &mail).map_err(|e| e.to_string())
-            };
-            let actor = Actor::Staff {
-                id: staff_id,
-                email: &staff_email,
-            };
-            Ok(refunds::settle(
-                conn,
-                &reservation,
-                &plan,
-                &answer,
-                actor,
-                Some(&email),
-            ))
-        })
-        .await?
-        .map_err(AppError::internal)?;
-    if approved {
-        rq.flash(
-            Level::Success,
-            format!(
-                "Refunded {} to the customer; they were emailed.",
-                amount.format(rq.config.locale)
-            ),
-        );
-        Ok(redirect(&change_url(&rq, id)?))
-    } else {
-        let mut form = form;
-        if let crate::domain::RefundOutcome::Declined { reason } = &outcome {
-            form.add_non_field_error(format!("The payment service declined the refund: {reason}"));
         }
         let loaded = load(&rq, id).await?;
-        page(
-            &rq,
-            &loaded,
-            &form,
-            &site_core::random_token(32),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-    }
+        let mut plan = match parse(&loaded, form.clone(), locale) {
+            Ok(plan) => plan,
+            Err(form) => {
+                return page(&rq, &loaded, &form, &key, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+        };
+        plan.key = key.clone();
+        let p = plan.clone();
+        let reserved = rq
+            .db(move |conn| Ok(refunds::reserve(conn, id, &p)))
+            .await?;
+        match reserved {
+            Ok(Reserved::Ask(r)) => r,
+            Ok(Reserved::Answered(_)) => {
+                rq.flash(Level::Info, "This refund was already made.");
+                return Ok(redirect(&change_url(&rq, id)?));
+            }
+            Err(RefundError::Db(e)) => return Err(e.into()),
+            Err(e) => {
+                let mut form = form;
+                form.add_non_field_error(e.to_string());
+                let loaded = load(&rq, id).await?;
+                return page(&rq, &loaded, &form, &key, StatusCode::CONFLICT);
+            }
+        }
+    };
+    let answer = ask_and_settle(&rq, &staff, reservation, false).await?;
+    finish(&rq, id, answer).await
+}
+
+/// The page after an answer: back to the order when refunded, the refund
+/// page with the reason otherwise.
+async fn finish(rq: &RequestContext, id: i64, answer: Answer) -> Result<HttpResponse, AppError> {
+    let mut form = FormState::new(HashMap::new());
+    let (status, key) = match answer {
+        Answer::Approved => {
+            rq.flash(
+                Level::Success,
+                "The refund is made; the customer was emailed.",
+            );
+            return Ok(redirect(&change_url(rq, id)?));
+        }
+        Answer::Declined(reason) => {
+            form.add_non_field_error(format!("The payment service declined the refund: {reason}"));
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                site_core::random_token(32),
+            )
+        }
+        Answer::Unreachable(message) => {
+            form.add_non_field_error(message);
+            (StatusCode::ACCEPTED, site_core::random_token(32))
+        }
+    };
+    let loaded = load(rq, id).await?;
+    page(rq, &loaded, &form, &key, status)
 }
 
 fn change_url(rq: &RequestContext, id: i64) -> Result<String, AppError> {

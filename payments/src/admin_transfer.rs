@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use orders::events::{self, Actor, EventKind};
 use orders::{Order, OrderStatus};
-use site_core::admin::{ModelAdmin, Perm, Staff};
+use site_core::admin::Staff;
 use site_core::db::write_transaction;
 use site_core::forms::FormState;
 use site_core::http::{redirect, AppError, Level, RequestContext};
@@ -34,8 +34,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// Recording money received marks an order paid: its own permission.
+pub const PERMISSION: &str = "payments.record_bank_transfer";
+
 fn allowed(staff: &Staff) -> Result<(), AppError> {
-    staff.require(orders::admin::OrderAdmin::default().meta(), Perm::Change)
+    if staff.has(PERMISSION) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "You do not have permission to record bank transfers.".into(),
+        ))
+    }
 }
 
 fn page(

@@ -153,7 +153,7 @@ pub async fn cancel(
             (false, _) => "Your order is cancelled. Nothing was charged.",
             (true, true) => "Your order is cancelled and your payment was refunded in full.",
             (true, false) => {
-                "Your order is cancelled. The refund could not be made at once: we will make it shortly and email you."
+                "Your order is cancelled. Your refund could not be made at once: we will send it shortly and email you when it is done."
             }
         },
     );
@@ -195,7 +195,7 @@ async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<boo
             Ok(Some((refunds::reserve(conn, id, &plan), plan)))
         })
         .await?;
-    let Some((reserved, plan)) = reserved else {
+    let Some((reserved, _plan)) = reserved else {
         return Ok(false);
     };
     let reservation = match reserved {
@@ -208,6 +208,11 @@ async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<boo
             return Ok(false);
         }
     };
+    if reservation.is_manual() {
+        // Paid by bank transfer: staff send it back (the refund waits on
+        // the order's refund page).
+        return Ok(false);
+    }
     let provider = rq
         .req
         .app_data::<web::Data<dyn PaymentProvider>>()
@@ -215,8 +220,8 @@ async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<boo
         .ok_or_else(|| AppError::internal("no payment provider is configured"))?;
     let (charge, amount, k) = (
         reservation.charge_reference.clone(),
-        plan.amount,
-        plan.key.clone(),
+        reservation.plan.amount,
+        reservation.plan.key.clone(),
     );
     let answer = web::block(move || {
         provider.refund(&RefundRequest {
@@ -229,22 +234,15 @@ async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<boo
     let outcome = match answer {
         Ok(outcome) => outcome,
         Err(e) => {
-            tracing::error!(order = id, error = %e, "customer cancel: no answer to the refund; it stays reserved");
+            tracing::error!(order = id, error = %e, "customer cancel: no answer to the refund; it stays on hold for staff");
             return Ok(false);
         }
     };
     let approved = matches!(outcome, RefundOutcome::Approved { .. });
     let user = current_user(&rq.session).map(|u| u.id);
     rq.db(move |conn| {
-        refunds::settle(
-            conn,
-            &reservation,
-            &plan,
-            &outcome,
-            Actor::Customer(user),
-            None,
-        )
-        .map_err(AppError::internal)
+        refunds::settle(conn, &reservation, &outcome, Actor::Customer(user), None)
+            .map_err(AppError::internal)
     })
     .await?;
     Ok(approved)

@@ -82,10 +82,13 @@ impl site_core::app::App for PaymentsApp {
     }
 
     fn permissions(&self) -> Vec<site_core::app::PermissionSpec> {
-        vec![site_core::app::PermissionSpec::new(
-            admin_refund::PERMISSION,
-            "Can refund payments",
-        )]
+        vec![
+            site_core::app::PermissionSpec::new(admin_refund::PERMISSION, "Can refund payments"),
+            site_core::app::PermissionSpec::new(
+                admin_transfer::PERMISSION,
+                "Can record bank transfers received",
+            ),
+        ]
     }
 
     fn admin_models(&self) -> Vec<std::sync::Arc<dyn site_core::admin::ModelAdmin>> {

@@ -83,6 +83,7 @@ pub struct Transaction {
     pub message: String,
     pub created_at: NaiveDateTime,
     pub idempotency_key: Option<String>,
+    pub refund_plan: Option<String>,
 }
 
 impl Payment {

@@ -44,12 +44,100 @@ pub enum RefundError {
     Db(#[from] DieselError),
 }
 
-/// A reserved refund, ready for the payment service.
+/// What a refund reserved, as its transaction keeps it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Stored {
+    lines: Vec<RefundLine>,
+    delivery: bool,
+    restock: bool,
+    note: String,
+}
+
+/// A reserved refund, ready for the payment service. `plan` is what was
+/// reserved (on a retry: what the first request reserved, whatever the
+/// form says now).
 #[derive(Debug, Clone)]
 pub struct Reservation {
     pub payment: Payment,
     pub transaction_id: i64,
     pub charge_reference: String,
+    pub plan: Plan,
+}
+
+impl Reservation {
+    /// Money the shop must send back itself (a bank transfer): no payment
+    /// service to ask.
+    pub fn is_manual(&self) -> bool {
+        self.payment.provider == crate::admin_transfer::PROVIDER
+    }
+}
+
+/// The pending refund made with form key `key`, to ask about again.
+pub fn pending(
+    conn: &mut DbConn,
+    key: &str,
+    locale: site_core::money::Locale,
+) -> QueryResult<Option<Reservation>> {
+    let Some(tx) = t::table
+        .filter(t::idempotency_key.eq(key))
+        .filter(t::status.eq(TransactionStatus::Pending))
+        .filter(t::kind.eq(TransactionKind::Refund))
+        .select(Transaction::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    reservation_of(conn, &tx, locale).map(Some)
+}
+
+/// The order's refunds still waiting for an answer, newest first.
+pub fn pending_for_order(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Transaction>> {
+    t::table
+        .inner_join(p::table)
+        .filter(p::order_id.eq(order_id))
+        .filter(t::kind.eq(TransactionKind::Refund))
+        .filter(t::status.eq(TransactionStatus::Pending))
+        .order(t::id.desc())
+        .select(Transaction::as_select())
+        .load(conn)
+}
+
+fn reservation_of(
+    conn: &mut DbConn,
+    tx: &Transaction,
+    locale: site_core::money::Locale,
+) -> QueryResult<Reservation> {
+    let payment = p::table
+        .find(tx.payment_id)
+        .select(Payment::as_select())
+        .first(conn)?;
+    let charge_reference = charge_reference(conn, payment.id)?;
+    let stored: Stored = tx
+        .refund_plan
+        .as_deref()
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or(Stored {
+            lines: Vec::new(),
+            delivery: false,
+            restock: false,
+            note: String::new(),
+        });
+    let currency = site_core::Currency::parse(&tx.currency).unwrap_or(site_core::Currency::Usd);
+    Ok(Reservation {
+        payment,
+        transaction_id: tx.id,
+        charge_reference,
+        plan: Plan {
+            amount: Money::from_minor(tx.amount_minor, currency),
+            lines: stored.lines,
+            delivery: stored.delivery,
+            restock: stored.restock,
+            note: stored.note,
+            key: tx.idempotency_key.clone().unwrap_or_default(),
+            locale,
+        },
+    })
 }
 
 #[derive(Debug)]
@@ -97,16 +185,7 @@ pub fn reserve(conn: &mut DbConn, order_id: i64, plan: &Plan) -> Result<Reserved
             if tx.status != TransactionStatus::Pending {
                 return Ok(Reserved::Answered(tx));
             }
-            let payment = p::table
-                .find(tx.payment_id)
-                .select(Payment::as_select())
-                .first(conn)?;
-            let charge_reference = charge_reference(conn, payment.id)?;
-            return Ok(Reserved::Ask(Reservation {
-                payment,
-                transaction_id: tx.id,
-                charge_reference,
-            }));
+            return Ok(Reserved::Ask(reservation_of(conn, &tx, plan.locale)?));
         }
         let Some((payment, left)) = refundable(conn, order_id)? else {
             return Err(RefundError::NotPaid);
@@ -127,6 +206,13 @@ pub fn reserve(conn: &mut DbConn, order_id: i64, plan: &Plan) -> Result<Reserved
             return Err(RefundError::LinesTaken);
         }
         let charge_reference = charge_reference(conn, payment.id)?;
+        let stored = serde_json::to_string(&Stored {
+            lines: plan.lines.clone(),
+            delivery: plan.delivery,
+            restock: plan.restock,
+            note: plan.note.clone(),
+        })
+        .map_err(|e| DieselError::SerializationError(Box::new(e)))?;
         let transaction_id: i64 = diesel::insert_into(t::table)
             .values((
                 t::payment_id.eq(payment.id),
@@ -138,6 +224,7 @@ pub fn reserve(conn: &mut DbConn, order_id: i64, plan: &Plan) -> Result<Reserved
                 t::message.eq(&plan.note),
                 t::created_at.eq(site_core::now()),
                 t::idempotency_key.eq(Some(&plan.key)),
+                t::refund_plan.eq(Some(stored)),
             ))
             .returning(t::id)
             .get_result(conn)?;
@@ -145,6 +232,7 @@ pub fn reserve(conn: &mut DbConn, order_id: i64, plan: &Plan) -> Result<Reserved
             payment,
             transaction_id,
             charge_reference,
+            plan: plan.clone(),
         }))
     })
 }
@@ -158,11 +246,11 @@ pub type OnRefunded<'f> = dyn Fn(&mut DbConn, i64, Money) -> Result<(), String> 
 pub fn settle(
     conn: &mut DbConn,
     res: &Reservation,
-    plan: &Plan,
     outcome: &RefundOutcome,
     actor: Actor<'_>,
     on_refunded: Option<&OnRefunded<'_>>,
 ) -> Result<bool, RefundError> {
+    let plan = &res.plan;
     write_transaction(conn, |conn| {
         let (status, reference, message) = match outcome {
             RefundOutcome::Approved { reference } => (

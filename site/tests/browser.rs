@@ -107,6 +107,22 @@ async fn fill(c: &Client, name: &str, value: &str) {
 async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     let app = TestApp::spawn().await;
     app.seed(12, 3);
+    orders::vouchers::create(
+        &mut app.conn(),
+        &orders::vouchers::NewVoucher {
+            code: "CHROMIUM5",
+            description: "",
+            kind: orders::vouchers::VoucherKind::Fixed,
+            percent_basis_points: 0,
+            amount: site_core::Money::from_minor(500, site_core::Currency::Usd),
+            min_basket: None,
+            valid_from: None,
+            valid_until: None,
+            usage_limit: Some(1),
+            per_customer_limit: None,
+        },
+    )
+    .unwrap();
     let mug = app.product("Browser Mug", 3, 1800);
     let profile = tempfile::tempdir().unwrap();
     let Some((_driver, c)) = start_browser(profile.path()).await else {
@@ -149,6 +165,22 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     wait_path(&c, "/orders/checkout/review/").await;
     let review = text(&c).await;
     assert!(review.contains("Delivery: Standard delivery"), "{review}");
+    fill(&c, "voucher", "chromium5").await;
+    click(&c, "form.voucher-form button").await;
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("[data-testid='voucher']"))
+        .await
+        .unwrap();
+    let review = text(&c).await;
+    assert!(
+        review.contains("Voucher CHROMIUM5 (amount off)"),
+        "{review}"
+    );
+    assert!(
+        review.contains("Place order: $31.00"),
+        "36.00 less 5.00: {review}"
+    );
     click(&c, "form[action='/orders/checkout/review/'] button").await;
     wait_prefix(&c, "/orders/", "/orders/checkout/review/").await;
     let order = text(&c).await;
@@ -554,5 +586,40 @@ async fn staff_run_the_catalogue_and_ship_an_order_in_chromium() {
         order_page.contains("Tracking number: 1Z999AA10123456784"),
         "{order_page}"
     );
+
+    // Refund the line from the order's admin page; the customer's order
+    // page tells the whole story.
+    let order_id: i64 = {
+        use diesel::prelude::*;
+        use site_core::schema::orders_order as o;
+        o::table
+            .filter(o::public_id.eq(&public_id))
+            .select(o::id)
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+    c.goto(&app.url(&format!("/admin/orders/order/{order_id}/change/")))
+        .await
+        .unwrap();
+    click_link(&c, "Refund").await;
+    wait_path(&c, &format!("/admin/orders/order/{order_id}/refund/")).await;
+    let units = c.find(Locator::Css("input[name^='qty-']")).await.unwrap();
+    units.clear().await.unwrap();
+    units.send_keys("1").await.unwrap();
+    click(&c, "form[action$='/refund/'] button.primary").await;
+    wait_path(&c, &format!("/admin/orders/order/{order_id}/change/")).await;
+    assert!(text(&c).await.contains("The refund is made"));
+    c.goto(&app.url(&format!("/orders/{public_id}/")))
+        .await
+        .unwrap();
+    let story = text(&c).await;
+    for line in [
+        "Order placed",
+        "Payment received; invoice INV-000001",
+        "Shipped with UPS",
+        "Refunded $30.00 to your card ending 4242",
+    ] {
+        assert!(story.contains(line), "{line}: {story}");
+    }
     c.close().await.unwrap();
 }

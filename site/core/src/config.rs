@@ -225,9 +225,7 @@ impl Config {
             prices_include_tax: flag("SHOP_PRICES_INCLUDE_TAX")?,
             tax_rounding,
             bank_account: get("SHOP_BANK_ACCOUNT")
-                .unwrap_or_else(|| {
-                    "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22".into()
-                })
+                .unwrap_or_default()
                 .trim()
                 .to_string(),
             bank_transfer_days,

@@ -306,3 +306,29 @@ async fn a_guest_finds_an_order_by_its_number_and_email_with_tries_limited() {
     assert_eq!(limited.status, 429);
     assert!(limited.contains("Too many tries from here"));
 }
+
+#[actix_web::test]
+async fn the_same_review_posted_five_times_at_once_places_one_order() {
+    let app = TestApp::spawn().await;
+    let p = app.product("Lamp", 5, 4000);
+    let c = app.client();
+    c.add_to_cart(p.id, 1).await;
+    let review = c.checkout_to_review("ann@example.com").await;
+    let posts = futures_util::future::join_all(
+        (0..5).map(|_| c.submit_raw(&review, "/orders/checkout/review/", &[])),
+    )
+    .await;
+    let places: Vec<_> = posts.iter().map(|r| r.location()).collect();
+    assert!(
+        posts.iter().all(|r| r.status == 303),
+        "{:?}",
+        posts.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(
+        places.windows(2).all(|w| w[0] == w[1]),
+        "all land on one order: {places:?}"
+    );
+    assert_eq!(order_count(&app), 1);
+    assert_eq!(app.stock(p.id), 4);
+    assert_eq!(app.sent_mail().len(), 1, "one confirmation");
+}

@@ -122,6 +122,8 @@ impl TestApp {
         config.https = https;
         config.staff_2fa = staff_2fa;
         config.prices_include_tax = prices_include_tax;
+        // The shop offers bank transfer when it names an account.
+        config.bank_account = "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55".into();
         if tax_per_order {
             config.tax_rounding = site_core::config::TaxRounding::PerOrder;
         }

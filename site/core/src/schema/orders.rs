@@ -153,6 +153,8 @@ diesel::table! {
         tax_minor -> BigInt,
         /// Units refunded (reserved while a refund is being made).
         refunded_quantity -> BigInt,
+        /// Refunded units put back on sale.
+        restocked_quantity -> BigInt,
     }
 }
 

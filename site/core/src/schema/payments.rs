@@ -33,6 +33,8 @@ diesel::table! {
         created_at -> Timestamp,
         /// A refund's form key: one refund however often the form comes.
         idempotency_key -> Nullable<Text>,
+        /// A refund's reserved plan (JSON: units, delivery, restocking).
+        refund_plan -> Nullable<Text>,
     }
 }
 
