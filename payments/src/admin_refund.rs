@@ -16,7 +16,6 @@ use site_core::http::{redirect, AppError, Level, RequestContext};
 use site_core::money::Money;
 use site_core::tera::Context;
 
-use crate::domain::{PaymentProvider, RefundRequest};
 use crate::models::Payment;
 use crate::refunds::{self, Plan, RefundError, Reserved};
 
@@ -256,13 +255,6 @@ fn parse(
     })
 }
 
-fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
-    rq.req
-        .app_data::<web::Data<dyn PaymentProvider>>()
-        .cloned()
-        .ok_or_else(|| AppError::internal("no payment provider is configured"))
-}
-
 /// What the payment service said to a refund.
 enum Answer {
     Approved,
@@ -290,21 +282,7 @@ async fn ask_and_settle(
             reference: "sent by bank transfer".into(),
         }
     } else {
-        let provider = provider(rq)?;
-        let (charge, amount, key) = (
-            res.charge_reference.clone(),
-            res.plan.amount,
-            res.plan.key.clone(),
-        );
-        let asked = web::block(move || {
-            provider.refund(&RefundRequest {
-                charge_reference: &charge,
-                amount,
-                reference: &key,
-            })
-        })
-        .await?;
-        match asked {
+        match crate::views::ask_refund(rq, &res).await? {
             Ok(outcome) => outcome,
             Err(e) => {
                 tracing::error!(order = res.payment.order_id, error = %e, "refund: no answer from the payment service");

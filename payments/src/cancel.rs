@@ -17,7 +17,7 @@ use site_core::http::{redirect, AppError, Level, RequestContext};
 use site_core::mail::outbox;
 use site_core::tera::Context;
 
-use crate::domain::{PaymentProvider, RefundOutcome, RefundRequest};
+use crate::domain::RefundOutcome;
 use crate::models::{Payment, PaymentStatus};
 use crate::refunds::{self, Plan, Reserved};
 
@@ -213,25 +213,7 @@ async fn refund_all(rq: &RequestContext, order: &Order, key: &str) -> Result<boo
         // the order's refund page).
         return Ok(false);
     }
-    let provider = rq
-        .req
-        .app_data::<web::Data<dyn PaymentProvider>>()
-        .cloned()
-        .ok_or_else(|| AppError::internal("no payment provider is configured"))?;
-    let (charge, amount, k) = (
-        reservation.charge_reference.clone(),
-        reservation.plan.amount,
-        reservation.plan.key.clone(),
-    );
-    let answer = web::block(move || {
-        provider.refund(&RefundRequest {
-            charge_reference: &charge,
-            amount,
-            reference: &k,
-        })
-    })
-    .await?;
-    let outcome = match answer {
+    let outcome = match crate::views::ask_refund(rq, &reservation).await? {
         Ok(outcome) => outcome,
         Err(e) => {
             tracing::error!(order = id, error = %e, "customer cancel: no answer to the refund; it stays on hold for staff");

@@ -22,7 +22,7 @@ fn valid_public_id(id: &str) -> Result<(), AppError> {
     }
 }
 
-fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
+pub(crate) fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
     rq.req
         .app_data::<web::Data<dyn PaymentProvider>>()
         .cloned()
@@ -283,4 +283,26 @@ async fn settle_earlier(
         &outcome,
         "Your earlier payment went through: the order is paid. You were charged once.",
     )
+}
+
+/// Asks the payment service for a reserved refund, off the async workers
+/// and outside any transaction; `Err` inside when it did not answer.
+pub(crate) async fn ask_refund(
+    rq: &RequestContext,
+    res: &crate::refunds::Reservation,
+) -> Result<Result<crate::domain::RefundOutcome, crate::domain::ProviderError>, AppError> {
+    let provider = provider(rq)?;
+    let (charge, amount, key) = (
+        res.charge_reference.clone(),
+        res.plan.amount,
+        res.plan.key.clone(),
+    );
+    Ok(web::block(move || {
+        provider.refund(&crate::domain::RefundRequest {
+            charge_reference: &charge,
+            amount,
+            reference: &key,
+        })
+    })
+    .await?)
 }

@@ -224,14 +224,7 @@ async fn an_unpaid_bank_transfer_order_is_released_after_its_days() {
     let lamp = app.product("Lamp", 10, 2500);
     let c = app.client();
     c.add_to_cart(lamp.id, 2).await;
-    let review = c.checkout_to_review("ada@example.com").await;
-    let placed = c
-        .submit(
-            &review,
-            "/orders/checkout/review/",
-            &[("payment_method", "bank_transfer")],
-        )
-        .await;
+    let placed = c.checkout_by_bank_transfer("ada@example.com").await;
     let public_id = order_public_id(&placed);
     assert_eq!(app.stock(lamp.id), 8);
     diesel::update(o::table.filter(o::public_id.eq(&public_id)))

@@ -539,14 +539,7 @@ async fn a_bank_transfer_refund_waits_until_staff_mark_it_sent() {
     let mug = app.product("Mug", 10, 1000);
     let c = app.client();
     c.add_to_cart(mug.id, 1).await;
-    let review = c.checkout_to_review("ada@example.com").await;
-    let placed = c
-        .submit(
-            &review,
-            "/orders/checkout/review/",
-            &[("payment_method", "bank_transfer")],
-        )
-        .await;
+    let placed = c.checkout_by_bank_transfer("ada@example.com").await;
     let public_id = order_public_id(&placed);
     let order: i64 = o::table
         .filter(o::public_id.eq(&public_id))

@@ -696,6 +696,18 @@ impl Client {
         review
     }
 
+    /// Goes through checkout and places the order to be paid by bank
+    /// transfer; returns the order page.
+    pub async fn checkout_by_bank_transfer(&self, email: &str) -> Page {
+        let review = self.checkout_to_review(email).await;
+        self.submit(
+            &review,
+            "/orders/checkout/review/",
+            &[("payment_method", "bank_transfer")],
+        )
+        .await
+    }
+
     /// Goes through checkout and places the order; returns where it leads.
     pub async fn checkout(&self, email: &str) -> Page {
         let review = self.checkout_to_review(email).await;
