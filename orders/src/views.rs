@@ -387,17 +387,31 @@ pub async fn place(
                              lines: &[crate::OrderLine],
                              adjustments: &[crate::models::OrderAdjustment]|
              -> Result<(), String> {
+                // Nothing to pay (a voucher covered it all): paid at once,
+                // with its invoice number and receipt.
+                let free = order.total_minor == 0;
+                let paid;
+                let order = if free {
+                    Order::mark_paid(conn, order.id).map_err(|e| e.to_string())?;
+                    paid = Order::find(conn, order.id).map_err(|e| e.to_string())?;
+                    &paid
+                } else {
+                    order
+                };
                 let email = crate::emails::order_confirmation(
                     &renderer,
                     &site_url,
                     order,
                     lines,
                     adjustments,
-                    (payment_method == PaymentMethod::BankTransfer)
+                    (payment_method == PaymentMethod::BankTransfer && !free)
                         .then_some(bank_account.as_str()),
                 )
                 .map_err(|e| e.to_string())?;
                 outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
+                if free {
+                    crate::emails::queue_receipt(conn, &renderer, &site_url, order.id)?;
+                }
                 if let (Some(uid), true) = (user_id, save_address) {
                     let fields = accounts::AddressFields {
                         first_name: d.first_name.clone(),
@@ -434,6 +448,9 @@ pub async fn place(
             rq.flash(
                 Level::Success,
                 match payment_method {
+                    _ if order.total_minor == 0 => {
+                        "Thank you! Your order is placed, and there is nothing to pay."
+                    }
                     PaymentMethod::Card => "Thank you! Your order is placed. Pay now to complete it.",
                     PaymentMethod::BankTransfer => {
                         "Thank you! Your order is placed. Transfer the total as shown below to complete it; we emailed you the details."

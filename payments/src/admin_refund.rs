@@ -61,6 +61,7 @@ struct Loaded {
     lines: Vec<OrderLine>,
     payment: Option<(Payment, Money)>,
     pending: Vec<crate::models::Transaction>,
+    delivery_refunded: bool,
 }
 
 async fn load(rq: &RequestContext, id: i64) -> Result<Loaded, AppError> {
@@ -69,11 +70,13 @@ async fn load(rq: &RequestContext, id: i64) -> Result<Loaded, AppError> {
         let lines = order.lines(conn)?;
         let payment = refunds::refundable(conn, id)?;
         let pending = refunds::pending_for_order(conn, id)?;
+        let delivery_refunded = refunds::delivery_refunded(conn, id)?;
         Ok(Loaded {
             order,
             lines,
             payment,
             pending,
+            delivery_refunded,
         })
     })
     .await
@@ -110,7 +113,14 @@ fn page(
     ctx.insert("lines", &rows);
     ctx.insert(
         "delivery",
-        &Money::from_minor(delivery_value(&loaded.order, &loaded.lines), currency),
+        &Money::from_minor(
+            if loaded.delivery_refunded {
+                0
+            } else {
+                delivery_value(&loaded.order, &loaded.lines)
+            },
+            currency,
+        ),
     );
     ctx.insert("payment", &loaded.payment.as_ref().map(|(p, _)| p));
     ctx.insert(
@@ -213,14 +223,16 @@ fn parse(
         }
     }
     let delivery = form.raw("delivery") == "on";
-    if delivery {
+    if delivery && loaded.delivery_refunded {
+        form.add_non_field_error("The delivery was refunded already.");
+    } else if delivery {
         value += delivery_value(&loaded.order, &loaded.lines);
     }
     let typed = form.raw("amount").trim().to_string();
     let amount = if typed.is_empty() {
         Money::from_minor(value, currency)
     } else {
-        match Money::parse(&typed, currency) {
+        match Money::parse_in(&typed, currency, locale) {
             Ok(m) => m,
             Err(e) => {
                 form.add_error("amount", e.to_string());

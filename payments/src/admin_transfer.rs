@@ -73,7 +73,8 @@ pub async fn form(
 ) -> Result<HttpResponse, AppError> {
     allowed(&staff)?;
     let order = load(&rq, &id).await?;
-    let total = order.total().amount().to_string();
+    // As the shop's locale writes it, so it reads back the same.
+    let total = order.total().format(rq.config.locale);
     page(
         &rq,
         &order,
@@ -91,7 +92,9 @@ pub async fn submit(
     allowed(&staff)?;
     let order = load(&rq, &id).await?;
     let mut form = FormState::new(body.into_inner());
-    let amount = form.field("amount", |raw| Money::parse(raw, order.currency()));
+    let amount = form.field("amount", |raw| {
+        Money::parse_in(raw, order.currency(), rq.config.locale)
+    });
     if let Some(a) = amount {
         if a != order.total() {
             form.add_error(

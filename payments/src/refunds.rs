@@ -91,6 +91,22 @@ pub fn pending(
     reservation_of(conn, &tx, locale).map(Some)
 }
 
+/// Whether a refund of the order (made or on hold) already covered its
+/// delivery.
+pub fn delivery_refunded(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+    let plans: Vec<Option<String>> = t::table
+        .inner_join(p::table)
+        .filter(p::order_id.eq(order_id))
+        .filter(t::kind.eq(TransactionKind::Refund))
+        .filter(t::status.ne(TransactionStatus::Declined))
+        .select(t::refund_plan)
+        .load(conn)?;
+    Ok(plans
+        .iter()
+        .flatten()
+        .any(|j| serde_json::from_str::<Stored>(j).is_ok_and(|s| s.delivery)))
+}
+
 /// The order's refunds still waiting for an answer, newest first.
 pub fn pending_for_order(conn: &mut DbConn, order_id: i64) -> QueryResult<Vec<Transaction>> {
     t::table

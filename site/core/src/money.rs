@@ -134,6 +134,27 @@ impl Money {
         Ok(m)
     }
 
+    /// What a person types in `locale`'s way ("12,50" in de-DE is twelve
+    /// and a half; "1.234,50" has a thousands separator); the currency
+    /// symbol and spaces are ignored.
+    pub fn parse_in(input: &str, currency: Currency, locale: Locale) -> Result<Self, MoneyError> {
+        let mut cleaned = String::new();
+        for c in input.trim().chars() {
+            if c == locale.decimal {
+                cleaned.push('.');
+            } else if locale.group.contains(c) || c.is_whitespace() || c == '\u{202f}' {
+                continue;
+            } else if c.is_ascii_digit() || c == '-' || (c == '.' && locale.decimal == '.') {
+                cleaned.push(c);
+            } else if currency.symbol().contains(c) || c.is_alphabetic() {
+                continue;
+            } else {
+                return Err(MoneyError::Invalid);
+            }
+        }
+        Money::parse(&cleaned, currency)
+    }
+
     pub fn amount(&self) -> Decimal {
         self.amount
     }
@@ -433,6 +454,38 @@ mod tests {
         assert_eq!(Money::parse("abc", USD), Err(MoneyError::Invalid));
         assert_eq!(Money::parse("1000", Currency::Jpy).unwrap().minor(), 1000);
         assert!(Money::parse("1.5", Currency::Jpy).is_err());
+    }
+
+    #[test]
+    fn amounts_are_read_the_way_the_locale_writes_them() {
+        let de = Locale::parse("de-DE").unwrap();
+        let us = Locale::parse("en-US").unwrap();
+        let fr = Locale::parse("fr-FR").unwrap();
+        let eur = Currency::Eur;
+        assert_eq!(Money::parse_in("12,50", eur, de).unwrap().minor(), 1250);
+        assert_eq!(
+            Money::parse_in("1.234,50 €", eur, de).unwrap().minor(),
+            123_450
+        );
+        assert_eq!(
+            Money::parse_in("1,234.50", Currency::Usd, us)
+                .unwrap()
+                .minor(),
+            123_450
+        );
+        assert_eq!(
+            Money::parse_in("$12.5", Currency::Usd, us).unwrap().minor(),
+            1250
+        );
+        assert_eq!(
+            Money::parse_in("1\u{202f}234,5", eur, fr).unwrap().minor(),
+            123_450
+        );
+        assert_eq!(
+            Money::parse_in("12,505", eur, de),
+            Err(MoneyError::TooPrecise(eur, 2))
+        );
+        assert_eq!(Money::parse_in("12;50", eur, de), Err(MoneyError::Invalid));
     }
 
     #[test]

@@ -568,3 +568,30 @@ async fn a_bank_transfer_refund_waits_until_staff_mark_it_sent() {
     assert!(sent.contains("The refund is made"), "{}", sent.text());
     assert_eq!(refunded(&app, order), (1000, 1000));
 }
+
+#[actix_web::test]
+async fn the_delivery_is_refunded_once() {
+    let app = TestApp::spawn().await;
+    diesel::update(site_core::schema::orders_shipping_method::table)
+        .set(site_core::schema::orders_shipping_method::price_minor.eq(450))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 1).await;
+    let c = app.boss(PW).await;
+    let page = refund_page(&c, order).await;
+    assert!(
+        page.contains("Refund the delivery ($4.50)"),
+        "{}",
+        page.text()
+    );
+    let done = refund(&c, &page, order, &[("delivery", "on")]).await;
+    assert!(done.contains("The refund is made"), "{}", done.text());
+    assert_eq!(refunded(&app, order), (450, 450));
+    let again = refund_page(&c, order).await;
+    assert!(!again.contains("Refund the delivery"));
+    let twice = refund(&c, &again, order, &[("delivery", "on")]).await;
+    assert_eq!(twice.status, 422);
+    assert!(twice.contains("The delivery was refunded already."));
+    assert_eq!(refunded(&app, order), (450, 450));
+}

@@ -392,3 +392,38 @@ async fn a_deleted_account_leaves_no_email_on_its_voucher_uses() {
     let emails: Vec<String> = vu::table.select(vu::email).load(&mut *app.conn()).unwrap();
     assert_eq!(emails, vec!["deleted@invalid".to_string()]);
 }
+
+#[actix_web::test]
+async fn an_order_the_voucher_pays_in_full_is_paid_at_once() {
+    let app = TestApp::spawn().await;
+    voucher(&app, "ALL", VoucherKind::Percent, |n| {
+        n.percent_basis_points = 10_000
+    });
+    let pen = app.product("Pen", 10, 1500);
+    let c = app.client();
+    c.add_to_cart(pen.id, 1).await;
+    let review = c.checkout_to_review("ann@example.com").await;
+    let applied = apply(&c, &review, "ALL").await;
+    assert_eq!(applied.testid_texts("order-total"), vec!["$0.00"]);
+    let placed = c.submit(&applied, "/orders/checkout/review/", &[]).await;
+    assert!(
+        placed.contains("there is nothing to pay"),
+        "{}",
+        placed.text()
+    );
+    assert_eq!(placed.testid_texts("order-status"), vec!["Paid"]);
+    assert!(!placed.contains("Pay $0.00"));
+    let mail = app.sent_mail();
+    assert!(mail
+        .iter()
+        .any(|m| m.subject.ends_with("invoice INV-000001")));
+    let confirmation = mail
+        .iter()
+        .find(|m| m.subject.contains("is confirmed"))
+        .unwrap();
+    assert!(
+        !confirmation.text.contains("waiting for payment"),
+        "{}",
+        confirmation.text
+    );
+}
