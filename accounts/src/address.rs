@@ -24,7 +24,7 @@ pub struct Address {
 }
 
 /// A postal address as a form gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AddressFields {
     pub first_name: String,
     pub last_name: String,
@@ -45,12 +45,18 @@ pub const FIELDS: [&str; 6] = [
 
 /// Parses the address fields of `form`, recording errors in it.
 pub fn parse_address(form: &mut FormState) -> Option<AddressFields> {
-    let first_name = form.field("first_name", required_text(100));
-    let last_name = form.field("last_name", required_text(100));
-    let address = form.field("address", required_text(250));
-    let postal_code = form.field("postal_code", postal_code);
-    let city = form.field("city", required_text(100));
-    let country = form.field("country", |raw| {
+    parse_address_as(form, "")
+}
+
+/// [`parse_address`] for fields named with `prefix` (`billing_city`).
+pub fn parse_address_as(form: &mut FormState, prefix: &str) -> Option<AddressFields> {
+    let name = |n: &str| format!("{prefix}{n}");
+    let first_name = form.field(&name("first_name"), required_text(100));
+    let last_name = form.field(&name("last_name"), required_text(100));
+    let address = form.field(&name("address"), required_text(250));
+    let postal_code = form.field(&name("postal_code"), postal_code);
+    let city = form.field(&name("city"), required_text(100));
+    let country = form.field(&name("country"), |raw| {
         site_core::country::Country::parse(raw).map(|c| c.code.to_string())
     });
     Some(AddressFields {

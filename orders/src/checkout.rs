@@ -50,6 +50,8 @@ pub struct StoredDetails {
     pub postal_code: String,
     pub city: String,
     pub country: String,
+    #[serde(default)]
+    pub billing: Option<accounts::AddressFields>,
 }
 
 impl From<&CheckoutDetails> for StoredDetails {
@@ -62,6 +64,7 @@ impl From<&CheckoutDetails> for StoredDetails {
             postal_code: d.postal_code.clone(),
             city: d.city.clone(),
             country: d.country.clone(),
+            billing: d.billing.clone(),
         }
     }
 }
@@ -79,11 +82,12 @@ impl StoredDetails {
             country: site_core::country::Country::from_code(&self.country)?
                 .code
                 .to_string(),
+            billing: self.billing.clone(),
         })
     }
 
     pub fn values(&self) -> std::collections::BTreeMap<String, String> {
-        [
+        let mut values: std::collections::BTreeMap<String, String> = [
             ("email", &self.email),
             ("first_name", &self.first_name),
             ("last_name", &self.last_name),
@@ -94,7 +98,21 @@ impl StoredDetails {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
+        .collect();
+        if let Some(b) = &self.billing {
+            values.insert("billing_differs".into(), "on".into());
+            for (k, v) in [
+                ("billing_first_name", &b.first_name),
+                ("billing_last_name", &b.last_name),
+                ("billing_address", &b.address),
+                ("billing_postal_code", &b.postal_code),
+                ("billing_city", &b.city),
+                ("billing_country", &b.country),
+            ] {
+                values.insert(k.into(), v.clone());
+            }
+        }
+        values
     }
 }
 
@@ -226,6 +244,7 @@ mod tests {
             postal_code: "X1".into(),
             city: "Town".into(),
             country: country.into(),
+            billing: None,
         }
     }
 

@@ -13,6 +13,8 @@ pub struct CheckoutDetails {
     pub postal_code: String,
     pub city: String,
     pub country: String,
+    /// Where the invoice goes, when not to the delivery address.
+    pub billing: Option<accounts::AddressFields>,
 }
 
 site_core::text_enum! {

@@ -1,6 +1,6 @@
 //! The checkout form, parsed into `CheckoutDetails`.
 
-use accounts::address::parse_address;
+use accounts::address::{parse_address, parse_address_as};
 use site_core::forms::{Email, FormState};
 
 use crate::domain::CheckoutDetails;
@@ -8,6 +8,13 @@ use crate::domain::CheckoutDetails;
 pub fn parse_checkout(mut form: FormState) -> Result<CheckoutDetails, FormState> {
     let email = form.field("email", Email::parse);
     let address = parse_address(&mut form);
+    // Billing fields count only when the shopper asked for them.
+    let billing =
+        (form.raw("billing_differs") == "on").then(|| parse_address_as(&mut form, "billing_"));
+    if billing.as_ref().is_some_and(Option::is_none) {
+        return Err(form);
+    }
+    let billing = billing.flatten();
     match (email, address) {
         (Some(email), Some(a)) => Ok(CheckoutDetails {
             email,
@@ -17,6 +24,7 @@ pub fn parse_checkout(mut form: FormState) -> Result<CheckoutDetails, FormState>
             postal_code: a.postal_code,
             city: a.city,
             country: a.country,
+            billing,
         }),
         _ => Err(form),
     }

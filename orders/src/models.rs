@@ -177,6 +177,38 @@ impl Order {
         o::table.find(id).select(Order::as_select()).first(conn)
     }
 
+    /// The separate billing address, if the shopper gave one.
+    pub fn billing_address(
+        &self,
+        conn: &mut DbConn,
+    ) -> QueryResult<Option<accounts::AddressFields>> {
+        use site_core::schema::orders_billing_address as ba;
+        let row: Option<(String, String, String, String, String, String)> = ba::table
+            .find(self.id)
+            .select((
+                ba::first_name,
+                ba::last_name,
+                ba::address,
+                ba::postal_code,
+                ba::city,
+                ba::country,
+            ))
+            .first(conn)
+            .optional()?;
+        Ok(row.map(
+            |(first_name, last_name, address, postal_code, city, country)| {
+                accounts::AddressFields {
+                    first_name,
+                    last_name,
+                    address,
+                    postal_code,
+                    city,
+                    country,
+                }
+            },
+        ))
+    }
+
     /// The rows of the order's breakdown, in the order they were placed.
     pub fn adjustments(&self, conn: &mut DbConn) -> QueryResult<Vec<OrderAdjustment>> {
         adj::table
@@ -820,6 +852,20 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             .execute(conn)?;
     }
     crate::payment_method::record(conn, order.id, payment_method)?;
+    if let Some(b) = &details.billing {
+        use site_core::schema::orders_billing_address as ba;
+        diesel::insert_into(ba::table)
+            .values((
+                ba::order_id.eq(order.id),
+                ba::first_name.eq(&b.first_name),
+                ba::last_name.eq(&b.last_name),
+                ba::address.eq(&b.address),
+                ba::postal_code.eq(&b.postal_code),
+                ba::city.eq(&b.city),
+                ba::country.eq(&b.country),
+            ))
+            .execute(conn)?;
+    }
     events::record(
         conn,
         order.id,

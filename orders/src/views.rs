@@ -775,9 +775,14 @@ pub async fn invoice(
             let invoice = crate::invoices::Invoice::for_order(conn, order.id)?;
             let lines = order.lines(conn)?;
             let adjustments = order.adjustments(conn)?;
-            Ok((order.view(&lines).with_adjustments(&adjustments), invoice))
+            let billing = order.billing_address(conn)?;
+            Ok((
+                order.view(&lines).with_adjustments(&adjustments),
+                (invoice, billing),
+            ))
         })
         .await?;
+    let (invoice, billing) = invoice;
     let Some(invoice) = invoice else {
         return Err(AppError::NotFound);
     };
@@ -792,6 +797,7 @@ pub async fn invoice(
         &crate::emails::short_ref(&view.order.public_id),
     );
     ctx.insert("invoice", &invoice);
+    ctx.insert("billing", &billing);
     ctx.insert("invoice_label", &invoice.label());
     ctx.insert("net", &net);
     ctx.insert("order", &view);

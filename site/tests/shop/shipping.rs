@@ -425,3 +425,68 @@ async fn a_customer_picks_a_saved_address_in_another_country() {
         .await;
     assert_eq!(step.input_values("shipping_method"), vec![eu.to_string()]);
 }
+
+#[actix_web::test]
+async fn a_separate_billing_address_goes_on_the_invoice() {
+    let app = TestApp::spawn().await;
+    let tea = app.product("Tea", 5, 1000);
+    let c = app.client();
+    c.add_to_cart(tea.id, 1).await;
+    let form = c.get("/orders/checkout/").await;
+    assert!(form.contains("Send the invoice to a different billing address"));
+    let mut fields = address_in("GB");
+    fields.extend([
+        ("billing_differs", "on"),
+        ("billing_first_name", "Acme"),
+        ("billing_last_name", "Accounts"),
+        ("billing_address", "1 Ledger Lane"),
+        ("billing_postal_code", "EC1A 1BB"),
+        ("billing_city", "London"),
+        ("billing_country", ""),
+    ]);
+    let missing = c.submit(&form, "/orders/checkout/", &fields).await;
+    assert_eq!(missing.status, 422, "the billing country is missing");
+    assert!(missing.contains("Choose a country from the list."));
+    assert!(missing.body.contains("value=\"1 Ledger Lane\""), "kept");
+    fields.pop();
+    fields.push(("billing_country", "GB"));
+    let shipping = c.submit(&missing, "/orders/checkout/", &fields).await;
+    let picked = shipping.input_values("shipping_method")[0].clone();
+    let review = c
+        .submit(
+            &shipping,
+            "/orders/checkout/shipping/",
+            &[("shipping_method", &picked)],
+        )
+        .await;
+    assert!(review.testid_texts("billing").is_empty() || review.contains("1 Ledger Lane"));
+    assert!(review.contains("Acme Accounts"), "{}", review.text());
+    let placed = c.submit(&review, "/orders/checkout/review/", &[]).await;
+    let public_id = order_public_id(&placed);
+    let url = format!("/payments/{public_id}/");
+    let pay = c.get(&url).await;
+    c.submit(&pay, &url, &crate::support::card_fields("4242424242424242"))
+        .await;
+    let invoice = c.get(&format!("/orders/{public_id}/invoice/")).await;
+    let billed = invoice.text();
+    assert!(
+        billed.contains("Billed to Acme Accounts 1 Ledger Lane EC1A 1BB London"),
+        "{billed}"
+    );
+
+    // Unticked, the billing fields are ignored even when filled in.
+    let c2 = app.client();
+    c2.add_to_cart(tea.id, 1).await;
+    let form = c2.get("/orders/checkout/").await;
+    let mut fields = address_in("GB");
+    fields.extend([
+        ("billing_first_name", "Ignored"),
+        ("billing_country", "Narnia"),
+    ]);
+    let step = c2.submit(&form, "/orders/checkout/", &fields).await;
+    assert!(
+        step.url.ends_with("/orders/checkout/shipping/"),
+        "{}",
+        step.url
+    );
+}

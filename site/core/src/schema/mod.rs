@@ -45,6 +45,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_invoice_counter,
     orders_invoice,
     orders_payment_method,
+    orders_billing_address,
     payments_payment,
     payments_transaction,
 );

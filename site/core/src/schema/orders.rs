@@ -213,3 +213,18 @@ diesel::table! {
 }
 
 diesel::joinable!(orders_payment_method -> orders_order (order_id));
+
+diesel::table! {
+    /// An order's separate billing address (no row: the delivery address).
+    orders_billing_address (order_id) {
+        order_id -> BigInt,
+        first_name -> Text,
+        last_name -> Text,
+        address -> Text,
+        postal_code -> Text,
+        city -> Text,
+        country -> Text,
+    }
+}
+
+diesel::joinable!(orders_billing_address -> orders_order (order_id));
