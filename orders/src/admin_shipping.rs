@@ -422,19 +422,6 @@ impl ModelAdmin for ShippingMethodAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = site_core::admin::activation(action)?;
-        let n = diesel::update(
-            m::table
-                .filter(m::id.eq_any(ids))
-                .filter(m::is_active.eq(!active)),
-        )
-        .set((m::is_active.eq(active), m::updated_at.eq(site_core::now())))
-        .execute(conn)?;
-        Ok(site_core::admin::activation_message(
-            n,
-            "shipping method",
-            "shipping methods",
-            active,
-        ))
+        site_core::admin_set_active!(conn, action, ids, m, "shipping method", "shipping methods")
     }
 }

@@ -241,19 +241,6 @@ impl ModelAdmin for TaxRateAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = site_core::admin::activation(action)?;
-        let n = diesel::update(
-            t::table
-                .filter(t::id.eq_any(ids))
-                .filter(t::is_active.eq(!active)),
-        )
-        .set((t::is_active.eq(active), t::updated_at.eq(site_core::now())))
-        .execute(conn)?;
-        Ok(site_core::admin::activation_message(
-            n,
-            "tax rate",
-            "tax rates",
-            active,
-        ))
+        site_core::admin_set_active!(conn, action, ids, t, "tax rate", "tax rates")
     }
 }

@@ -462,16 +462,6 @@ impl ModelAdmin for VoucherAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = site_core::admin::activation(action)?;
-        let n = diesel::update(
-            v::table
-                .filter(v::id.eq_any(ids))
-                .filter(v::is_active.eq(!active)),
-        )
-        .set((v::is_active.eq(active), v::updated_at.eq(site_core::now())))
-        .execute(conn)?;
-        Ok(site_core::admin::activation_message(
-            n, "voucher", "vouchers", active,
-        ))
+        site_core::admin_set_active!(conn, action, ids, v, "voucher", "vouchers")
     }
 }

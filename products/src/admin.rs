@@ -484,17 +484,7 @@ impl ModelAdmin for ProductAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        let active = site_core::admin::activation(action)?;
-        let n = diesel::update(
-            p::table
-                .filter(p::id.eq_any(ids))
-                .filter(p::is_active.eq(!active)),
-        )
-        .set((p::is_active.eq(active), p::updated_at.eq(site_core::now())))
-        .execute(conn)?;
-        Ok(site_core::admin::activation_message(
-            n, "product", "products", active,
-        ))
+        site_core::admin_set_active!(conn, action, ids, p, "product", "products")
     }
 
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {

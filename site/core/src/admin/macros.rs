@@ -127,3 +127,25 @@ macro_rules! admin_between {
         query
     }};
 }
+
+/// The body of the "activate" / "deactivate" actions of a model with
+/// `is_active` and `updated_at` columns: sets the flag on the rows of
+/// `$ids` that differ and says how many changed.
+///
+/// `admin_set_active!(conn, action, ids, v, "voucher", "vouchers")`
+#[macro_export]
+macro_rules! admin_set_active {
+    ($conn:expr, $action:expr, $ids:expr, $t:ident, $singular:expr, $plural:expr) => {{
+        let active = $crate::admin::activation($action)?;
+        let n = diesel::update(
+            $t::table
+                .filter($t::id.eq_any($ids))
+                .filter($t::is_active.eq(!active)),
+        )
+        .set(($t::is_active.eq(active), $t::updated_at.eq($crate::now())))
+        .execute($conn)?;
+        Ok($crate::admin::activation_message(
+            n, $singular, $plural, active,
+        ))
+    }};
+}
