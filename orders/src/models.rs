@@ -140,6 +140,23 @@ impl Order {
         self.status
     }
 
+    /// What an order's link may carry: 32 letters and digits; anything
+    /// else is a 404 before the database is asked.
+    pub fn check_public_id(public_id: &str) -> Result<(), site_core::AppError> {
+        if public_id.len() == 32 && public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            Ok(())
+        } else {
+            Err(site_core::AppError::NotFound)
+        }
+    }
+
+    /// The order as its pages show it: lines and breakdown rows.
+    pub fn full_view(&self, conn: &mut DbConn) -> QueryResult<OrderView> {
+        let lines = self.lines(conn)?;
+        let adjustments = self.adjustments(conn)?;
+        Ok(self.view(&lines).with_adjustments(&adjustments))
+    }
+
     pub fn by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Order> {
         o::table
             .filter(o::public_id.eq(public_id))

@@ -642,20 +642,13 @@ pub async fn detail(
     public_id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let public_id = public_id.into_inner();
-    if public_id.len() != 32 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::NotFound);
-    }
+    Order::check_public_id(&public_id)?;
     let (view, events) = rq
         .db(move |conn| {
             let order = Order::by_public_id(conn, &public_id)?;
-            let lines = order.lines(conn)?;
-            let adjustments = order.adjustments(conn)?;
             let events = crate::events::for_customer(conn, order.id)?;
             let method = crate::payment_method::of(conn, order.id)?;
-            Ok((
-                order.view(&lines).with_adjustments(&adjustments),
-                (events, method),
-            ))
+            Ok((order.full_view(conn)?, (events, method)))
         })
         .await?;
     order_page(&rq, &view, events)
@@ -766,20 +759,13 @@ pub async fn invoice(
     public_id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let public_id = public_id.into_inner();
-    if public_id.len() != 32 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AppError::NotFound);
-    }
+    Order::check_public_id(&public_id)?;
     let (view, invoice) = rq
         .db(move |conn| {
             let order = Order::by_public_id(conn, &public_id)?;
             let invoice = crate::invoices::Invoice::for_order(conn, order.id)?;
-            let lines = order.lines(conn)?;
-            let adjustments = order.adjustments(conn)?;
             let billing = order.billing_address(conn)?;
-            Ok((
-                order.view(&lines).with_adjustments(&adjustments),
-                (invoice, billing),
-            ))
+            Ok((order.full_view(conn)?, (invoice, billing)))
         })
         .await?;
     let (invoice, billing) = invoice;
@@ -860,14 +846,9 @@ pub async fn history_detail(
     let (view, events) = rq
         .db(move |conn| {
             let order = Order::find_for_user(conn, me.id, id)?;
-            let lines = order.lines(conn)?;
-            let adjustments = order.adjustments(conn)?;
             let events = crate::events::for_customer(conn, order.id)?;
             let method = crate::payment_method::of(conn, order.id)?;
-            Ok((
-                order.view(&lines).with_adjustments(&adjustments),
-                (events, method),
-            ))
+            Ok((order.full_view(conn)?, (events, method)))
         })
         .await?;
     order_page(&rq, &view, events)

@@ -21,20 +21,12 @@ use crate::domain::RefundOutcome;
 use crate::models::{Payment, PaymentStatus};
 use crate::refunds::{self, Plan, Reserved};
 
-fn valid_public_id(id: &str) -> Result<(), AppError> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// The order, if the request may cancel it; else where to go.
 async fn owned(
     rq: &RequestContext,
     public_id: String,
 ) -> Result<Result<Order, HttpResponse>, AppError> {
-    valid_public_id(&public_id)?;
+    Order::check_public_id(&public_id)?;
     let order = rq
         .db(move |conn| Ok(Order::by_public_id(conn, &public_id)?))
         .await?;

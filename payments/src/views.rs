@@ -14,14 +14,6 @@ use crate::domain::{ChargeOutcome, ChargeRequest, PaymentProvider};
 use crate::forms::{parse_card, parse_payment_key};
 use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment, PaymentStatus};
 
-fn valid_public_id(id: &str) -> Result<(), AppError> {
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 pub(crate) fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
     rq.req
         .app_data::<web::Data<dyn PaymentProvider>>()
@@ -65,7 +57,7 @@ pub async fn pay_form(
     public_id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let public_id = public_id.into_inner();
-    valid_public_id(&public_id)?;
+    Order::check_public_id(&public_id)?;
     let order = rq
         .db(move |conn| Ok(Order::by_public_id(conn, &public_id)?))
         .await?;
@@ -92,7 +84,7 @@ pub async fn pay_submit(
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let public_id = public_id.into_inner();
-    valid_public_id(&public_id)?;
+    Order::check_public_id(&public_id)?;
     let form = FormState::new(body.into_inner());
     let key = parse_payment_key(form.raw("payment_key")).ok_or_else(|| {
         AppError::BadRequest(
