@@ -415,3 +415,149 @@ impl Related for PaymentsOfOrders {
         }])
     }
 }
+
+/// Webhook events the payment service sent: read-only, so staff can see
+/// what it said, when each was processed, and any note about it.
+pub struct WebhookEventAdmin {
+    meta: ModelMeta,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = site_core::schema::payments_webhook_event)]
+struct WebhookEventRow {
+    id: i64,
+    provider: String,
+    event_id: String,
+    kind: String,
+    payload: String,
+    received_at: NaiveDateTime,
+    processed_at: Option<NaiveDateTime>,
+    attempts: i64,
+    last_error: String,
+}
+
+const EVENT_STATES: &[(&str, &str)] =
+    &[("waiting", "Not processed yet"), ("processed", "Processed")];
+
+impl Default for WebhookEventAdmin {
+    fn default() -> Self {
+        let mut meta = ModelMeta::new(
+            "payments",
+            "webhookevent",
+            "webhook event",
+            "webhook events",
+        )
+        .read_only();
+        meta.columns = vec![
+            Column::new("kind", "Event"),
+            Column::new("state", "State"),
+            Column::new("provider", "Provider"),
+            Column::new("event_id", "Event id"),
+            Column::new("received", "Received (UTC)").sortable(),
+            Column::new("attempts", "Attempts").numeric(),
+            Column::new("note", "Note"),
+        ];
+        meta.filters = vec![Filter::choices("state", "State", EVENT_STATES.to_vec())];
+        meta.search = Some("the event id");
+        meta.fields = vec![
+            Field::text("provider", "Provider", 50).readonly(),
+            Field::text("event_id", "Event id", 200).readonly(),
+            Field::text("kind", "Event", 100).readonly(),
+            Field::datetime("received_at", "Received"),
+            Field::datetime("processed_at", "Processed"),
+            Field::text("attempts", "Processing attempts", 20).readonly(),
+            Field::text("last_error", "Note", 500).readonly(),
+            Field::text("payload", "What the provider sent", 5000).readonly(),
+        ];
+        WebhookEventAdmin { meta }
+    }
+}
+
+fn events_filtered(
+    q: &ListQuery,
+) -> site_core::schema::payments_webhook_event::BoxedQuery<'static, MultiBackend> {
+    use site_core::schema::payments_webhook_event as e;
+    let mut query = e::table.into_boxed::<MultiBackend>();
+    match q.choice("state") {
+        Some("waiting") => query = query.filter(e::processed_at.is_null()),
+        Some("processed") => query = query.filter(e::processed_at.is_not_null()),
+        _ => {}
+    }
+    if let Some(after) = q.after_id {
+        query = query.filter(e::id.gt(after));
+    }
+    site_core::admin_search_like!(query, q, e::table, [e::event_id])
+}
+
+impl ModelAdmin for WebhookEventAdmin {
+    fn meta(&self) -> &ModelMeta {
+        &self.meta
+    }
+
+    fn list(&self, conn: &mut DbConn, q: &ListQuery) -> QueryResult<Vec<Row>> {
+        use site_core::schema::payments_webhook_event as e;
+        let events: Vec<WebhookEventRow> = site_core::admin_order!(events_filtered(q), q, e::id, {
+            "received" => e::received_at,
+        })
+        .offset(q.offset)
+        .limit(q.limit)
+        .select(WebhookEventRow::as_select())
+        .load(conn)?;
+        Ok(events
+            .into_iter()
+            .map(|ev| Row {
+                id: ev.id,
+                repr: format!("{} {}", ev.kind, ev.event_id),
+                editable: Values::new(),
+                cells: vec![
+                    Cell::Text(ev.kind),
+                    match ev.processed_at {
+                        Some(_) => Cell::Status("succeeded".into(), "Processed".into()),
+                        None => Cell::Status("processing".into(), "Not processed yet".into()),
+                    },
+                    Cell::Text(ev.provider),
+                    Cell::Text(ev.event_id),
+                    Cell::DateTime(Some(ev.received_at)),
+                    Cell::Int(ev.attempts),
+                    Cell::Text(ev.last_error),
+                ],
+            })
+            .collect())
+    }
+
+    fn matching_ids(&self, conn: &mut DbConn, q: &ListQuery, cap: i64) -> QueryResult<Vec<i64>> {
+        use site_core::schema::payments_webhook_event as e;
+        events_filtered(q)
+            .select(e::id)
+            .limit(cap)
+            .load::<i64>(conn)
+    }
+
+    fn get(&self, conn: &mut DbConn, id: i64) -> QueryResult<Option<Object>> {
+        use site_core::schema::payments_webhook_event as e;
+        let Some(ev) = e::table
+            .find(id)
+            .select(WebhookEventRow::as_select())
+            .first(conn)
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Object {
+            id,
+            repr: format!("{} {}", ev.kind, ev.event_id),
+            values: Values::new()
+                .with("provider", Value::Text(ev.provider))
+                .with("event_id", Value::Text(ev.event_id))
+                .with("kind", Value::Text(ev.kind))
+                .with("received_at", Value::DateTime(ev.received_at))
+                .with(
+                    "processed_at",
+                    ev.processed_at.map_or(Value::Null, Value::DateTime),
+                )
+                .with("attempts", Value::Text(ev.attempts.to_string()))
+                .with("last_error", Value::Text(ev.last_error))
+                .with("payload", Value::Text(ev.payload)),
+        }))
+    }
+}

@@ -183,6 +183,7 @@ pub async fn submit(
                         &payment,
                         &ChargeOutcome::Approved {
                             reference: bank_ref.clone(),
+                            card_last4: String::new(),
                         },
                         Some(&receipt),
                     )?;

@@ -1,13 +1,20 @@
 //! Payments for the demo orders that were paid: one succeeded payment and
-//! its approved charge each, as the demo card would have left them.
+//! its approved charge each, and the demo gateway's record of the charge,
+//! as paying on Demo Pay would have left them (so staff can refund them).
 
 use diesel::prelude::*;
 use site_core::db::{write_transaction, DbConn};
-use site_core::schema::{orders_order as o, payments_payment as p, payments_transaction as t};
+use site_core::schema::{
+    gateway_checkout as gc, orders_order as o, payments_payment as p, payments_transaction as t,
+};
 
 use crate::models::{PaymentStatus, TransactionKind, TransactionStatus};
 
 const BATCH: i64 = 1000;
+
+fn charge_reference(order_id: i64) -> String {
+    format!("ch_demo_{order_id:012}")
+}
 
 /// Adds the payments of paid orders that have none (the demo orders);
 /// `progress` gets the number written.
@@ -33,7 +40,7 @@ pub fn seed(conn: &mut DbConn, progress: &dyn Fn(u64)) -> QueryResult<usize> {
                 .map(|(id, total, currency, at)| {
                     (
                         p::order_id.eq(*id),
-                        p::provider.eq("demo-card"),
+                        p::provider.eq(crate::gateway::NAME),
                         p::status.eq(PaymentStatus::Succeeded),
                         p::amount_minor.eq(*total),
                         p::currency.eq(currency.as_str()),
@@ -65,13 +72,32 @@ pub fn seed(conn: &mut DbConn, progress: &dyn Fn(u64)) -> QueryResult<usize> {
                         t::status.eq(TransactionStatus::Approved),
                         t::amount_minor.eq(*amount),
                         t::currency.eq(currency.as_str()),
-                        t::reference.eq(format!("demo_{order:012}")),
+                        t::reference.eq(charge_reference(*order)),
                         t::message.eq(""),
                         t::created_at.eq(*at),
                     )
                 })
                 .collect();
             site_core::insert_many!(conn, t::table, &txs)?;
+            let checkouts: Vec<_> = orders
+                .iter()
+                .map(|(id, total, currency, at)| {
+                    (
+                        gc::token.eq(site_core::random_token(32)),
+                        gc::merchant_reference.eq(format!("demo-payment-{id}")),
+                        gc::amount_minor.eq(*total),
+                        gc::currency.eq(currency.as_str()),
+                        gc::merchant_name.eq("Demo Shop"),
+                        gc::return_url.eq("/"),
+                        gc::status.eq(crate::gateway::CheckoutStatus::Succeeded),
+                        gc::charge_reference.eq(charge_reference(*id)),
+                        gc::card_last4.eq("4242"),
+                        gc::created_at.eq(*at),
+                        gc::updated_at.eq(*at),
+                    )
+                })
+                .collect();
+            site_core::insert_many!(conn, gc::table, &checkouts)?;
             Ok(())
         })?;
         written += orders.len();

@@ -1,5 +1,5 @@
-//! Cards and providers. A card exists only for the length of one charge;
-//! nothing but its last four digits is ever stored.
+//! Cards and providers. A card exists only for the length of one request
+//! to the gateway's page; nothing but its last four digits is ever stored.
 
 use std::fmt;
 
@@ -125,17 +125,39 @@ pub struct Card {
     pub holder: String,
 }
 
-pub struct ChargeRequest<'a> {
+/// Opening a hosted payment page for one of our payments.
+pub struct BeginRequest<'a> {
     pub amount: Money,
-    pub card: &'a Card,
-    /// Our payment's idempotency key; a real provider dedupes on it.
+    /// Our payment's idempotency key: opening twice with the same key is
+    /// the same payment page.
     pub reference: &'a str,
+    /// Where the provider sends the shopper back, paid or not.
+    pub return_url: &'a str,
+    /// The shop's name, shown on the provider's page.
+    pub merchant: &'a str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChargeOutcome {
-    Approved { reference: String },
-    Declined { reference: String, reason: String },
+    Approved {
+        reference: String,
+        /// The card's last four digits, when a card paid.
+        card_last4: String,
+    },
+    Declined {
+        reference: String,
+        reason: String,
+    },
+}
+
+/// What the provider knows of a payment we opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// It never received the payment (nothing was or will be charged).
+    Unknown,
+    /// The shopper has not finished on its page yet.
+    Open,
+    Done(ChargeOutcome),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -157,96 +179,78 @@ pub enum RefundOutcome {
     Declined { reason: String },
 }
 
-/// A way to take money. Implementations talk to a payment service; the demo
-/// one decides from the card number.
+/// A webhook event whose signature checked out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookEvent {
+    /// The provider's event id: the same event delivered again has it too.
+    pub id: String,
+    /// `charge.succeeded`, `charge.failed`, `checkout.expired`; others are
+    /// stored and ignored.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Our payment's idempotency key.
+    pub reference: String,
+    /// The provider's charge reference, once there is a charge.
+    #[serde(default)]
+    pub charge: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub card_last4: String,
+    /// Why a charge failed.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Why a webhook was refused (answered 400, nothing stored).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WebhookError {
+    #[error("the signature header is missing")]
+    MissingSignature,
+    #[error("the signature does not match the body")]
+    BadSignature,
+    #[error("the signature is too old (replayed?)")]
+    Stale,
+    #[error("the body is not an event: {0}")]
+    Malformed(String),
+}
+
+/// A payment service with hosted payment pages. The shop sends the shopper
+/// to `begin`'s page; the service sends them back to the return URL and
+/// tells the shop what happened with a signed webhook. Either way the shop
+/// learns the outcome, and can always ask (`lookup`) when an answer was lost.
 ///
 /// `reference` is our payment's idempotency key: a provider must treat a
-/// second charge with the same reference as the same charge, and must be
-/// able to say what became of it (`lookup`) when a call's answer was lost.
+/// second `begin` with the same reference as the same payment.
 pub trait PaymentProvider: Send + Sync + 'static {
+    /// The name in `/payments/webhooks/<name>/` and on payment records.
     fn name(&self) -> &'static str;
-    fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, ProviderError>;
-    /// The outcome of the charge made with `reference`; `None` if the
-    /// provider never received it (nothing was charged).
-    fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, ProviderError>;
+    /// Opens (or reopens) the payment page; the URL to send the shopper to.
+    fn begin(&self, request: &BeginRequest<'_>) -> Result<String, ProviderError>;
+    fn lookup(&self, reference: &str) -> Result<Lookup, ProviderError>;
     /// Gives back `amount` of a charge. A second request with the same
     /// `reference` is the same refund (its first answer again).
     fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError>;
+    /// Checks a webhook's signature (header value) and reads its event.
+    fn verify_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<WebhookEvent, WebhookError>;
 }
 
-/// Test cards, as payment services document them:
-/// 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
-/// 4000 0000 0000 9995 is declined for insufficient funds.
-/// It remembers its charges (in memory, as a real service would on its
-/// side), so a lost answer can be looked up.
-#[derive(Default)]
-pub struct DemoCardProvider {
-    charges: std::sync::Mutex<std::collections::HashMap<String, ChargeOutcome>>,
-    refunds: std::sync::Mutex<std::collections::HashMap<String, RefundOutcome>>,
-}
-
+/// Test cards, as payment services document them.
 pub const DEMO_CARD_OK: &str = "4242424242424242";
 pub const DEMO_CARD_DECLINED: &str = "4000000000000002";
 pub const DEMO_CARD_NO_FUNDS: &str = "4000000000009995";
 
-impl PaymentProvider for DemoCardProvider {
-    fn name(&self) -> &'static str {
-        "demo-card"
-    }
-
-    fn charge(&self, request: &ChargeRequest<'_>) -> Result<ChargeOutcome, ProviderError> {
-        let mut charges = self.charges.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(done) = charges.get(request.reference) {
-            return Ok(done.clone());
-        }
-        let reference = format!("demo_{}", site_core::random_token(20));
-        let outcome = match request.card.number.digits() {
-            DEMO_CARD_OK => ChargeOutcome::Approved { reference },
-            DEMO_CARD_DECLINED => ChargeOutcome::Declined {
-                reference,
-                reason: "Your card was declined.".into(),
-            },
-            DEMO_CARD_NO_FUNDS => ChargeOutcome::Declined {
-                reference,
-                reason: "Your card has insufficient funds.".into(),
-            },
-            _ => ChargeOutcome::Declined {
-                reference,
-                reason: "This demo shop only accepts its test cards: use 4242 4242 4242 4242."
-                    .into(),
-            },
-        };
-        charges.insert(request.reference.to_string(), outcome.clone());
-        Ok(outcome)
-    }
-
-    fn lookup(&self, reference: &str) -> Result<Option<ChargeOutcome>, ProviderError> {
-        Ok(self
-            .charges
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(reference)
-            .cloned())
-    }
-
-    /// Refunds any charge it made (references start `demo_`); the shop's
-    /// own ledger keeps refunds within what was charged.
-    fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError> {
-        let mut refunds = self.refunds.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(done) = refunds.get(request.reference) {
-            return Ok(done.clone());
-        }
-        let outcome = if request.charge_reference.starts_with("demo_") {
-            RefundOutcome::Approved {
-                reference: format!("demo_re_{}", site_core::random_token(20)),
-            }
-        } else {
-            RefundOutcome::Declined {
-                reason: "The payment service does not know this charge.".into(),
-            }
-        };
-        refunds.insert(request.reference.to_string(), outcome.clone());
-        Ok(outcome)
+/// What the demo gateway answers a card: `None` approves it.
+pub fn demo_decline(card: &Card) -> Option<&'static str> {
+    match card.number.digits() {
+        DEMO_CARD_OK => None,
+        DEMO_CARD_DECLINED => Some("Your card was declined."),
+        DEMO_CARD_NO_FUNDS => Some("Your card has insufficient funds."),
+        _ => Some("This demo gateway only accepts its test cards: use 4242 4242 4242 4242."),
     }
 }
 
@@ -286,7 +290,7 @@ mod tests {
     }
 
     #[test]
-    fn the_demo_provider_knows_its_test_cards() {
+    fn the_demo_gateway_knows_its_test_cards() {
         let card = |n: &str| Card {
             number: CardNumber::parse(n).unwrap(),
             expiry: Expiry {
@@ -295,32 +299,16 @@ mod tests {
             },
             holder: "A".into(),
         };
-        let amount = Money::from_minor(100, site_core::Currency::Usd);
-        let demo = DemoCardProvider::default();
-        let charge = |c: &Card, key: &str| {
-            demo.charge(&ChargeRequest {
-                amount,
-                card: c,
-                reference: key,
-            })
-            .unwrap()
-        };
-        let ok = charge(&card(DEMO_CARD_OK), "a");
-        assert!(matches!(ok, ChargeOutcome::Approved { .. }));
-        assert!(matches!(
-            charge(&card(DEMO_CARD_DECLINED), "b"),
-            ChargeOutcome::Declined { .. }
-        ));
-        assert!(matches!(
-            charge(&card("5555555555554444"), "c"),
-            ChargeOutcome::Declined { .. }
-        ));
+        assert_eq!(demo_decline(&card(DEMO_CARD_OK)), None);
         assert_eq!(
-            charge(&card(DEMO_CARD_DECLINED), "a"),
-            ok,
-            "the same reference is the same charge"
+            demo_decline(&card(DEMO_CARD_DECLINED)),
+            Some("Your card was declined.")
         );
-        assert_eq!(demo.lookup("a").unwrap(), Some(ok));
-        assert_eq!(demo.lookup("never").unwrap(), None);
+        assert!(demo_decline(&card(DEMO_CARD_NO_FUNDS))
+            .unwrap()
+            .contains("insufficient funds"));
+        assert!(demo_decline(&card("5555555555554444"))
+            .unwrap()
+            .contains("4242"));
     }
 }

@@ -1,6 +1,7 @@
-//! Payments: providers behind one trait, a demo card provider, and the
-//! payment records. An order is marked paid only by a successful charge, and
-//! one order is charged at most once.
+//! Payments: providers behind one trait, the bundled demo gateway (Demo
+//! Pay, with hosted pages and signed webhooks), and the payment records. An
+//! order is marked paid only by a successful charge, and one order is
+//! charged at most once, however often a form or a webhook arrives.
 
 pub mod admin;
 pub mod admin_refund;
@@ -9,22 +10,31 @@ mod cancel;
 pub mod demo;
 pub mod domain;
 pub mod forms;
+pub mod gateway;
+mod gateway_pages;
 pub mod holds;
 pub mod models;
 pub mod refunds;
 mod views;
+pub mod webhooks;
 
 use actix_web::web;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
 pub use domain::{
-    Card, ChargeOutcome, ChargeRequest, DemoCardProvider, PaymentProvider, ProviderError,
+    BeginRequest, Card, ChargeOutcome, Lookup, PaymentProvider, ProviderError, RefundOutcome,
+    RefundRequest, WebhookError, WebhookEvent,
 };
+pub use gateway::DemoGateway;
 pub use models::{Payment, PaymentStatus};
 
 pub const ROUTES: &[Route] = &[
     ("payments:pay", "/payments/{public_id}/"),
+    ("payments:return", "/payments/{public_id}/return/"),
+    ("payments:webhook", "/payments/webhooks/{provider}/"),
+    // The demo gateway's hosted page (it plays another service).
+    ("payments:gateway", "/demo-pay/{token}/"),
     // Cancelling may refund, so the payments app answers it.
     ("payments:cancel", "/orders/{public_id}/cancel/"),
 ];
@@ -41,6 +51,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         resource(ROUTES, "payments:pay")
             .route(web::get().to(views::pay_form))
             .route(web::post().to(views::pay_submit)),
+    )
+    .service(resource(ROUTES, "payments:return").route(web::get().to(views::payment_return)))
+    .service(
+        resource(ROUTES, "payments:webhook")
+            .app_data(web::PayloadConfig::new(webhooks::MAX_BODY))
+            .route(web::post().to(webhooks::receive)),
+    )
+    .service(
+        resource(ROUTES, "payments:gateway")
+            .route(web::get().to(gateway_pages::page))
+            .route(web::post().to(gateway_pages::submit)),
     )
     .service(
         resource(ROUTES, "payments:cancel")
@@ -95,6 +116,7 @@ impl site_core::app::App for PaymentsApp {
         vec![
             std::sync::Arc::new(admin::PaymentAdmin::default()),
             std::sync::Arc::new(admin::TransactionAdmin::default()),
+            std::sync::Arc::new(admin::WebhookEventAdmin::default()),
         ]
     }
 
@@ -102,17 +124,51 @@ impl site_core::app::App for PaymentsApp {
         vec![std::sync::Arc::new(admin::PaymentsOfOrders)]
     }
 
+    fn csrf_exempt(&self) -> &'static [&'static str] {
+        // Signed by the provider instead (see `webhooks`).
+        &["/payments/webhooks/"]
+    }
+
     fn jobs(&self) -> Vec<site_core::app::Job> {
-        vec![site_core::app::Job::new(
-            "release-unpaid-orders",
-            std::time::Duration::from_secs(60),
-            |env| {
-                holds::release_unpaid_orders(
-                    &env.db,
-                    chrono::TimeDelta::minutes(env.config.order_hold_minutes),
-                    chrono::TimeDelta::days(env.config.bank_transfer_days),
-                )
-            },
-        )]
+        use site_core::app::Job;
+        vec![
+            Job::new(
+                "process-payment-webhooks",
+                std::time::Duration::from_secs(2),
+                |env| {
+                    let on_paid =
+                        webhooks::receipt(env.renderer.clone(), env.config.site_url.clone());
+                    webhooks::process_due(&env.db, &on_paid)
+                },
+            ),
+            // The demo gateway's own work, as its service would do it.
+            Job::new(
+                "demo-pay-webhooks",
+                std::time::Duration::from_secs(2),
+                |env| {
+                    gateway::deliver_due(
+                        &env.db,
+                        &gateway::webhook_url(&env.config.site_url),
+                        &gateway::webhook_key(&env.secret),
+                    )
+                },
+            ),
+            Job::new(
+                "demo-pay-expiry",
+                std::time::Duration::from_secs(60),
+                |env| Ok(gateway::expire(&mut *env.db.get()?, site_core::now())?),
+            ),
+            site_core::app::Job::new(
+                "release-unpaid-orders",
+                std::time::Duration::from_secs(60),
+                |env| {
+                    holds::release_unpaid_orders(
+                        &env.db,
+                        chrono::TimeDelta::minutes(env.config.order_hold_minutes),
+                        chrono::TimeDelta::days(env.config.bank_transfer_days),
+                    )
+                },
+            ),
+        ]
     }
 }

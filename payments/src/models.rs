@@ -254,7 +254,7 @@ pub fn record_outcome(
     write_transaction(conn, |conn| {
         let now = site_core::now();
         let (status, tx_status, reference, message) = match outcome {
-            ChargeOutcome::Approved { reference } => (
+            ChargeOutcome::Approved { reference, .. } => (
                 PaymentStatus::Succeeded,
                 TransactionStatus::Approved,
                 reference.as_str(),
@@ -277,6 +277,13 @@ pub fn record_outcome(
         if moved == 0 {
             return Ok(false);
         }
+        if let ChargeOutcome::Approved { card_last4, .. } = outcome {
+            if !card_last4.is_empty() {
+                diesel::update(p::table.find(payment.id))
+                    .set(p::card_last4.eq(card_last4))
+                    .execute(conn)?;
+            }
+        }
         diesel::insert_into(t::table)
             .values((
                 t::payment_id.eq(payment.id),
@@ -296,6 +303,34 @@ pub fn record_outcome(
         }
         Ok(true)
     })
+}
+
+/// A card the provider declined while its payment page stays open (the
+/// shopper may try another): kept in the payment's history, changing
+/// nothing else.
+pub fn record_declined_attempt(
+    conn: &mut DbConn,
+    payment: &Payment,
+    event: &crate::domain::WebhookEvent,
+) -> QueryResult<()> {
+    let message = if event.card_last4.is_empty() {
+        event.reason.clone()
+    } else {
+        format!("{} (card ending {})", event.reason, event.card_last4)
+    };
+    diesel::insert_into(t::table)
+        .values((
+            t::payment_id.eq(payment.id),
+            t::kind.eq(TransactionKind::Charge),
+            t::status.eq(TransactionStatus::Declined),
+            t::amount_minor.eq(payment.amount_minor),
+            t::currency.eq(&payment.currency),
+            t::reference.eq(&event.charge),
+            t::message.eq(message),
+            t::created_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The payment page for an order.
+//! Paying for an order: the shop's side of a hosted payment page (send the
+//! shopper there, take them back, record what happened).
 
 use std::collections::HashMap;
 
@@ -10,8 +11,8 @@ use site_core::http::{redirect, Level, RequestContext};
 use site_core::tera::Context;
 use site_core::AppError;
 
-use crate::domain::{ChargeOutcome, ChargeRequest, PaymentProvider};
-use crate::forms::{parse_card, parse_payment_key};
+use crate::domain::{BeginRequest, ChargeOutcome, Lookup, PaymentProvider};
+use crate::forms::parse_payment_key;
 use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment, PaymentStatus};
 
 pub(crate) fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
@@ -43,13 +44,17 @@ fn render_pay(
 fn receipt(
     rq: &RequestContext,
 ) -> impl Fn(&mut site_core::DbConn, i64) -> Result<(), String> + Send + 'static {
-    let renderer = rq.renderer.clone();
-    let site_url = rq.config.site_url.clone();
-    move |conn, order_id| orders::emails::queue_receipt(conn, &renderer, &site_url, order_id)
+    crate::webhooks::receipt(rq.renderer.clone().into_inner(), rq.config.site_url.clone())
 }
 
 fn order_url(rq: &RequestContext, order: &Order) -> Result<String, AppError> {
     rq.url("orders:detail", &[("public_id", &order.public_id)])
+}
+
+async fn load_order(rq: &RequestContext, public_id: &str) -> Result<Order, AppError> {
+    let pid = public_id.to_string();
+    rq.db(move |conn| Ok(Order::by_public_id(conn, &pid)?))
+        .await
 }
 
 pub async fn pay_form(
@@ -58,26 +63,23 @@ pub async fn pay_form(
 ) -> Result<HttpResponse, AppError> {
     let public_id = public_id.into_inner();
     Order::check_public_id(&public_id)?;
-    let order = rq
-        .db(move |conn| Ok(Order::by_public_id(conn, &public_id)?))
-        .await?;
+    let order = load_order(&rq, &public_id).await?;
     if !order.status().awaits_payment() {
         rq.flash(Level::Info, "This order does not need paying any more.");
         return Ok(redirect(&order_url(&rq, &order)?));
     }
-    let form = FormState::initial(&[(
-        "holder",
-        &format!("{} {}", order.first_name, order.last_name),
-    )]);
     render_pay(
         &rq,
         &order,
-        &form,
+        &FormState::default(),
         &site_core::random_token(32),
         StatusCode::OK,
     )
 }
 
+/// Opens the payment service's page for this order's payment and sends
+/// the shopper there. The same form sent twice opens the same page; an
+/// earlier payment still open is continued rather than doubled.
 pub async fn pay_submit(
     rq: RequestContext,
     public_id: web::Path<String>,
@@ -91,118 +93,206 @@ pub async fn pay_submit(
             "This payment form is incomplete or out of date. Open the order and pay again.".into(),
         )
     })?;
-    let today = chrono::Utc::now().date_naive();
-    let card = match parse_card(form, today) {
-        Ok(card) => card,
-        Err(form) => {
-            let pid = public_id.clone();
-            let order = rq
-                .db(move |conn| Ok(Order::by_public_id(conn, &pid)?))
-                .await?;
-            return render_pay(&rq, &order, &form, &key, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
-
     let provider = provider(&rq)?;
-    let (pid, k, name, last4) = (
-        public_id.clone(),
-        key.clone(),
-        provider.name(),
-        card.number.last4().to_string(),
-    );
+    let (pid, k, name) = (public_id.clone(), key.clone(), provider.name());
     let claimed = rq
-        .db(move |conn| Ok(claim(conn, &pid, &k, name, &last4)?))
+        .db(move |conn| Ok(claim(conn, &pid, &k, name, "")?))
         .await?;
-    let (order, payment) = match claimed {
-        Claim::Started(order, payment) => (order, payment),
+    match claimed {
+        Claim::Started(order, payment) => begin(&rq, provider, &order, &payment).await,
         Claim::NotPayable(order) => {
             rq.flash(Level::Info, "This order does not need paying any more.");
-            return Ok(redirect(&order_url(&rq, &order)?));
+            Ok(redirect(&order_url(&rq, &order)?))
         }
-        Claim::Busy(_) => {
-            return Err(AppError::Conflict(
-                "Another payment for this order just changed. Open the order again.".into(),
-            ))
-        }
-        Claim::InProgress(order, live) => return settle_earlier(&rq, provider, order, live).await,
-        Claim::Duplicate(order, existing) => {
-            return answer_duplicate(&rq, provider, order, existing).await
-        }
-    };
-
-    // Charge outside any transaction: a provider call can be slow, and the
-    // claim already keeps a second payment for this order out.
-    let amount = order.total();
-    let k = key.clone();
-    let p = provider.clone();
-    let charged = web::block(move || {
-        p.charge(&ChargeRequest {
-            amount,
-            card: &card,
-            reference: &k,
-        })
-    })
-    .await?;
-    match charged {
-        Ok(outcome) => {
-            let (pay, o) = (payment.clone(), outcome.clone());
-            let receipt = receipt(&rq);
-            rq.db(move |conn| Ok(record_outcome(conn, &pay, &o, Some(&receipt))?))
-                .await?;
-            respond(
-                &rq,
-                &order,
-                &outcome,
-                "Payment received. Thank you for your order!",
-            )
-        }
-        Err(e) => {
-            // The card may or may not have been charged. Keep the payment
-            // live and offer the same form (same key): submitting it asks
-            // the provider what happened before anything else is tried.
-            tracing::error!(order = %order.public_id, error = %e, "payment provider failed; payment left unconfirmed");
-            rq.db(move |conn| Ok(mark_unconfirmed(conn, &payment)?))
-                .await?;
-            unconfirmed(&rq, &order, &key)
+        Claim::Busy(_) => Err(AppError::Conflict(
+            "Another payment for this order just changed. Open the order again.".into(),
+        )),
+        Claim::InProgress(order, live) | Claim::Duplicate(order, live) => {
+            continue_payment(&rq, provider, order, live).await
         }
     }
 }
 
-fn respond(
+/// Asks the provider for the payment page and redirects there. If it does
+/// not answer, the payment stays live but unconfirmed: the next attempt
+/// asks what became of it first.
+async fn begin(
+    rq: &RequestContext,
+    provider: web::Data<dyn PaymentProvider>,
+    order: &Order,
+    payment: &Payment,
+) -> Result<HttpResponse, AppError> {
+    let return_url = format!(
+        "{}{}",
+        rq.config.site_url.trim_end_matches('/'),
+        rq.url("payments:return", &[("public_id", &order.public_id)])?
+    );
+    let amount = order.total();
+    let key = payment.idempotency_key.clone();
+    let opened = web::block(move || {
+        provider.begin(&BeginRequest {
+            amount,
+            reference: &key,
+            return_url: &return_url,
+            merchant: "Demo Shop",
+        })
+    })
+    .await?;
+    match opened {
+        Ok(url) => Ok(redirect(&url)),
+        Err(e) => {
+            tracing::error!(order = %order.public_id, error = %e, "payment provider failed to open a payment page");
+            let p = payment.clone();
+            rq.db(move |conn| Ok(mark_unconfirmed(conn, &p)?)).await?;
+            unconfirmed(rq, order, &payment.idempotency_key)
+        }
+    }
+}
+
+/// A payment for the order exists: answer with what became of it, asking
+/// the provider when the shop does not know yet.
+async fn continue_payment(
+    rq: &RequestContext,
+    provider: web::Data<dyn PaymentProvider>,
+    order: Order,
+    payment: Payment,
+) -> Result<HttpResponse, AppError> {
+    match payment.status() {
+        PaymentStatus::Succeeded => {
+            rq.flash(Level::Info, "This payment was already received.");
+            return Ok(redirect(&order_url(rq, &order)?));
+        }
+        PaymentStatus::Failed => {
+            let p = payment.clone();
+            let reason = rq
+                .db(move |conn| Ok(p.failure_message(conn)?))
+                .await?
+                .unwrap_or_else(|| "Your payment did not go through.".into());
+            return declined(rq, &order, &reason);
+        }
+        PaymentStatus::Processing | PaymentStatus::Unconfirmed => {}
+    }
+    let key = payment.idempotency_key.clone();
+    let p = provider.clone();
+    let found = web::block(move || p.lookup(&key)).await?;
+    let outcome = match found {
+        Ok(Lookup::Done(outcome)) => outcome,
+        // The shopper left the page open (or came back): continue there.
+        Ok(Lookup::Open) => return begin(rq, provider, &order, &payment).await,
+        Ok(Lookup::Unknown) if payment.needs_lookup(site_core::now()) => {
+            ChargeOutcome::Declined {
+                reference: String::new(),
+                reason: "Your earlier payment attempt did not reach the payment service, so you were not charged.".into(),
+            }
+        }
+        // Claimed a moment ago; its page is being opened right now.
+        Ok(Lookup::Unknown) => return begin(rq, provider, &order, &payment).await,
+        Err(e) => {
+            tracing::warn!(order = %order.public_id, error = %e, "payment lookup failed");
+            return unconfirmed(rq, &order, &payment.idempotency_key);
+        }
+    };
+    settle(rq, &order, &payment, outcome).await
+}
+
+/// Records a final outcome the provider gave and answers the shopper.
+async fn settle(
     rq: &RequestContext,
     order: &Order,
-    outcome: &ChargeOutcome,
-    success: &str,
+    payment: &Payment,
+    outcome: ChargeOutcome,
 ) -> Result<HttpResponse, AppError> {
-    match outcome {
+    let (p, o) = (payment.clone(), outcome.clone());
+    let receipt = receipt(rq);
+    rq.db(move |conn| Ok(record_outcome(conn, &p, &o, Some(&receipt))?))
+        .await?;
+    match &outcome {
         ChargeOutcome::Approved { .. } => {
-            rq.flash(Level::Success, success);
+            rq.flash(
+                Level::Success,
+                "Payment received. Thank you for your order!",
+            );
             Ok(redirect(&order_url(rq, order)?))
         }
         ChargeOutcome::Declined { reason, .. } => declined(rq, order, reason),
     }
 }
 
+/// Where the payment service sends the shopper back, paid or not. The
+/// webhook may not have arrived yet, so the shop asks the provider; both
+/// record the same outcome once.
+pub async fn payment_return(
+    rq: RequestContext,
+    public_id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let public_id = public_id.into_inner();
+    Order::check_public_id(&public_id)?;
+    let pid = public_id.clone();
+    let (order, payment) = rq
+        .db(move |conn| {
+            let order = Order::by_public_id(conn, &pid)?;
+            let payment = Payment::for_order(conn, order.id)?.pop();
+            Ok((order, payment))
+        })
+        .await?;
+    let Some(payment) = payment else {
+        return Ok(redirect(&order_url(&rq, &order)?));
+    };
+    match payment.status() {
+        PaymentStatus::Succeeded => {
+            rq.flash(
+                Level::Success,
+                "Payment received. Thank you for your order!",
+            );
+            return Ok(redirect(&order_url(&rq, &order)?));
+        }
+        PaymentStatus::Failed => {
+            return continue_payment(&rq, provider(&rq)?, order, payment).await
+        }
+        PaymentStatus::Processing | PaymentStatus::Unconfirmed => {}
+    }
+    let provider = provider(&rq)?;
+    let key = payment.idempotency_key.clone();
+    let found = web::block(move || provider.lookup(&key)).await?;
+    match found {
+        Ok(Lookup::Done(outcome)) => settle(&rq, &order, &payment, outcome).await,
+        Ok(Lookup::Open) | Ok(Lookup::Unknown) => {
+            let mut form = FormState::default();
+            form.add_non_field_error(
+                "You have not finished paying: your order is saved. Continue to the payment page when you are ready.",
+            );
+            render_pay(
+                &rq,
+                &order,
+                &form,
+                &site_core::random_token(32),
+                StatusCode::OK,
+            )
+        }
+        Err(e) => {
+            tracing::warn!(order = %order.public_id, error = %e, "payment lookup on return failed");
+            rq.flash(
+                Level::Info,
+                "We are waiting for the payment service to confirm your payment. This page will show it once it has: you will not be charged twice.",
+            );
+            Ok(redirect(&order_url(&rq, &order)?))
+        }
+    }
+}
+
 fn unconfirmed(rq: &RequestContext, order: &Order, key: &str) -> Result<HttpResponse, AppError> {
-    let mut form = holder_form(order);
+    let mut form = FormState::default();
     form.add_non_field_error(
-        "We could not confirm your payment with the payment service. Submit the form again in a moment: \
+        "We could not reach the payment service. Try again in a moment: \
          we will check what happened first, and you will not be charged twice.",
     );
     render_pay(rq, order, &form, key, StatusCode::SERVICE_UNAVAILABLE)
 }
 
-fn holder_form(order: &Order) -> FormState {
-    FormState::initial(&[(
-        "holder",
-        &format!("{} {}", order.first_name, order.last_name),
-    )])
-}
-
 fn declined(rq: &RequestContext, order: &Order, reason: &str) -> Result<HttpResponse, AppError> {
-    let mut form = holder_form(order);
+    let mut form = FormState::default();
     form.add_non_field_error(format!(
-        "{reason} Your order is saved and has not been paid; you can try another card."
+        "{reason} Your order is saved and has not been paid; you can try again."
     ));
     // A fresh key: the next attempt is a new payment.
     render_pay(
@@ -211,69 +301,6 @@ fn declined(rq: &RequestContext, order: &Order, reason: &str) -> Result<HttpResp
         &form,
         &site_core::random_token(32),
         StatusCode::PAYMENT_REQUIRED,
-    )
-}
-
-/// The same payment form arrived again: answer as the first one was answered.
-async fn answer_duplicate(
-    rq: &RequestContext,
-    provider: web::Data<dyn PaymentProvider>,
-    order: Order,
-    existing: Payment,
-) -> Result<HttpResponse, AppError> {
-    match existing.status() {
-        PaymentStatus::Succeeded => {
-            rq.flash(Level::Info, "This payment was already received.");
-            Ok(redirect(&order_url(rq, &order)?))
-        }
-        PaymentStatus::Failed => {
-            let p = existing.clone();
-            let reason = rq
-                .db(move |conn| Ok(p.failure_message(conn)?))
-                .await?
-                .unwrap_or_else(|| "Your card was declined.".into());
-            declined(rq, &order, &reason)
-        }
-        _ => settle_earlier(rq, provider, order, existing).await,
-    }
-}
-
-/// An earlier payment for the order is still live. If its answer was lost
-/// (or its server died mid-charge), ask the provider what became of it and
-/// record that; the order is charged at most once either way.
-async fn settle_earlier(
-    rq: &RequestContext,
-    provider: web::Data<dyn PaymentProvider>,
-    order: Order,
-    earlier: Payment,
-) -> Result<HttpResponse, AppError> {
-    if !earlier.needs_lookup(site_core::now()) {
-        return Err(AppError::Conflict(
-            "A payment for this order is being processed right now. Wait a moment and open the order again.".into(),
-        ));
-    }
-    let key = earlier.idempotency_key.clone();
-    let found = web::block(move || provider.lookup(&key)).await?;
-    let outcome = match found {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => ChargeOutcome::Declined {
-            reference: String::new(),
-            reason: "Your earlier payment attempt did not reach the payment service, so you were not charged.".into(),
-        },
-        Err(e) => {
-            tracing::warn!(order = %order.public_id, error = %e, "payment lookup failed");
-            return unconfirmed(rq, &order, &earlier.idempotency_key);
-        }
-    };
-    let (p, o) = (earlier.clone(), outcome.clone());
-    let receipt = receipt(rq);
-    rq.db(move |conn| Ok(record_outcome(conn, &p, &o, Some(&receipt))?))
-        .await?;
-    respond(
-        rq,
-        &order,
-        &outcome,
-        "Your earlier payment went through: the order is paid. You were charged once.",
     )
 }
 

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use site_core::app::JobEnv;
 use site_core::db::Database;
 use site_core::forms::Email;
 use site_core::mail::Mailer;
@@ -145,16 +144,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             changepassword(&db, &email, password_stdin)
         }
         Command::Worker => {
-            let db = open_db(&config)?;
-            let apps = crate::apps(&config);
-            crate::migrate(&db, &apps)?;
             let mailer = Mailer::from_config(&config)?;
+            let shop = crate::Shop::open(config, mailer)?;
             println!(
                 "Worker running (mail: {}). Press Ctrl-C to stop.",
-                mailer.backend_name()
+                shop.mailer.backend_name()
             );
             actix_web::rt::System::new().block_on(async move {
-                crate::jobs::spawn(&apps, JobEnv { db, mailer, config });
+                crate::jobs::spawn(&shop.apps, shop.job_env());
                 actix_web::rt::signal::ctrl_c().await?;
                 Ok(())
             })
@@ -449,11 +446,7 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let addr = listener.local_addr()?;
     let backend = shop.db.backend.name();
     let mail = shop.mailer.backend_name();
-    let env = JobEnv {
-        db: shop.db.clone(),
-        mailer: shop.mailer.clone(),
-        config: config.clone(),
-    };
+    let env = shop.job_env();
     let apps = shop.apps.clone();
     actix_web::rt::System::new().block_on(async move {
         let server = shop.server(listener)?;

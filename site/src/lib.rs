@@ -16,7 +16,7 @@ use actix_web::cookie::{Key, SameSite};
 use actix_web::middleware::{from_fn, Compress};
 use actix_web::{dev::Server, web, App as ActixApp, HttpServer};
 use anyhow::Context as _;
-use payments::{DemoCardProvider, PaymentProvider};
+use payments::{DemoGateway, PaymentProvider};
 use site_core::admin::AdminSite;
 use site_core::app::App;
 use site_core::core_app::CoreApp;
@@ -42,6 +42,9 @@ pub struct Shop {
     pub mailer: Mailer,
     pub statics: Arc<StaticFiles>,
     pub payment_provider: Arc<dyn PaymentProvider>,
+    /// The bundled demo gateway (its pages are served whatever the
+    /// provider; it is the provider unless another is configured).
+    pub demo_gateway: Arc<DemoGateway>,
     pub session_key: Key,
     /// Signs the links in account emails.
     pub signer: Signer,
@@ -54,6 +57,8 @@ pub struct Shop {
     pub account_hooks: AccountHooks,
     /// Shared by every worker: how much mail each client may trigger.
     pub mail_send_limit: web::Data<site_core::http::MailSendLimit>,
+    /// The site's secret, from which keys are derived.
+    secret: Arc<str>,
 }
 
 /// The shop's apps. Adding an app is one line here (and its crate in the
@@ -166,13 +171,16 @@ impl Shop {
         let session_key = Key::derive_from(secret.as_bytes());
         let signer = Signer::new(secret.as_bytes());
         let account_hooks = AccountHooks(apps.iter().flat_map(|a| a.account_hooks()).collect());
+        let demo_gateway = Arc::new(DemoGateway::new(db.clone(), &config.site_url, &secret));
         Ok(Shop {
             config: config.clone(),
             db,
             renderer,
             mailer,
             statics,
-            payment_provider: Arc::new(DemoCardProvider::default()),
+            payment_provider: demo_gateway.clone(),
+            demo_gateway,
+            secret: secret.into(),
             session_key,
             signer,
             admin: web::Data::new(admin_site(&apps)),
@@ -182,12 +190,31 @@ impl Shop {
         })
     }
 
+    /// What the apps' background jobs need.
+    pub fn job_env(&self) -> site_core::app::JobEnv {
+        site_core::app::JobEnv {
+            db: self.db.clone(),
+            mailer: self.mailer.clone(),
+            config: self.config.clone(),
+            renderer: self.renderer.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+
     /// The actix app's routes, data and middleware.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(self.config.clone()))
             .app_data(web::Data::new(self.db.clone()))
             .app_data(web::Data::from(self.renderer.clone()))
             .app_data(web::Data::from(self.payment_provider.clone()))
+            .app_data(web::Data::from(self.demo_gateway.clone()))
+            .app_data(web::Data::new(csrf::Exempt(
+                self.apps
+                    .iter()
+                    .flat_map(|a| a.csrf_exempt())
+                    .copied()
+                    .collect(),
+            )))
             .app_data(web::Data::from(self.statics.clone()))
             .app_data(self.admin.clone())
             .app_data(self.mail_send_limit.clone())

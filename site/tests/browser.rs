@@ -188,6 +188,14 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
 
     click(&c, "a.button[href^='/payments/']").await;
     wait_prefix(&c, "/payments/", "").await;
+    // On to the gateway's hosted page.
+    submit_panel(&c).await;
+    wait_prefix(&c, "/demo-pay/", "").await;
+    let gateway = text(&c).await;
+    assert!(
+        gateway.contains("Demo Pay") && gateway.contains("Payment to"),
+        "{gateway}"
+    );
     pay_with(&c, "4000 0000 0000 0002").await;
     c.wait()
         .at_most(Duration::from_secs(15))
@@ -241,11 +249,13 @@ async fn submit_panel(c: &Client) {
     click(c, "form.panel button[type=submit]").await;
 }
 
+/// Pays on the demo gateway's page.
 async fn pay_with(c: &Client, card_number: &str) {
+    fill(c, "holder", "Chromium Shopper").await;
     fill(c, "card_number", card_number).await;
     fill(c, "expiry", "12/39").await;
     fill(c, "cvc", "123").await;
-    submit_panel(c).await;
+    click(c, "form[action^='/demo-pay/'] button[type=submit]").await;
 }
 
 async fn wait_path(c: &Client, path: &str) {
@@ -414,14 +424,7 @@ async fn staff_run_the_catalogue_and_ship_an_order_in_chromium() {
     shopper.add_to_cart(lamp.id, 1).await;
     let placed = shopper.checkout("shopper@example.com").await;
     let public_id = support::order_public_id(&placed);
-    let pay = shopper.get(&format!("/payments/{public_id}/")).await;
-    shopper
-        .submit(
-            &pay,
-            &format!("/payments/{public_id}/"),
-            &support::card_fields("4242424242424242"),
-        )
-        .await;
+    shopper.pay_by_card(&public_id, "4242424242424242").await;
     let picture = tempfile::Builder::new()
         .prefix("teapot-")
         .suffix(".png")

@@ -82,6 +82,12 @@ pub trait App: Send + Sync + 'static {
     fn jobs(&self) -> Vec<Job> {
         Vec::new()
     }
+
+    /// Path prefixes other services post to without a CSRF token (they
+    /// sign their requests instead).
+    fn csrf_exempt(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// A permission as code declares it; `migrate` creates the missing rows.
@@ -108,6 +114,10 @@ pub struct JobEnv {
     pub db: Database,
     pub mailer: Mailer,
     pub config: Config,
+    /// Renders what jobs queue (emails).
+    pub renderer: Arc<crate::templates::Renderer>,
+    /// The site's secret, from which jobs derive the keys they need.
+    pub secret: Arc<str>,
 }
 
 pub type JobFn = dyn Fn(&JobEnv) -> anyhow::Result<usize> + Send + Sync;

@@ -36,6 +36,18 @@ pub fn random_token(len: usize) -> String {
     Alphanumeric.sample_string(&mut rand::rng(), len)
 }
 
+/// Crash tests: when `SHOP_FAILPOINT` names this point, the process dies
+/// here at once (no destructors, no flushing: as `kill -9` would), so a
+/// test can prove what was committed before it survives a restart.
+pub fn failpoint(name: &str) {
+    static ARMED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let armed = ARMED.get_or_init(|| std::env::var("SHOP_FAILPOINT").ok());
+    if armed.as_deref() == Some(name) {
+        eprintln!("failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
 /// Seconds-precision UTC "now", the one clock every table is written with
 /// (`CURRENT_TIMESTAMP` differs in precision between the backends).
 pub fn now() -> chrono::NaiveDateTime {

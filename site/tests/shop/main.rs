@@ -31,3 +31,4 @@ mod shipping;
 mod taxes;
 mod two_factor;
 mod vouchers;
+mod webhooks;

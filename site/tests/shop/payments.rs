@@ -1,8 +1,11 @@
 use diesel::prelude::*;
 use orders::Order;
-use site_core::schema::{payments_payment as pay, payments_transaction as tx};
+use site_core::schema::{
+    gateway_checkout as gc, gateway_webhook as gw, payments_payment as pay,
+    payments_transaction as tx, payments_webhook_event as ev,
+};
 
-use crate::support::{card_fields, order_public_id, Client, Page, TestApp};
+use crate::support::{order_public_id, Client, Flaky, Page, TestApp};
 
 async fn placed_order(app: &TestApp) -> (Client, Page, String) {
     let p = app.product("Desk Lamp", 5, 3999);
@@ -13,14 +16,36 @@ async fn placed_order(app: &TestApp) -> (Client, Page, String) {
     (c, page, id)
 }
 
-/// Submits the payment form on `page` with this card number.
-async fn pay(c: &Client, page: &Page, id: &str, number: &str) -> Page {
-    c.submit(page, &format!("/payments/{id}/"), &card_fields(number))
-        .await
+/// The demo gateway posts webhooks only when the test says.
+fn held() -> crate::support::Options {
+    crate::support::Options {
+        hold_webhooks: true,
+        ..Default::default()
+    }
+}
+
+fn status(app: &TestApp, id: &str) -> orders::OrderStatus {
+    Order::by_public_id(&mut app.conn(), id).unwrap().status
+}
+
+/// (kind, status) of every payment transaction, oldest first.
+fn transactions(app: &TestApp) -> Vec<(String, String)> {
+    tx::table
+        .order(tx::id)
+        .select((tx::kind, tx::status))
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+fn approved_charges(app: &TestApp) -> usize {
+    transactions(app)
+        .iter()
+        .filter(|(k, s)| k == "charge" && s == "approved")
+        .count()
 }
 
 #[actix_web::test]
-async fn the_demo_card_pays_the_order() {
+async fn the_shopper_pays_on_the_gateways_page_and_comes_back_paid() {
     let app = TestApp::spawn().await;
     let (c, order_page, id) = placed_order(&app).await;
     assert!(
@@ -30,80 +55,152 @@ async fn the_demo_card_pays_the_order() {
         "a pay button"
     );
     let pay_page = c.get(&format!("/payments/{id}/")).await;
-    assert!(pay_page.contains("Pay $39.99"));
-    let done = pay(&c, &pay_page, &id, "4242 4242 4242 4242").await;
-    assert_eq!(done.status, 200);
-    assert!(done.url.ends_with(&format!("/orders/{id}/")));
-    assert!(done.contains("Payment received."));
-    assert!(done.contains("Paid"));
-    let order = Order::by_public_id(&mut app.conn(), &id).unwrap();
-    assert_eq!(order.status, orders::OrderStatus::Paid);
-    assert!(order.paid_at.is_some());
+    assert!(
+        pay_page.contains("Pay $39.99 by card"),
+        "{}",
+        pay_page.text()
+    );
+    assert!(
+        !pay_page.body.contains("card_number"),
+        "the shop never asks for the card"
+    );
 
-    let payments: Vec<(String, String, i64)> = pay::table
-        .select((pay::status, pay::card_last4, pay::amount_minor))
+    let gateway = c.open_gateway(&id).await;
+    assert_eq!(gateway.testid_texts("gateway-amount"), vec!["$39.99"]);
+    assert!(gateway.contains("Payment to Demo Shop"));
+    assert!(gateway.contains("Demo Pay"));
+    let back = c.gateway_pay_raw(&gateway, "4242 4242 4242 4242").await;
+    assert_eq!(back.status, 303);
+    assert_eq!(
+        back.location().unwrap(),
+        app.url(&format!("/payments/{id}/return/"))
+    );
+    let done = c.follow(back).await;
+    assert!(done.url.ends_with(&format!("/orders/{id}/")));
+    assert!(done.contains("Payment received."), "{}", done.text());
+    assert!(done.contains("Paid"));
+    assert_eq!(status(&app, &id), orders::OrderStatus::Paid);
+
+    // The webhook arrives too (it was posted when the card was paid); the
+    // order stays paid once.
+    app.deliver_webhooks().await;
+    app.process_webhooks().await;
+    let payments: Vec<(String, String, String, i64)> = pay::table
+        .select((
+            pay::provider,
+            pay::status,
+            pay::card_last4,
+            pay::amount_minor,
+        ))
         .load(&mut *app.conn())
         .unwrap();
     assert_eq!(
         payments,
-        vec![("succeeded".to_string(), "4242".to_string(), 3999)]
+        vec![(
+            "demo-pay".to_string(),
+            "succeeded".to_string(),
+            "4242".to_string(),
+            3999
+        )]
     );
-    let txs: Vec<(String, String)> = tx::table
-        .select((tx::kind, tx::status))
+    assert_eq!(
+        transactions(&app),
+        vec![("charge".to_string(), "approved".to_string())]
+    );
+    let events: Vec<(String, bool)> = ev::table
+        .select((ev::kind, ev::processed_at.is_not_null()))
         .load(&mut *app.conn())
         .unwrap();
-    assert_eq!(txs, vec![("charge".to_string(), "approved".to_string())]);
+    assert_eq!(events, vec![("charge.succeeded".to_string(), true)]);
 
-    // The paid order no longer offers payment; resubmitting charges nothing.
+    // Paying again charges nothing: the shop's form, the gateway's page.
     let again = c.get(&format!("/payments/{id}/")).await;
-    assert!(again.url.ends_with(&format!("/orders/{id}/")));
     assert!(again.contains("This order does not need paying any more."));
-    let resubmit = pay(&c, &pay_page, &id, "4242424242424242").await;
-    assert!(resubmit.contains("This payment was already received."));
-    assert_eq!(app.payments(), 1, "one charge");
+    let resubmit = c.submit(&pay_page, &format!("/payments/{id}/"), &[]).await;
+    assert!(resubmit.url.ends_with(&format!("/orders/{id}/")));
+    let gateway_again = c.get(&gateway.url).await;
+    assert!(gateway_again.contains("This payment is complete (card ending 4242)."));
+    let replay = c.gateway_pay_raw(&gateway, "4242424242424242").await;
+    assert_eq!(
+        replay.status, 303,
+        "a closed page only sends the shopper back"
+    );
+    assert_eq!(app.payments(), 1);
+    assert_eq!(approved_charges(&app), 1);
+    let charged: i64 = gc::table
+        .filter(gc::status.eq("succeeded"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(charged, 1, "the gateway charged once");
 }
 
 #[actix_web::test]
-async fn a_declined_card_leaves_the_order_unpaid_and_payable() {
+async fn a_declined_card_stays_on_the_gateway_and_another_card_pays() {
     let app = TestApp::spawn().await;
     let (c, _, id) = placed_order(&app).await;
-    let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let declined = pay(&c, &pay_page, &id, "4000 0000 0000 0002").await;
+    let gateway = c.open_gateway(&id).await;
+    let declined = c.gateway_pay_raw(&gateway, "4000 0000 0000 0002").await;
     assert_eq!(declined.status, 402);
     assert!(
-        declined.contains("Your card was declined."),
+        declined.contains("Your card was declined. Nothing was charged"),
         "{}",
         declined.text()
     );
-    assert!(declined.contains("has not been paid"));
     assert!(
         !declined.body.contains("value=\"4000"),
         "card number not echoed into the form"
     );
-    assert_eq!(
-        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        orders::OrderStatus::Pending
-    );
+    assert_eq!(status(&app, &id), orders::OrderStatus::Pending);
 
-    let paid = pay(&c, &declined, &id, "4242424242424242").await;
-    assert!(paid.contains("Payment received."));
+    let no_funds = c.gateway_pay_raw(&declined, "4000000000009995").await;
+    assert!(no_funds.contains("insufficient funds"));
+    let paid = c
+        .follow(c.gateway_pay_raw(&no_funds, "4242424242424242").await)
+        .await;
+    assert!(paid.contains("Payment received."), "{}", paid.text());
+    app.deliver_webhooks().await;
+    app.process_webhooks().await;
     let statuses: Vec<String> = pay::table
-        .order(pay::id)
         .select(pay::status)
         .load(&mut *app.conn())
         .unwrap();
-    assert_eq!(statuses, vec!["failed", "succeeded"]);
+    assert_eq!(
+        statuses,
+        vec!["succeeded"],
+        "one payment, paid by the third card"
+    );
+    assert_eq!(approved_charges(&app), 1);
 }
 
 #[actix_web::test]
-async fn bad_card_details_are_field_errors() {
+async fn leaving_the_gateway_unpaid_brings_the_shopper_back_to_the_same_page() {
     let app = TestApp::spawn().await;
     let (c, _, id) = placed_order(&app).await;
-    let pay_page = c.get(&format!("/payments/{id}/")).await;
+    let gateway = c.open_gateway(&id).await;
+    // "Cancel and return to Demo Shop".
+    let back = c.get(&format!("/payments/{id}/return/")).await;
+    assert!(
+        back.contains("You have not finished paying"),
+        "{}",
+        back.text()
+    );
+    assert_eq!(status(&app, &id), orders::OrderStatus::Pending);
+    // Continuing opens the same gateway page, not a second payment.
+    let again = c.submit_raw(&back, &format!("/payments/{id}/"), &[]).await;
+    assert_eq!(again.location().unwrap(), gateway.url);
+    assert_eq!(app.payments(), 1);
+}
+
+#[actix_web::test]
+async fn bad_card_details_are_field_errors_on_the_gateway() {
+    let app = TestApp::spawn().await;
+    let (c, _, id) = placed_order(&app).await;
+    let gateway = c.open_gateway(&id).await;
     let page = c
-        .submit(
-            &pay_page,
-            &format!("/payments/{id}/"),
+        .submit_raw(
+            &gateway,
+            &c.path_of(&gateway.url),
             &[
                 ("holder", ""),
                 ("card_number", "4242 4242 4242 4241"),
@@ -122,28 +219,61 @@ async fn bad_card_details_are_field_errors() {
         assert!(page.contains(says), "{says}: {}", page.text());
     }
     assert!(!page.body.contains("4241"), "card number not echoed back");
-    assert_eq!(app.payments(), 0);
+    let declines: i64 = gc::table
+        .select(gc::declines)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(declines, 0, "nothing was sent to the card network");
+    assert_eq!(status(&app, &id), orders::OrderStatus::Pending);
 }
 
 #[actix_web::test]
 async fn card_numbers_are_never_stored() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(held()).await;
     let (c, _, id) = placed_order(&app).await;
-    let pay_page = c.get(&format!("/payments/{id}/")).await;
-    pay(&c, &pay_page, &id, "4242424242424242").await;
+    let gateway = c.open_gateway(&id).await;
+    let declined = c.gateway_pay_raw(&gateway, "4000000000000002").await;
+    c.follow(c.gateway_pay_raw(&declined, "4242424242424242").await)
+        .await;
+    assert_eq!(app.deliver_webhooks().await, 2);
+    let mut stored: Vec<String> = Vec::new();
     let rows: Vec<(String, String, String)> = pay::table
         .inner_join(tx::table)
         .select((pay::card_last4, tx::reference, tx::message))
         .load(&mut *app.conn())
         .unwrap();
-    for (last4, reference, message) in rows {
-        assert_eq!(last4, "4242");
-        assert!(!reference.contains("42424242") && !message.contains("42424242"));
+    for (a, b, c) in rows {
+        stored.extend([a, b, c]);
+    }
+    stored.extend(
+        gw::table
+            .select(gw::body)
+            .load::<String>(&mut *app.conn())
+            .unwrap(),
+    );
+    stored.extend(
+        ev::table
+            .select(ev::payload)
+            .load::<String>(&mut *app.conn())
+            .unwrap(),
+    );
+    stored.extend(
+        gc::table
+            .select(gc::card_last4)
+            .load::<String>(&mut *app.conn())
+            .unwrap(),
+    );
+    assert!(stored.iter().any(|s| s.contains("4242")));
+    for s in stored {
+        assert!(
+            !s.contains("42424242") && !s.contains("00000002"),
+            "a card number was stored: {s}"
+        );
     }
 }
 
 #[actix_web::test]
-async fn unknown_orders_have_no_payment_page() {
+async fn unknown_orders_and_payment_pages_are_not_found() {
     let app = TestApp::spawn().await;
     let c = app.client();
     assert_eq!(
@@ -153,143 +283,120 @@ async fn unknown_orders_have_no_payment_page() {
         404
     );
     assert_eq!(c.get("/payments/short/").await.status, 404);
-}
-
-/// Wraps the demo provider; the first charge's answer is lost, either
-/// after the card was charged or before the request reached the provider.
-struct LosesFirstAnswer {
-    demo: payments::DemoCardProvider,
-    charged_before_failing: bool,
-    calls: std::sync::atomic::AtomicUsize,
-    charges: std::sync::atomic::AtomicUsize,
-}
-
-impl LosesFirstAnswer {
-    fn new(charged_before_failing: bool) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(LosesFirstAnswer {
-            demo: Default::default(),
-            charged_before_failing,
-            calls: Default::default(),
-            charges: Default::default(),
-        })
-    }
-}
-
-impl payments::PaymentProvider for LosesFirstAnswer {
-    fn name(&self) -> &'static str {
-        "flaky"
-    }
-
-    fn charge(
-        &self,
-        request: &payments::ChargeRequest<'_>,
-    ) -> Result<payments::ChargeOutcome, payments::ProviderError> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let first = self.calls.fetch_add(1, SeqCst) == 0;
-        if first && !self.charged_before_failing {
-            return Err(payments::ProviderError("connection refused".into()));
-        }
-        if self.demo.lookup(request.reference).unwrap().is_none() {
-            self.charges.fetch_add(1, SeqCst);
-        }
-        let outcome = self.demo.charge(request)?;
-        if first {
-            return Err(payments::ProviderError(
-                "timed out reading the answer".into(),
-            ));
-        }
-        Ok(outcome)
-    }
-
-    fn lookup(
-        &self,
-        reference: &str,
-    ) -> Result<Option<payments::ChargeOutcome>, payments::ProviderError> {
-        self.demo.lookup(reference)
-    }
-
-    fn refund(
-        &self,
-        request: &payments::domain::RefundRequest<'_>,
-    ) -> Result<payments::domain::RefundOutcome, payments::ProviderError> {
-        self.demo.refund(request)
-    }
+    assert_eq!(
+        c.get(&format!("/demo-pay/{}/", "c".repeat(32)))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(c.get("/demo-pay/short/").await.status, 404);
 }
 
 #[actix_web::test]
-async fn a_lost_answer_after_a_charge_is_looked_up_not_charged_again() {
-    let provider = LosesFirstAnswer::new(true);
-    let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
+async fn an_unreachable_gateway_is_retried_with_the_same_form_without_a_double_payment() {
+    let app = TestApp::spawn_flaky().await;
+    let flaky = app.flaky.clone().unwrap();
     let (c, _, id) = placed_order(&app).await;
-    let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let lost = pay(&c, &pay_page, &id, "4242424242424242").await;
-    assert_eq!(lost.status, 503);
+    let url = format!("/payments/{id}/");
+    let pay_page = c.get(&url).await;
+    Flaky::fail(&flaky.begin_fails, 1);
+    let down = c.submit_raw(&pay_page, &url, &[]).await;
+    assert_eq!(down.status, 503);
     assert!(
-        lost.contains("We could not confirm your payment"),
+        down.contains("We could not reach the payment service"),
         "{}",
-        lost.text()
+        down.text()
     );
-    assert_eq!(
-        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        orders::OrderStatus::Pending
-    );
-
-    // Submitting again (the same form, as the page asks) settles it.
-    let settled = pay(&c, &lost, &id, "4242424242424242").await;
-    assert!(
-        settled.contains("Your earlier payment went through"),
-        "{}",
-        settled.text()
-    );
-    assert_eq!(
-        Order::by_public_id(&mut app.conn(), &id).unwrap().status,
-        orders::OrderStatus::Paid
-    );
-    assert_eq!(
-        provider.charges.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "charged once"
-    );
-    let statuses: Vec<String> = pay::table
-        .select(pay::status)
-        .load(&mut *app.conn())
-        .unwrap();
-    assert_eq!(statuses, vec!["succeeded"]);
-
-    // A fresh form for the paid order charges nothing either.
-    let fresh = c.get(&format!("/payments/{id}/")).await;
-    assert!(fresh.contains("This order does not need paying any more."));
-}
-
-#[actix_web::test]
-async fn a_lost_request_that_never_charged_lets_the_shopper_pay_again() {
-    let provider = LosesFirstAnswer::new(false);
-    let app = TestApp::spawn_with_provider(Some(provider.clone())).await;
-    let (c, _, id) = placed_order(&app).await;
-    let pay_page = c.get(&format!("/payments/{id}/")).await;
-    let lost = pay(&c, &pay_page, &id, "4242424242424242").await;
-    assert_eq!(lost.status, 503);
-
-    // A new payment form (another tab, or later): the earlier attempt is
-    // looked up first, found never to have reached the provider, and closed.
-    let other = c.get(&format!("/payments/{id}/")).await;
-    let closed = pay(&c, &other, &id, "4242424242424242").await;
+    // The same form again: the gateway never heard of the first attempt,
+    // so it is closed (nothing charged) and the shopper may pay anew.
+    let closed = c.submit_raw(&down, &url, &[]).await;
     assert_eq!(closed.status, 402);
     assert!(
         closed.contains("did not reach the payment service, so you were not charged"),
         "{}",
         closed.text()
     );
-    let paid = pay(&c, &closed, &id, "4242424242424242").await;
+    let to_gateway = c.submit_raw(&closed, &url, &[]).await;
+    assert_eq!(to_gateway.status, 303);
+    let gateway = c.get(&to_gateway.location().unwrap()).await;
+    let paid = c
+        .follow(c.gateway_pay_raw(&gateway, "4242424242424242").await)
+        .await;
     assert!(paid.contains("Payment received."));
-    assert_eq!(
-        provider.charges.load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
     let statuses: Vec<String> = pay::table
         .order(pay::id)
         .select(pay::status)
         .load(&mut *app.conn())
         .unwrap();
     assert_eq!(statuses, vec!["failed", "succeeded"]);
+}
+
+#[actix_web::test]
+async fn when_the_return_cannot_ask_the_gateway_the_webhook_settles_the_order_once() {
+    let app = TestApp::spawn_with(crate::support::Options {
+        flaky: true,
+        hold_webhooks: true,
+        ..Default::default()
+    })
+    .await;
+    let flaky = app.flaky.clone().unwrap();
+    let (c, _, id) = placed_order(&app).await;
+    let gateway = c.open_gateway(&id).await;
+    Flaky::fail(&flaky.lookup_fails, 1);
+    let back = c
+        .follow(c.gateway_pay_raw(&gateway, "4242424242424242").await)
+        .await;
+    assert!(
+        back.contains("We are waiting for the payment service to confirm your payment"),
+        "{}",
+        back.text()
+    );
+    assert_eq!(status(&app, &id), orders::OrderStatus::Pending);
+
+    assert_eq!(app.deliver_webhooks().await, 1);
+    assert_eq!(status(&app, &id), orders::OrderStatus::Paid);
+    let order = c.get(&format!("/orders/{id}/")).await;
+    assert!(order.contains("Paid"));
+    assert_eq!(approved_charges(&app), 1);
+    // The receipt was queued once, by the webhook.
+    let receipts = app
+        .sent_mail()
+        .iter()
+        .filter(|m| m.subject.starts_with("Payment received"))
+        .count();
+    assert_eq!(receipts, 1);
+}
+
+#[actix_web::test]
+async fn a_payment_page_left_open_expires_and_the_order_can_be_paid_afresh() {
+    let app = TestApp::spawn_with(held()).await;
+    let (c, _, id) = placed_order(&app).await;
+    let gateway = c.open_gateway(&id).await;
+    let long_ago = site_core::now() - chrono::TimeDelta::minutes(31);
+    diesel::update(gc::table)
+        .set(gc::created_at.eq(long_ago))
+        .execute(&mut *app.conn())
+        .unwrap();
+    // Too late for the card, before the expiry job even ran.
+    let late = c.gateway_pay_raw(&gateway, "4242424242424242").await;
+    assert_eq!(late.status, 303, "sent back to the shop");
+    assert_eq!(
+        payments::gateway::expire(&mut app.conn(), site_core::now()).unwrap(),
+        1
+    );
+    assert_eq!(app.deliver_webhooks().await, 1);
+    assert!(c
+        .get(&gateway.url)
+        .await
+        .contains("This payment page has expired. Nothing was charged."));
+    let statuses: Vec<String> = pay::table
+        .select(pay::status)
+        .load(&mut *app.conn())
+        .unwrap();
+    assert_eq!(statuses, vec!["failed"]);
+    assert_eq!(status(&app, &id), orders::OrderStatus::Pending);
+
+    let paid = c.pay_by_card(&id, "4242424242424242").await;
+    assert!(paid.contains("Payment received."), "{}", paid.text());
+    assert_eq!(approved_charges(&app), 1);
 }

@@ -413,55 +413,14 @@ async fn shipped_orders_and_other_peoples_orders_cannot_be_cancelled() {
         .contains("Cancel the order"));
 }
 
-/// The demo provider, whose first refund's answer is lost after the
-/// refund was made.
-#[derive(Default)]
-struct LosesFirstRefundAnswer {
-    demo: payments::DemoCardProvider,
-    refunds: std::sync::atomic::AtomicUsize,
-}
-
-impl payments::PaymentProvider for LosesFirstRefundAnswer {
-    fn name(&self) -> &'static str {
-        "demo-card"
-    }
-
-    fn charge(
-        &self,
-        request: &payments::ChargeRequest<'_>,
-    ) -> Result<payments::ChargeOutcome, payments::ProviderError> {
-        self.demo.charge(request)
-    }
-
-    fn lookup(
-        &self,
-        reference: &str,
-    ) -> Result<Option<payments::ChargeOutcome>, payments::ProviderError> {
-        self.demo.lookup(reference)
-    }
-
-    fn refund(
-        &self,
-        request: &payments::domain::RefundRequest<'_>,
-    ) -> Result<RefundOutcome, payments::ProviderError> {
-        let outcome = self.demo.refund(request)?;
-        if self
-            .refunds
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            == 0
-        {
-            return Err(payments::ProviderError("timed out".into()));
-        }
-        Ok(outcome)
-    }
-}
-
 #[actix_web::test]
 async fn a_refund_whose_answer_was_lost_waits_and_is_asked_about_again_once() {
-    let provider = std::sync::Arc::new(LosesFirstRefundAnswer::default());
-    let app = TestApp::spawn_with_provider(Some(provider)).await;
+    let app = TestApp::spawn_flaky().await;
     let mug = app.product("Mug", 10, 1000);
     let (order, _) = paid_order(&app, mug.id, 2).await;
+    // The gateway makes the first refund, and its answer is lost.
+    let flaky = app.flaky.as_ref().unwrap();
+    crate::support::Flaky::fail(&flaky.refund_answers_lost, 1);
     let c = app.boss(PW).await;
     let page = refund_page(&c, order).await;
     let held = refund(&c, &page, order, &[("amount", "8.00"), ("note", "Late")]).await;

@@ -180,6 +180,8 @@ async fn the_order_keeps_its_breakdown_and_every_page_shows_the_same_total() {
     // The payment asks for the same total, shipping included.
     let pay = c.get(&format!("/payments/{}/", order.public_id)).await;
     assert!(pay.contains("$29.50"), "{}", pay.text());
+    let gateway = c.open_gateway(&order.public_id).await;
+    assert_eq!(gateway.testid_texts("gateway-amount"), vec!["$29.50"]);
 
     // Staff changing the method's price later does not touch the order.
     diesel::update(m::table.find(uk))
@@ -463,10 +465,7 @@ async fn a_separate_billing_address_goes_on_the_invoice() {
     assert!(review.contains("Acme Accounts"), "{}", review.text());
     let placed = c.submit(&review, "/orders/checkout/review/", &[]).await;
     let public_id = order_public_id(&placed);
-    let url = format!("/payments/{public_id}/");
-    let pay = c.get(&url).await;
-    c.submit(&pay, &url, &crate::support::card_fields("4242424242424242"))
-        .await;
+    c.pay_by_card(&public_id, "4242424242424242").await;
     let invoice = c.get(&format!("/orders/{public_id}/invoice/")).await;
     let billed = invoice.text();
     assert!(

@@ -21,7 +21,11 @@ pub use html::Page;
 /// What a test may change about the shop it spawns.
 #[derive(Default)]
 pub struct Options {
-    pub provider: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
+    /// The demo gateway behind a `Flaky` wrapper (`TestApp::flaky`).
+    pub flaky: bool,
+    /// The demo gateway posts webhooks only when a test asks
+    /// (`TestApp::deliver_webhooks`), not as soon as a card is paid.
+    pub hold_webhooks: bool,
     /// As if served behind HTTPS (`SHOP_HTTPS=1`).
     pub https: bool,
     pub catalogue_cache_seconds: u64,
@@ -42,6 +46,10 @@ pub struct TestApp {
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
     pg_schema: Option<(String, String)>,
+    pub gateway: std::sync::Arc<payments::DemoGateway>,
+    renderer: std::sync::Arc<site_core::templates::Renderer>,
+    /// The provider's failures to inject, with `Options::flaky`.
+    pub flaky: Option<std::sync::Arc<Flaky>>,
 }
 
 /// The PostgreSQL server to test against, if any. When `.ci/run` sets it,
@@ -57,17 +65,108 @@ fn with_options(url: &str, schema: &str) -> String {
     format!("{url}{sep}options=-c%20search_path%3D{schema}")
 }
 
+/// An empty database for one test: a SQLite file in `dir`, or a fresh
+/// schema on `TEST_DATABASE_URL` (returned, to drop afterwards).
+pub fn fresh_database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    match postgres_url() {
+        Some(base) => {
+            let schema = format!("test_{}", site_core::random_token(12).to_lowercase());
+            let mut admin = diesel::PgConnection::establish(&base)
+                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL={base} is set but unreachable: {e}"));
+            admin
+                .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .expect("create test schema");
+            (with_options(&base, &schema), Some((base, schema)))
+        }
+        None => (format!("sqlite://{}/shop.sqlite3", dir.display()), None),
+    }
+}
+
+/// Drops what `fresh_database` made on PostgreSQL.
+pub fn drop_database(pg: Option<(String, String)>) {
+    if let Some((base, schema)) = pg {
+        if let Ok(mut c) = diesel::PgConnection::establish(&base) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+        }
+    }
+}
+
+/// Checkout needs a way to deliver: free, everywhere, so totals are the
+/// lines' sum unless a test adds priced methods.
+fn default_shipping(db: &Database, currency: site_core::Currency) {
+    orders::shipping::create(
+        &mut db.get().expect("a connection"),
+        &orders::shipping::NewMethod {
+            name: "Standard delivery",
+            description: "",
+            kind: orders::shipping::ShippingKind::Flat,
+            price: site_core::Money::zero(currency),
+            free_over: None,
+            countries: "",
+            position: 100,
+        },
+        &[],
+    )
+    .expect("the default shipping method");
+}
+
+/// A product with exactly this stock and price, in a fresh category.
+pub fn new_product(db: &Database, name: &str, stock: i64, price_minor: i64) -> products::Product {
+    use products::models::{Category, NewCategory, NewProduct};
+    let mut conn = db.get().expect("a connection");
+    let slug = site_core::forms::Slug::from_name(name);
+    // A category named apart from the product, so text searches for the
+    // product do not also find the sidebar.
+    let aisle = site_core::random_token(8).to_lowercase();
+    let now = site_core::now();
+    let category = Category::insert(
+        &mut conn,
+        &NewCategory {
+            name: &format!("Aisle {aisle}"),
+            slug: &format!("aisle-{aisle}"),
+            description: "",
+            parent_id: None,
+            created_at: now,
+        },
+    )
+    .expect("category");
+    products::Product::insert(
+        &mut conn,
+        &NewProduct {
+            category_id: category.id,
+            name,
+            slug: slug.as_str(),
+            sku: &format!("SKU-{}", slug.as_str()),
+            description: "A *test* product.",
+            price_minor,
+            currency: "USD",
+            stock,
+            is_active: true,
+            image: "",
+            created_at: now,
+            updated_at: now,
+            weight_grams: 500,
+        },
+    )
+    .expect("product")
+}
+
+/// A migrated, empty shop made sellable: a delivery method and one
+/// product (10 in stock, $25.00), whose id is returned.
+pub fn stock_shop(db: &Database) -> i64 {
+    default_shipping(db, site_core::Currency::Usd);
+    new_product(db, "Lamp", 10, 2500).id
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(Options::default()).await
     }
 
-    /// The shop with another payment provider than the demo card one.
-    pub async fn spawn_with_provider(
-        provider: Option<std::sync::Arc<dyn payments::PaymentProvider>>,
-    ) -> TestApp {
+    /// The shop whose payment service fails when a test says (`flaky`).
+    pub async fn spawn_flaky() -> TestApp {
         TestApp::spawn_with(Options {
-            provider,
+            flaky: true,
             ..Options::default()
         })
         .await
@@ -75,7 +174,8 @@ impl TestApp {
 
     pub async fn spawn_with(options: Options) -> TestApp {
         let Options {
-            provider,
+            flaky,
+            hold_webhooks,
             https,
             catalogue_cache_seconds,
             staff_2fa,
@@ -90,22 +190,7 @@ impl TestApp {
                 .try_init();
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let (database_url, pg_schema) = match postgres_url() {
-            Some(base) => {
-                let schema = format!("test_{}", site_core::random_token(12).to_lowercase());
-                let mut admin = diesel::PgConnection::establish(&base).unwrap_or_else(|e| {
-                    panic!("TEST_DATABASE_URL={base} is set but unreachable: {e}")
-                });
-                admin
-                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .expect("create test schema");
-                (with_options(&base, &schema), Some((base, schema)))
-            }
-            None => (
-                format!("sqlite://{}/shop.sqlite3", dir.path().display()),
-                None,
-            ),
-        };
+        let (database_url, pg_schema) = fresh_database(dir.path());
         let vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url),
             ("SHOP_VAR_DIR", dir.path().display().to_string()),
@@ -132,26 +217,24 @@ impl TestApp {
         config.site_url = format!("http://{addr}");
         let (mailer, mail) = Mailer::memory("Demo Shop <shop@example.com>");
         let mut shop = Shop::open(config.clone(), mailer.clone()).expect("open the shop");
-        if let Some(p) = provider {
-            shop.payment_provider = p;
-        }
         let db = shop.db.clone();
-        // Checkout needs a way to deliver: free, everywhere, so totals are
-        // the lines' sum unless a test adds priced methods.
-        orders::shipping::create(
-            &mut db.get().expect("a connection"),
-            &orders::shipping::NewMethod {
-                name: "Standard delivery",
-                description: "",
-                kind: orders::shipping::ShippingKind::Flat,
-                price: site_core::Money::zero(config.currency),
-                free_over: None,
-                countries: "",
-                position: 100,
-            },
-            &[],
-        )
-        .expect("the default shipping method");
+        let renderer = shop.renderer.clone();
+        default_shipping(&db, config.currency);
+        let gateway = std::sync::Arc::new(payments::DemoGateway {
+            notify_at_once: !hold_webhooks,
+            ..payments::DemoGateway::new(
+                db.clone(),
+                &config.site_url,
+                config.secret_key.as_deref().expect("a test secret"),
+            )
+        });
+        shop.demo_gateway = gateway.clone();
+        shop.payment_provider = gateway.clone();
+        let flaky = flaky.then(|| {
+            let f = std::sync::Arc::new(Flaky::new(gateway.clone()));
+            shop.payment_provider = f.clone();
+            f
+        });
         let server = shop.server(listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -164,7 +247,31 @@ impl TestApp {
             handle,
             _dir: dir,
             pg_schema,
+            gateway,
+            flaky,
+            renderer,
         }
+    }
+
+    /// Posts the demo gateway's due webhooks to the shop (as its delivery
+    /// job does); how many the shop accepted.
+    pub async fn deliver_webhooks(&self) -> usize {
+        let gateway = self.gateway.clone();
+        actix_web::web::block(move || gateway.deliver_now())
+            .await
+            .unwrap()
+            .expect("webhook delivery")
+    }
+
+    /// Processes stored webhook events left unprocessed (as the job does).
+    pub async fn process_webhooks(&self) -> usize {
+        let db = self.db.clone();
+        let on_paid =
+            payments::webhooks::receipt(self.renderer.clone(), self.config.site_url.clone());
+        actix_web::web::block(move || payments::webhooks::process_due(&db, &on_paid))
+            .await
+            .unwrap()
+            .expect("webhook processing")
     }
 
     pub fn backend(&self) -> &'static str {
@@ -200,43 +307,7 @@ impl TestApp {
 
     /// A product with exactly this stock and price, in a fresh category.
     pub fn product(&self, name: &str, stock: i64, price_minor: i64) -> products::Product {
-        use products::models::{Category, NewCategory, NewProduct};
-        let mut conn = self.conn();
-        let slug = site_core::forms::Slug::from_name(name);
-        // A category named apart from the product, so text searches for
-        // the product do not also find the sidebar.
-        let aisle = site_core::random_token(8).to_lowercase();
-        let now = site_core::now();
-        let category = Category::insert(
-            &mut conn,
-            &NewCategory {
-                name: &format!("Aisle {aisle}"),
-                slug: &format!("aisle-{aisle}"),
-                description: "",
-                parent_id: None,
-                created_at: now,
-            },
-        )
-        .expect("category");
-        products::Product::insert(
-            &mut conn,
-            &NewProduct {
-                category_id: category.id,
-                name,
-                slug: slug.as_str(),
-                sku: &format!("SKU-{}", slug.as_str()),
-                description: "A *test* product.",
-                price_minor,
-                currency: "USD",
-                stock,
-                is_active: true,
-                image: "",
-                created_at: now,
-                updated_at: now,
-                weight_grams: 500,
-            },
-        )
-        .expect("product")
+        new_product(&self.db, name, stock, price_minor)
     }
 
     /// A guest order (ada@example.com) of `qty` of `product`, paid with
@@ -249,10 +320,7 @@ impl TestApp {
         let page = c.checkout("ada@example.com").await;
         let public_id = order_public_id(&page);
         if pay {
-            let url = format!("/payments/{public_id}/");
-            let form = c.get(&url).await;
-            c.submit(&form, &url, &card_fields("4242424242424242"))
-                .await;
+            c.pay_by_card(&public_id, "4242424242424242").await;
         }
         let id = o::table
             .filter(o::public_id.eq(&public_id))
@@ -388,11 +456,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let handle = self.handle.clone();
         actix_web::rt::spawn(async move { handle.stop(false).await });
-        if let Some((base, schema)) = &self.pg_schema {
-            if let Ok(mut c) = diesel::PgConnection::establish(base) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        }
+        drop_database(self.pg_schema.take());
     }
 }
 
@@ -476,6 +540,15 @@ impl Client {
         Page::from(req.send().await.expect("POST")).await
     }
 
+    /// POST a raw body with these headers (no CSRF token), not followed.
+    pub async fn post_body(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.http.post(self.abs(path)).body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Page::from(req.send().await.expect("POST")).await
+    }
+
     pub async fn follow(&self, mut page: Page) -> Page {
         for _ in 0..10 {
             match page.location() {
@@ -537,6 +610,42 @@ impl Client {
     pub async fn submit(&self, page: &Page, action: &str, fields: &[(&str, &str)]) -> Page {
         let first = self.submit_raw(page, action, fields).await;
         self.follow(first).await
+    }
+
+    /// The path of a page's URL on this client's server.
+    pub fn path_of(&self, url: &str) -> String {
+        url.strip_prefix(&self.base).unwrap_or(url).to_string()
+    }
+
+    /// Opens the order's payment page and follows its button to Demo Pay,
+    /// the demo gateway's hosted page (returned).
+    pub async fn open_gateway(&self, public_id: &str) -> Page {
+        let url = format!("/payments/{public_id}/");
+        let pay = self.get(&url).await;
+        let sent = self.submit_raw(&pay, &url, &[]).await;
+        assert_eq!(sent.status, 303, "to the gateway: {}", sent.text());
+        let gateway = self.get(&sent.location().expect("a redirect")).await;
+        assert!(
+            gateway.url.contains("/demo-pay/"),
+            "the gateway's page: {}",
+            gateway.url
+        );
+        gateway
+    }
+
+    /// Submits a card on the gateway page; its answer, not followed (a
+    /// redirect back to the shop, or the page again with an error).
+    pub async fn gateway_pay_raw(&self, gateway: &Page, number: &str) -> Page {
+        let action = self.path_of(&gateway.url);
+        self.submit_raw(gateway, &action, &card_fields(number))
+            .await
+    }
+
+    /// Pays the order by card on the gateway and follows back to the shop.
+    pub async fn pay_by_card(&self, public_id: &str, number: &str) -> Page {
+        let gateway = self.open_gateway(public_id).await;
+        let answer = self.gateway_pay_raw(&gateway, number).await;
+        self.follow(answer).await
     }
 
     /// Opens a product page and adds `quantity` of it to the cart.
@@ -748,4 +857,82 @@ pub fn order_public_id(page: &Page) -> String {
         .to_string();
     assert_eq!(id.len(), 32, "expected an order URL, got {}", page.url);
     id
+}
+
+/// The demo gateway with failures a test switches on: each counter is how
+/// many of the next calls fail.
+pub struct Flaky {
+    pub inner: std::sync::Arc<payments::DemoGateway>,
+    /// `begin` fails before reaching the gateway.
+    pub begin_fails: std::sync::atomic::AtomicUsize,
+    /// `lookup` times out.
+    pub lookup_fails: std::sync::atomic::AtomicUsize,
+    /// `refund` is made, then its answer is lost.
+    pub refund_answers_lost: std::sync::atomic::AtomicUsize,
+}
+
+fn take(counter: &std::sync::atomic::AtomicUsize) -> bool {
+    use std::sync::atomic::Ordering::SeqCst;
+    counter
+        .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+impl Flaky {
+    fn new(inner: std::sync::Arc<payments::DemoGateway>) -> Flaky {
+        Flaky {
+            inner,
+            begin_fails: Default::default(),
+            lookup_fails: Default::default(),
+            refund_answers_lost: Default::default(),
+        }
+    }
+
+    pub fn fail(counter: &std::sync::atomic::AtomicUsize, times: usize) {
+        counter.store(times, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl payments::PaymentProvider for Flaky {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn begin(
+        &self,
+        request: &payments::BeginRequest<'_>,
+    ) -> Result<String, payments::ProviderError> {
+        if take(&self.begin_fails) {
+            return Err(payments::ProviderError("connection refused".into()));
+        }
+        self.inner.begin(request)
+    }
+
+    fn lookup(&self, reference: &str) -> Result<payments::Lookup, payments::ProviderError> {
+        if take(&self.lookup_fails) {
+            return Err(payments::ProviderError("timed out".into()));
+        }
+        self.inner.lookup(reference)
+    }
+
+    fn refund(
+        &self,
+        request: &payments::RefundRequest<'_>,
+    ) -> Result<payments::RefundOutcome, payments::ProviderError> {
+        let outcome = self.inner.refund(request)?;
+        if take(&self.refund_answers_lost) {
+            return Err(payments::ProviderError(
+                "timed out reading the answer".into(),
+            ));
+        }
+        Ok(outcome)
+    }
+
+    fn verify_webhook(
+        &self,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<payments::WebhookEvent, payments::WebhookError> {
+        self.inner.verify_webhook(signature, body)
+    }
 }

@@ -27,6 +27,17 @@ pub struct CookieSecurity {
     pub secure: bool,
 }
 
+/// Path prefixes that take no CSRF token: endpoints other services post
+/// to, which authenticate each request themselves (signed webhooks).
+#[derive(Clone, Default)]
+pub struct Exempt(pub Vec<&'static str>);
+
+impl Exempt {
+    fn covers(&self, path: &str) -> bool {
+        self.0.iter().any(|p| path.starts_with(p))
+    }
+}
+
 /// The token for this request (what forms must send back).
 pub fn token(req: &HttpRequest) -> String {
     req.extensions()
@@ -58,6 +69,12 @@ pub async fn middleware(
     let token = existing.unwrap_or_else(|| crate::random_token(TOKEN_LEN));
     req.extensions_mut().insert(CsrfToken(token.clone()));
 
+    let exempt = req
+        .app_data::<web::Data<Exempt>>()
+        .is_some_and(|e| e.covers(req.path()));
+    if exempt {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
     if !is_safe(req.method()) {
         if let Err(refusal) = check_origin(&req) {
             return Ok(req.error_response(refusal).map_into_right_body());

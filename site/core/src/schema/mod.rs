@@ -48,4 +48,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders_billing_address,
     payments_payment,
     payments_transaction,
+    payments_webhook_event,
+    gateway_checkout,
+    gateway_refund,
+    gateway_webhook,
 );

@@ -40,3 +40,69 @@ diesel::table! {
 
 diesel::joinable!(payments_payment -> orders_order (order_id));
 diesel::joinable!(payments_transaction -> payments_payment (payment_id));
+
+diesel::table! {
+    /// Webhook events received from payment providers: stored once per
+    /// provider and event id, processed by a job.
+    payments_webhook_event (id) {
+        id -> BigInt,
+        provider -> Text,
+        event_id -> Text,
+        kind -> Text,
+        payload -> Text,
+        received_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        /// A worker holds the event until then.
+        locked_until -> Nullable<Timestamp>,
+        attempts -> BigInt,
+        last_error -> Text,
+    }
+}
+
+diesel::table! {
+    /// The demo gateway's hosted checkouts (its side, not the shop's).
+    gateway_checkout (id) {
+        id -> BigInt,
+        token -> Text,
+        merchant_reference -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        merchant_name -> Text,
+        return_url -> Text,
+        /// open, succeeded or expired.
+        status -> Text,
+        charge_reference -> Nullable<Text>,
+        card_last4 -> Text,
+        declines -> BigInt,
+        refunded_minor -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    gateway_refund (id) {
+        id -> BigInt,
+        checkout_id -> BigInt,
+        reference -> Text,
+        refund_reference -> Text,
+        amount_minor -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The demo gateway's outgoing webhooks.
+    gateway_webhook (id) {
+        id -> BigInt,
+        event_id -> Text,
+        body -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(gateway_refund -> gateway_checkout (checkout_id));

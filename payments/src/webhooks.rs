@@ -1,0 +1,287 @@
+//! `/payments/webhooks/<provider>/`: what payment services tell the shop.
+//!
+//! A webhook is verified (a bad signature is answered 400 and nothing is
+//! stored), then stored once per provider and event id in the request that
+//! brought it, and answered 200: from then on it cannot be lost. Processing
+//! is separate: right after the answer, and by a job for whatever a crash
+//! or an error left behind. Each event is processed in the transaction that
+//! marks it processed, and every change it makes is guarded by the state it
+//! moves from, so an event delivered twice, or after a later one, changes
+//! nothing the second time.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use site_core::db::{write_transaction, Database, DbConn};
+use site_core::schema::payments_webhook_event as e;
+use site_core::AppError;
+
+use crate::domain::{ChargeOutcome, PaymentProvider, WebhookEvent};
+use crate::models::{record_outcome, OnPaid, Payment, PaymentStatus};
+
+/// The largest webhook accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+/// How long a worker holds an event it is processing.
+const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Stores `event` unless it was stored before; its row id when new.
+pub fn store(
+    conn: &mut DbConn,
+    provider: &str,
+    event: &WebhookEvent,
+    payload: &str,
+) -> QueryResult<Option<i64>> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let inserted = write_transaction(conn, |conn| {
+        diesel::insert_into(e::table)
+            .values((
+                e::provider.eq(provider),
+                e::event_id.eq(&event.id),
+                e::kind.eq(&event.kind),
+                e::payload.eq(payload),
+                e::received_at.eq(site_core::now()),
+            ))
+            .execute(conn)?;
+        e::table
+            .filter(e::provider.eq(provider))
+            .filter(e::event_id.eq(&event.id))
+            .select(e::id)
+            .first(conn)
+    });
+    match inserted {
+        Ok(id) => Ok(Some(id)),
+        // The unique (provider, event id) index: delivered before.
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What processing an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Processed {
+    /// Processed now (its effects, if any, were applied).
+    Done,
+    /// Processed before, or being processed by another worker right now.
+    Skipped,
+}
+
+/// Processes stored event `id` once: takes a lease on it, applies it and
+/// marks it processed in one transaction. An error keeps it for a retry.
+pub fn process(conn: &mut DbConn, id: i64, on_paid: &OnPaid<'_>) -> anyhow::Result<Processed> {
+    let now = site_core::now();
+    let leased = diesel::update(
+        e::table
+            .find(id)
+            .filter(e::processed_at.is_null())
+            .filter(e::locked_until.is_null().or(e::locked_until.lt(now))),
+    )
+    .set((
+        e::locked_until.eq(now + LEASE),
+        e::attempts.eq(e::attempts + 1),
+    ))
+    .execute(conn)?;
+    if leased == 0 {
+        return Ok(Processed::Skipped);
+    }
+    let applied = write_transaction(conn, |conn| -> anyhow::Result<Processed> {
+        let (payload, processed_at): (String, Option<NaiveDateTime>) = e::table
+            .find(id)
+            .select((e::payload, e::processed_at))
+            .first(conn)?;
+        if processed_at.is_some() {
+            return Ok(Processed::Skipped);
+        }
+        let event: WebhookEvent = serde_json::from_str(&payload)?;
+        let note = apply(conn, &event, on_paid)?;
+        diesel::update(e::table.find(id))
+            .set((
+                e::processed_at.eq(site_core::now()),
+                e::locked_until.eq(None::<NaiveDateTime>),
+                e::last_error.eq(note.unwrap_or_default()),
+            ))
+            .execute(conn)?;
+        Ok(Processed::Done)
+    });
+    if let Err(err) = &applied {
+        // Keep it for the job, after a pause.
+        tracing::warn!(event = id, error = %err, "webhook event not processed; will retry");
+        diesel::update(e::table.find(id))
+            .set((
+                e::last_error.eq(err.to_string()),
+                e::locked_until.eq(site_core::now() + LEASE),
+            ))
+            .execute(conn)?;
+    }
+    applied
+}
+
+/// Applies one event. Returns a note for staff when the event was ignored
+/// for a reason worth knowing.
+fn apply(
+    conn: &mut DbConn,
+    event: &WebhookEvent,
+    on_paid: &OnPaid<'_>,
+) -> anyhow::Result<Option<String>> {
+    let Some(payment) = Payment::by_key(conn, &event.reference).optional()? else {
+        return Ok(Some(format!(
+            "No payment has the reference {}; ignored.",
+            event.reference
+        )));
+    };
+    match event.kind.as_str() {
+        "charge.succeeded" => {
+            if event.amount_minor != payment.amount_minor || event.currency != payment.currency {
+                tracing::error!(
+                    payment = payment.id,
+                    "a charge for another amount than the payment's was reported; not marked paid"
+                );
+                return Ok(Some(format!(
+                    "The charge was for {} {} but the payment is for {} {}: check it with the payment service.",
+                    event.amount_minor, event.currency, payment.amount_minor, payment.currency
+                )));
+            }
+            record_outcome(
+                conn,
+                &payment,
+                &ChargeOutcome::Approved {
+                    reference: event.charge.clone(),
+                    card_last4: event.card_last4.clone(),
+                },
+                Some(on_paid),
+            )?;
+        }
+        "checkout.expired" => {
+            record_outcome(
+                conn,
+                &payment,
+                &ChargeOutcome::Declined {
+                    reference: event.charge.clone(),
+                    reason: event.reason.clone(),
+                },
+                None,
+            )?;
+        }
+        "charge.failed" => {
+            // The shopper may still pay with another card: the payment
+            // stays open; the decline is kept for the payment's history.
+            if matches!(
+                payment.status(),
+                PaymentStatus::Processing | PaymentStatus::Unconfirmed
+            ) {
+                crate::models::record_declined_attempt(conn, &payment, event)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(None)
+}
+
+/// Processes every stored event not processed yet (oldest first). Returns
+/// how many were processed.
+pub fn process_due(db: &Database, on_paid: &OnPaid<'_>) -> anyhow::Result<usize> {
+    let mut conn = db.get()?;
+    let now = site_core::now();
+    let due: Vec<i64> = e::table
+        .filter(e::processed_at.is_null())
+        .filter(e::locked_until.is_null().or(e::locked_until.lt(now)))
+        .order(e::id.asc())
+        .limit(200)
+        .select(e::id)
+        .load(&mut conn)?;
+    let mut done = 0;
+    for id in due {
+        if let Ok(Processed::Done) = process(&mut conn, id, on_paid) {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The receipt, queued in the transaction that marks an order paid.
+pub fn receipt(
+    renderer: std::sync::Arc<site_core::templates::Renderer>,
+    site_url: String,
+) -> impl Fn(&mut DbConn, i64) -> Result<(), String> + Send + Sync + 'static {
+    move |conn, order_id| orders::emails::queue_receipt(conn, &renderer, &site_url, order_id)
+}
+
+fn refuse(reason: impl std::fmt::Display) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("{reason}\n"))
+}
+
+/// `POST /payments/webhooks/<provider>/`.
+pub async fn receive(
+    req: HttpRequest,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let provider = req
+        .app_data::<web::Data<dyn PaymentProvider>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no payment provider is configured"))?;
+    if name.as_str() != provider.name() {
+        return Err(AppError::NotFound);
+    }
+    if body.len() > MAX_BODY {
+        return Ok(refuse("the body is too large"));
+    }
+    let signature = req
+        .headers()
+        .get(crate::gateway::SIGNATURE_HEADER)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let event = match provider.verify_webhook(signature.as_deref(), &body) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::warn!(provider = provider.name(), error = %e, "webhook refused");
+            return Ok(refuse(e));
+        }
+    };
+    let Ok(payload) = String::from_utf8(body.to_vec()) else {
+        return Ok(refuse("the body is not UTF-8"));
+    };
+    let db = req
+        .app_data::<web::Data<Database>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no database"))?;
+    let renderer = req
+        .app_data::<web::Data<site_core::templates::Renderer>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("no renderer"))?;
+    let site_url = req
+        .app_data::<web::Data<site_core::Config>>()
+        .map(|c| c.site_url.clone())
+        .unwrap_or_default();
+    let name = provider.name();
+    let stored = {
+        let db = db.clone();
+        web::block(move || -> anyhow::Result<Option<i64>> {
+            Ok(store(&mut *db.get()?, name, &event, &payload)?)
+        })
+        .await
+        .map_err(|e| AppError::internal(e.to_string()))?
+        .map_err(|e| AppError::internal(e.to_string()))?
+    };
+    if let Some(id) = stored {
+        site_core::failpoint("webhook-stored");
+        // Process it now; if this fails or the process dies, the job will.
+        let on_paid = receipt(renderer.into_inner(), site_url);
+        let processed = web::block(move || -> anyhow::Result<Processed> {
+            process(&mut *db.get()?, id, &on_paid)
+        })
+        .await;
+        let failed = match processed {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(error) = failed {
+            tracing::warn!(event = id, %error, "webhook stored; processing left to the job");
+        }
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n"))
+}
