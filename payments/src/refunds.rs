@@ -40,6 +40,8 @@ pub enum RefundError {
     TooMuch(Money),
     #[error("Some of those items were refunded meanwhile: look at the order again.")]
     LinesTaken,
+    #[error("The delivery was refunded meanwhile: look at the order again.")]
+    DeliveryTaken,
     #[error(transparent)]
     Db(#[from] DieselError),
 }
@@ -68,7 +70,7 @@ impl Reservation {
     /// Money the shop must send back itself (a bank transfer): no payment
     /// service to ask.
     pub fn is_manual(&self) -> bool {
-        self.payment.provider == crate::admin_transfer::PROVIDER
+        crate::admin_transfer::is_manual(&self.payment.provider)
     }
 }
 
@@ -217,6 +219,12 @@ pub fn reserve(conn: &mut DbConn, order_id: i64, plan: &Plan) -> Result<Reserved
         .execute(conn)?;
         if reserved == 0 {
             return Err(RefundError::TooMuch(left));
+        }
+        // The UPDATE above holds the payment's row until this transaction
+        // ends, so a racing refund waits there and then sees this one's
+        // row: the delivery goes back once however many forms race.
+        if plan.delivery && delivery_refunded(conn, order_id)? {
+            return Err(RefundError::DeliveryTaken);
         }
         if !order_refunds::reserve_lines(conn, order_id, &plan.lines)? {
             return Err(RefundError::LinesTaken);

@@ -554,3 +554,45 @@ async fn the_delivery_is_refunded_once() {
     assert!(twice.contains("The delivery was refunded already."));
     assert_eq!(refunded(&app, order), (450, 450));
 }
+
+#[actix_web::test]
+async fn racing_refund_forms_give_the_delivery_back_once() {
+    let app = TestApp::spawn().await;
+    diesel::update(site_core::schema::orders_shipping_method::table)
+        .set(site_core::schema::orders_shipping_method::price_minor.eq(450))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let mug = app.product("Mug", 10, 1000);
+    let (order, _) = paid_order(&app, mug.id, 2).await;
+    let c = app.boss(PW).await;
+    // Five staff tabs, each opened before any refund, each refunding the
+    // delivery ($4.50 of the $24.50 paid) at once.
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        pages.push(refund_page(&c, order).await);
+    }
+    let answers = join_all(
+        pages
+            .iter()
+            .map(|p| refund(&c, p, order, &[("delivery", "on")])),
+    )
+    .await;
+    // One went through (its page: the order, status 200; the tabs share
+    // a session, so which page shows the flash is down to timing).
+    let made = answers.iter().filter(|a| a.status == 200).count();
+    assert_eq!(
+        made,
+        1,
+        "{:?}",
+        answers.iter().map(|a| a.status).collect::<Vec<_>>()
+    );
+    for refused in answers.iter().filter(|a| a.status != 200) {
+        assert!(
+            refused.contains("The delivery was refunded meanwhile")
+                || refused.contains("The delivery was refunded already."),
+            "{}",
+            refused.text()
+        );
+    }
+    assert_eq!(refunded(&app, order), (450, 450));
+}
