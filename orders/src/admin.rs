@@ -70,6 +70,7 @@ impl Default for OrderAdmin {
             Field::money("total", "Total").readonly(),
             Field::datetime("created_at", "Placed"),
             Field::datetime("paid_at", "Paid"),
+            Field::choice("payment_method", "Paid by", payment_methods()).readonly(),
             Field::text("customer", "Customer account", 300).readonly(),
             Field::email("email", "Email"),
             Field::text("first_name", "First name", 100),
@@ -87,7 +88,16 @@ impl Default for OrderAdmin {
             Field::datetime("cancelled_at", "Cancelled"),
         ];
         meta.fieldsets = vec![
-            Fieldset::new(None, &["reference", "status", "created_at", "paid_at"]),
+            Fieldset::new(
+                None,
+                &[
+                    "reference",
+                    "status",
+                    "created_at",
+                    "paid_at",
+                    "payment_method",
+                ],
+            ),
             Fieldset::new(
                 Some("Price"),
                 &[
@@ -275,6 +285,7 @@ impl ModelAdmin for OrderAdmin {
                 .unwrap_or_else(|| format!("account #{uid}")),
             None => "Guest".into(),
         };
+        let paid_by = crate::payment_method::of(conn, order.id)?;
         Ok(Some(Object {
             id,
             repr: repr(&order),
@@ -294,6 +305,7 @@ impl ModelAdmin for OrderAdmin {
                 .with("total", Value::Money(order.total_minor))
                 .with("created_at", Value::DateTime(order.created_at))
                 .with("paid_at", when(order.paid_at))
+                .with("payment_method", Value::Text(paid_by.as_str().into()))
                 .with("public_id", Value::Text(order.public_id.clone()))
                 .with("customer", Value::Text(customer))
                 .with("email", Value::Text(order.email))
@@ -462,12 +474,20 @@ impl ModelAdmin for OrderAdmin {
             other => return Err(SaveError::Other(format!("no action {other:?}"))),
         };
         // All or nothing: say which orders cannot move, before any does.
+        let mut paid_by = Vec::with_capacity(orders.len());
+        for order in &orders {
+            paid_by.push(crate::payment_method::of(conn, order.id)?);
+        }
         let refused: Vec<String> = orders
             .iter()
-            .filter_map(|order| {
-                order
-                    .status
-                    .transition(to)
+            .zip(&paid_by)
+            .filter_map(|(order, method)| {
+                let moved = if method.pays_on_delivery() {
+                    order.status.transition_paying_on_delivery(to)
+                } else {
+                    order.status.transition(to)
+                };
+                moved
                     .err()
                     .map(|e| format!("Order {}: {e}.", short_ref(&order.public_id)))
             })
@@ -561,11 +581,24 @@ impl ModelAdmin for OrderAdmin {
             "View on site".to_string(),
             Link::route("orders:detail", &[("public_id", public_id)]),
         )];
-        if matches!(obj.values.get("status"), Some(Value::Text(s)) if s == OrderStatus::Pending.as_str())
-        {
+        let status = match obj.values.get("status") {
+            Some(Value::Text(s)) => OrderStatus::parse(s),
+            _ => None,
+        };
+        let unpaid = !matches!(obj.values.get("paid_at"), Some(Value::DateTime(_)));
+        let on_delivery = paid_on_delivery(obj);
+        let record = match status {
+            Some(OrderStatus::Pending) if on_delivery => Some("Record cash received"),
+            Some(OrderStatus::Pending) => Some("Record a bank transfer"),
+            Some(OrderStatus::Shipped | OrderStatus::Delivered) if on_delivery && unpaid => {
+                Some("Record cash received")
+            }
+            _ => None,
+        };
+        if let Some(label) = record {
             // The payments app's page (it records the money).
             links.push((
-                "Record a bank transfer".to_string(),
+                label.to_string(),
                 Link::route("admin:order_transfer", &[("id", &obj.id.to_string())]),
             ));
         }
@@ -589,10 +622,25 @@ impl ModelAdmin for OrderAdmin {
             _ => None,
         };
         match status {
+            // Paid on delivery: it ships first.
+            Some(OrderStatus::Pending) if paid_on_delivery(obj) => {
+                vec!["mark_shipped", "cancel", "add_note"]
+            }
             Some(OrderStatus::Pending) => vec!["cancel", "add_note"],
             Some(OrderStatus::Paid) => vec!["mark_shipped", "cancel", "add_note"],
             Some(OrderStatus::Shipped) => vec!["mark_delivered", "add_note"],
             _ => vec!["add_note"],
         }
     }
+}
+
+fn paid_on_delivery(obj: &Object) -> bool {
+    matches!(obj.values.get("payment_method"), Some(Value::Text(m)) if m == crate::payment_method::PaymentMethod::CashOnDelivery.as_str())
+}
+
+fn payment_methods() -> Vec<(&'static str, &'static str)> {
+    crate::payment_method::PaymentMethod::ALL
+        .iter()
+        .map(|m| (m.as_str(), m.label()))
+        .collect()
 }

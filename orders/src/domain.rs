@@ -74,6 +74,19 @@ impl OrderStatus {
         }
     }
 
+    /// The move for an order paid on delivery: it also ships unpaid
+    /// (pending -> shipped); its payment is recorded later, without a
+    /// status of its own.
+    pub fn transition_paying_on_delivery(
+        self,
+        to: OrderStatus,
+    ) -> Result<OrderStatus, TransitionError> {
+        match (self, to) {
+            (OrderStatus::Pending, OrderStatus::Shipped) => Ok(to),
+            _ => self.transition(to),
+        }
+    }
+
     pub fn awaits_payment(self) -> bool {
         self == OrderStatus::Pending
     }
@@ -129,5 +142,18 @@ mod tests {
             assert!(!s.can_become(*s), "{s} does not move to itself");
         }
         assert_eq!(OrderStatus::parse("lost"), None);
+    }
+
+    #[test]
+    fn an_order_paid_on_delivery_ships_unpaid_and_nothing_else_changes() {
+        use OrderStatus::*;
+        assert_eq!(Pending.transition_paying_on_delivery(Shipped), Ok(Shipped));
+        assert_eq!(
+            Pending.transition_paying_on_delivery(Cancelled),
+            Ok(Cancelled)
+        );
+        assert!(Shipped.transition_paying_on_delivery(Cancelled).is_err());
+        assert!(Delivered.transition_paying_on_delivery(Shipped).is_err());
+        assert!(Cancelled.transition_paying_on_delivery(Shipped).is_err());
     }
 }

@@ -6,18 +6,34 @@ use site_core::tera::Context;
 
 use crate::models::{Order, OrderAdjustment, OrderLine};
 
+/// What the confirmation tells the shopper about paying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayBy<'a> {
+    /// By card on the order's page (or nothing to pay).
+    Card,
+    /// By bank transfer to this account.
+    BankTransfer(&'a str),
+    /// In cash to the courier.
+    OnDelivery,
+}
+
 pub fn order_confirmation(
     renderer: &Renderer,
     site_url: &str,
     order: &Order,
     lines: &[OrderLine],
     adjustments: &[OrderAdjustment],
-    bank_account: Option<&str>,
+    pay_by: PayBy<'_>,
 ) -> Result<Email, site_core::tera::Error> {
     let mut ctx = Context::new();
     ctx.insert("order", &order.view(lines).with_adjustments(adjustments));
     ctx.insert("reference", &short_ref(&order.public_id));
+    let bank_account = match pay_by {
+        PayBy::BankTransfer(account) => Some(account),
+        _ => None,
+    };
     ctx.insert("bank_account", &bank_account);
+    ctx.insert("cash_on_delivery", &matches!(pay_by, PayBy::OnDelivery));
     ctx.insert(
         "order_url",
         &format!("{site_url}/orders/{}/", order.public_id),

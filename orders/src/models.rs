@@ -325,14 +325,20 @@ impl Order {
         bank_cutoff: NaiveDateTime,
         limit: i64,
     ) -> QueryResult<Vec<i64>> {
+        use crate::payment_method::PaymentMethod;
         use site_core::schema::orders_payment_method as pm;
         let by_transfer = pm::table
-            .filter(pm::method.eq(crate::payment_method::PaymentMethod::BankTransfer))
+            .filter(pm::method.eq(PaymentMethod::BankTransfer))
+            .select(pm::order_id);
+        // Paid on delivery: they wait for the courier, not for a deadline.
+        let on_delivery = pm::table
+            .filter(pm::method.eq(PaymentMethod::CashOnDelivery))
             .select(pm::order_id);
         o::table
             .filter(o::status.eq(OrderStatus::Pending))
             .filter(o::updated_at.lt(cutoff))
             .filter(o::id.ne_all(by_transfer).or(o::updated_at.lt(bank_cutoff)))
+            .filter(o::id.ne_all(on_delivery))
             .order(o::updated_at.asc())
             .limit(limit)
             .select(o::id)
@@ -376,10 +382,58 @@ impl Order {
     /// call (a replayed webhook, a double submit) changes nothing and
     /// returns false.
     pub fn mark_paid(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+        let status: OrderStatus = o::table.find(order_id).select(o::status).first(conn)?;
+        if matches!(status, OrderStatus::Shipped | OrderStatus::Delivered) {
+            return Order::mark_paid_on_delivery(conn, order_id);
+        }
         Order::transition(conn, order_id, OrderStatus::Pending, &Move::Pay).map_err(|e| match e {
             MoveError::Db(e) => e,
             MoveError::NotAllowed(e) => unreachable_move(e),
         })
+    }
+
+    /// An order paid on delivery, shipped unpaid, is paid now: it keeps
+    /// its status and takes its invoice number. False if it was paid
+    /// already (or is not such an order).
+    fn mark_paid_on_delivery(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+        if !crate::payment_method::of(conn, order_id)?.pays_on_delivery() {
+            return Ok(false);
+        }
+        let now = site_core::now();
+        let moved = diesel::update(
+            o::table
+                .find(order_id)
+                .filter(o::paid_at.is_null())
+                .filter(o::status.eq_any([OrderStatus::Shipped, OrderStatus::Delivered])),
+        )
+        .set((o::paid_at.eq(Some(now)), o::updated_at.eq(now)))
+        .execute(conn)?;
+        if moved == 0 {
+            return Ok(false);
+        }
+        let invoice = crate::invoices::assign(conn, order_id)?;
+        events::record(
+            conn,
+            order_id,
+            EventKind::Paid,
+            &format!("Cash received on delivery; invoice {}", invoice.label()),
+            &format!(
+                "Payment received on delivery; invoice {}. Thank you!",
+                invoice.label()
+            ),
+            Actor::System,
+        )?;
+        Ok(true)
+    }
+
+    /// Whether the order is waiting for money: unpaid and not cancelled
+    /// (an order paid on delivery may already be on its way).
+    pub fn awaits_money(&self) -> bool {
+        self.paid_at.is_none()
+            && matches!(
+                self.status(),
+                OrderStatus::Pending | OrderStatus::Shipped | OrderStatus::Delivered
+            )
     }
 
     /// The one way an order changes status: from `from` (what the caller
@@ -539,7 +593,16 @@ fn transition_if(
     untouched_since: Option<NaiveDateTime>,
     actor: Actor<'_>,
 ) -> Result<bool, MoveError> {
-    let to = from.transition(mv.to())?;
+    let to = match from.transition(mv.to()) {
+        Ok(to) => to,
+        Err(refused) => {
+            if crate::payment_method::of(conn, order_id)?.pays_on_delivery() {
+                from.transition_paying_on_delivery(mv.to())?
+            } else {
+                return Err(refused.into());
+            }
+        }
+    };
     let now = site_core::now();
     // No cutoff: any time before the year 9999 will do.
     let cutoff = untouched_since.unwrap_or_else(|| {

@@ -1,6 +1,7 @@
 //! How the shopper chose to pay at checkout: by card at once (the
-//! default), or by bank transfer (the order waits days for the money and
-//! staff mark it received in the admin).
+//! default), by bank transfer (the order waits days for the money and
+//! staff mark it received in the admin), or in cash on delivery (the order
+//! ships unpaid; staff record the cash once the courier hands it over).
 
 use diesel::prelude::*;
 use site_core::db::DbConn;
@@ -10,6 +11,7 @@ site_core::text_enum! {
     pub enum PaymentMethod {
         Card = "card",
         BankTransfer = "bank_transfer",
+        CashOnDelivery = "cash_on_delivery",
     }
 }
 
@@ -18,7 +20,13 @@ impl PaymentMethod {
         match self {
             PaymentMethod::Card => "Card",
             PaymentMethod::BankTransfer => "Bank transfer",
+            PaymentMethod::CashOnDelivery => "Cash on delivery",
         }
+    }
+
+    /// Paid when the goods arrive, so the order ships before it is paid.
+    pub fn pays_on_delivery(self) -> bool {
+        self == PaymentMethod::CashOnDelivery
     }
 }
 

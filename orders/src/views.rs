@@ -284,6 +284,7 @@ fn review_page(
     ctx.insert("checkout_key", key);
     ctx.insert("bank_transfer", &!rq.config.bank_account.is_empty());
     ctx.insert("bank_transfer_days", &rq.config.bank_transfer_days);
+    ctx.insert("cash_on_delivery", &rq.config.cash_on_delivery);
     rq.render_status("orders/checkout_review.html", ctx, status)
 }
 
@@ -368,6 +369,7 @@ pub async fn place(
     let bank_account = rq.config.bank_account.clone();
     let payment_method = match form.raw("payment_method") {
         "bank_transfer" if !bank_account.is_empty() => PaymentMethod::BankTransfer,
+        "cash_on_delivery" if rq.config.cash_on_delivery => PaymentMethod::CashOnDelivery,
         _ => PaymentMethod::Card,
     };
     let save_address = state.save_address;
@@ -404,8 +406,14 @@ pub async fn place(
                     order,
                     lines,
                     adjustments,
-                    (payment_method == PaymentMethod::BankTransfer && !free)
-                        .then_some(bank_account.as_str()),
+                    match payment_method {
+                        _ if free => crate::emails::PayBy::Card,
+                        PaymentMethod::Card => crate::emails::PayBy::Card,
+                        PaymentMethod::BankTransfer => {
+                            crate::emails::PayBy::BankTransfer(&bank_account)
+                        }
+                        PaymentMethod::CashOnDelivery => crate::emails::PayBy::OnDelivery,
+                    },
                 )
                 .map_err(|e| e.to_string())?;
                 outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
@@ -454,6 +462,9 @@ pub async fn place(
                     PaymentMethod::Card => "Thank you! Your order is placed. Pay now to complete it.",
                     PaymentMethod::BankTransfer => {
                         "Thank you! Your order is placed. Transfer the total as shown below to complete it; we emailed you the details."
+                    }
+                    PaymentMethod::CashOnDelivery => {
+                        "Thank you! Your order is placed. We will ship it soon: pay the courier in cash when it arrives."
                     }
                 },
             );
@@ -673,6 +684,10 @@ fn order_page(
     );
     ctx.insert("bank_account", &rq.config.bank_account);
     ctx.insert("bank_transfer_days", &rq.config.bank_transfer_days);
+    ctx.insert(
+        "cash_on_delivery",
+        &(method.pays_on_delivery() && view.order.awaits_money()),
+    );
     rq.render("orders/detail.html", ctx)
 }
 

@@ -153,7 +153,7 @@ fn page(
         &loaded
             .payment
             .as_ref()
-            .is_some_and(|(p, _)| p.provider == crate::admin_transfer::PROVIDER),
+            .is_some_and(|(p, _)| crate::admin_transfer::is_manual(&p.provider)),
     );
     ctx.insert(
         "cancelled",

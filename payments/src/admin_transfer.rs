@@ -1,6 +1,8 @@
-//! The admin's page for recording a bank transfer received for a pending
-//! order: the order becomes paid (invoice number, receipt email), with a
-//! payment from the "bank-transfer" provider carrying the bank's reference.
+//! The admin's page for recording money the shop received itself: a bank
+//! transfer for a pending order, or the cash a courier collected for an
+//! order paid on delivery. The order becomes paid (invoice number, receipt
+//! email), with a payment from the "bank-transfer" or "cash-on-delivery"
+//! provider carrying the bank's or the courier's reference.
 
 use std::collections::HashMap;
 
@@ -17,6 +19,8 @@ use site_core::money::Money;
 use site_core::schema::payments_payment as p;
 use site_core::tera::Context;
 
+use orders::payment_method::PaymentMethod;
+
 use crate::domain::ChargeOutcome;
 use crate::models::{record_outcome, Payment, PaymentStatus};
 
@@ -25,6 +29,22 @@ pub const ROUTES: &[site_core::urls::Route] =
 
 /// The provider name payments recorded here carry.
 pub const PROVIDER: &str = "bank-transfer";
+/// ... and for cash collected on delivery.
+pub const CASH_PROVIDER: &str = "cash-on-delivery";
+
+/// Whether a payment's money came to the shop directly (so a refund of it
+/// is money the shop sends back itself).
+pub fn is_manual(provider: &str) -> bool {
+    provider == PROVIDER || provider == CASH_PROVIDER
+}
+
+/// Whether `order` (paid by `method`) is waiting for money staff record.
+fn awaits_money(order: &Order, method: PaymentMethod) -> bool {
+    match method {
+        PaymentMethod::CashOnDelivery => order.awaits_money(),
+        _ => order.status() == OrderStatus::Pending,
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -49,21 +69,36 @@ fn allowed(staff: &Staff) -> Result<(), AppError> {
 
 fn page(
     rq: &RequestContext,
-    order: &Order,
+    (order, method): &(Order, PaymentMethod),
     form: &FormState,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut ctx = Context::new();
-    ctx.insert("title", "Record a bank transfer");
+    let cash = method.pays_on_delivery();
+    ctx.insert(
+        "title",
+        if cash {
+            "Record cash received"
+        } else {
+            "Record a bank transfer"
+        },
+    );
+    ctx.insert("cash", &cash);
+    ctx.insert("awaits_money", &awaits_money(order, *method));
     ctx.insert("order", &order.view(&[]));
     ctx.insert("reference", &orders::emails::short_ref(&order.public_id));
     ctx.insert("form", form);
     rq.render_status("admin/payments/transfer.html", ctx, status)
 }
 
-async fn load(rq: &RequestContext, raw: &str) -> Result<Order, AppError> {
+async fn load(rq: &RequestContext, raw: &str) -> Result<(Order, PaymentMethod), AppError> {
     let id: i64 = raw.parse().map_err(|_| AppError::NotFound)?;
-    rq.db(move |conn| Ok(Order::find(conn, id)?)).await
+    rq.db(move |conn| {
+        let order = Order::find(conn, id)?;
+        let method = orders::payment_method::of(conn, id)?;
+        Ok((order, method))
+    })
+    .await
 }
 
 pub async fn form(
@@ -72,12 +107,12 @@ pub async fn form(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     allowed(&staff)?;
-    let order = load(&rq, &id).await?;
+    let loaded = load(&rq, &id).await?;
     // As the shop's locale writes it, so it reads back the same.
-    let total = order.total().format(rq.config.locale);
+    let total = loaded.0.total().format(rq.config.locale);
     page(
         &rq,
-        &order,
+        &loaded,
         &FormState::initial(&[("amount", &total)]),
         StatusCode::OK,
     )
@@ -90,7 +125,9 @@ pub async fn submit(
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     allowed(&staff)?;
-    let order = load(&rq, &id).await?;
+    let loaded = load(&rq, &id).await?;
+    let (order, method) = (&loaded.0, loaded.1);
+    let cash = method.pays_on_delivery();
     let mut form = FormState::new(body.into_inner());
     let amount = form.field("amount", |raw| {
         Money::parse_in(raw, order.currency(), rq.config.locale)
@@ -100,7 +137,8 @@ pub async fn submit(
             form.add_error(
                 "amount",
                 format!(
-                    "The transfer must cover the order's total of {}: record it once all of it has arrived.",
+                    "The {} must cover the order's total of {}: record it once all of it has arrived.",
+                    if cash { "cash" } else { "transfer" },
                     order.total().format(rq.config.locale)
                 ),
             );
@@ -115,11 +153,15 @@ pub async fn submit(
     if bank_ref.is_empty() {
         form.add_error(
             "bank_reference",
-            "Enter the reference of the payment on your bank statement.",
+            if cash {
+                "Enter the courier's reference for the cash collected (its receipt or delivery number)."
+            } else {
+                "Enter the reference of the payment on your bank statement."
+            },
         );
     }
     if !form.is_valid() {
-        return page(&rq, &order, &form, StatusCode::UNPROCESSABLE_ENTITY);
+        return page(&rq, &loaded, &form, StatusCode::UNPROCESSABLE_ENTITY);
     }
     let order_id = order.id;
     let renderer = rq.renderer.clone();
@@ -133,7 +175,7 @@ pub async fn submit(
                 |conn| -> Result<Result<(), String>, diesel::result::Error> {
                     site_core::db::lock_row(conn, "orders_order", order_id)?;
                     let order = Order::find(conn, order_id)?;
-                    if order.status() != OrderStatus::Pending {
+                    if !awaits_money(&order, method) {
                         return Ok(Err(
                             "This order is not waiting for payment any more: nothing was recorded."
                                 .into(),
@@ -150,8 +192,14 @@ pub async fn submit(
                         order_id,
                         EventKind::Note,
                         &format!(
-                            "Bank transfer of {} received, bank reference {bank_ref}",
-                            order.total().format(locale)
+                            "{} of {} received, {} reference {bank_ref}",
+                            if cash {
+                                "Cash on delivery"
+                            } else {
+                                "Bank transfer"
+                            },
+                            order.total().format(locale),
+                            if cash { "courier" } else { "bank" },
                         ),
                         "",
                         Actor::Staff {
@@ -164,7 +212,7 @@ pub async fn submit(
                     diesel::insert_into(p::table)
                         .values((
                             p::order_id.eq(order_id),
-                            p::provider.eq(PROVIDER),
+                            p::provider.eq(if cash { CASH_PROVIDER } else { PROVIDER }),
                             p::status.eq(PaymentStatus::Processing),
                             p::amount_minor.eq(order.total_minor),
                             p::currency.eq(&order.currency),
@@ -196,7 +244,11 @@ pub async fn submit(
     match done {
         Ok(()) => rq.flash(
             Level::Success,
-            "The bank transfer is recorded: the order is paid and the customer has their receipt.",
+            if cash {
+                "The cash is recorded: the order is paid and the customer has their receipt."
+            } else {
+                "The bank transfer is recorded: the order is paid and the customer has their receipt."
+            },
         ),
         Err(message) => rq.flash(Level::Warning, message),
     }

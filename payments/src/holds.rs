@@ -26,9 +26,12 @@ pub fn release_unpaid_orders(
                 if Payment::live(conn, *id)?.is_some() {
                     return Ok(false);
                 }
+                use orders::payment_method::PaymentMethod;
                 let due = match orders::payment_method::of(conn, *id)? {
-                    orders::payment_method::PaymentMethod::BankTransfer => bank_cutoff,
-                    orders::payment_method::PaymentMethod::Card => cutoff,
+                    PaymentMethod::BankTransfer => bank_cutoff,
+                    PaymentMethod::Card => cutoff,
+                    // Waits for the courier (`unpaid_since` leaves it out).
+                    PaymentMethod::CashOnDelivery => return Ok(false),
                 };
                 orders::Order::cancel_unpaid(conn, *id, due)
             })?;

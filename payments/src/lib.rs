@@ -107,7 +107,7 @@ impl site_core::app::App for PaymentsApp {
             site_core::app::PermissionSpec::new(admin_refund::PERMISSION, "Can refund payments"),
             site_core::app::PermissionSpec::new(
                 admin_transfer::PERMISSION,
-                "Can record bank transfers received",
+                "Can record bank transfers and cash received",
             ),
         ]
     }

@@ -67,6 +67,9 @@ pub struct Config {
     /// How long an order waiting for a bank transfer holds its stock
     /// (SHOP_BANK_TRANSFER_DAYS).
     pub bank_transfer_days: i64,
+    /// Shoppers may pay in cash when the order is delivered
+    /// (SHOP_CASH_ON_DELIVERY=1).
+    pub cash_on_delivery: bool,
 }
 
 /// Where tax is rounded to the currency's minor unit.
@@ -229,6 +232,7 @@ impl Config {
                 .trim()
                 .to_string(),
             bank_transfer_days,
+            cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
             https,
             dev: flag("SHOP_DEV")?,
             currency,

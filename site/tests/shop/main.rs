@@ -12,6 +12,7 @@ mod admin_images;
 mod admin_import;
 mod admin_orders;
 mod cart;
+mod cash_on_delivery;
 mod catalogue;
 mod checkout;
 mod cli;

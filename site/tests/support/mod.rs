@@ -26,6 +26,8 @@ pub struct Options {
     /// The demo gateway posts webhooks only when a test asks
     /// (`TestApp::deliver_webhooks`), not as soon as a card is paid.
     pub hold_webhooks: bool,
+    /// Shoppers may pay in cash on delivery (`SHOP_CASH_ON_DELIVERY=1`).
+    pub cash_on_delivery: bool,
     /// As if served behind HTTPS (`SHOP_HTTPS=1`).
     pub https: bool,
     pub catalogue_cache_seconds: u64,
@@ -176,6 +178,7 @@ impl TestApp {
         let Options {
             flaky,
             hold_webhooks,
+            cash_on_delivery,
             https,
             catalogue_cache_seconds,
             staff_2fa,
@@ -207,6 +210,7 @@ impl TestApp {
         config.https = https;
         config.staff_2fa = staff_2fa;
         config.prices_include_tax = prices_include_tax;
+        config.cash_on_delivery = cash_on_delivery;
         // The shop offers bank transfer when it names an account.
         config.bank_account = "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55".into();
         if tax_per_order {
