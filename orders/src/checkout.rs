@@ -182,14 +182,6 @@ impl Quote {
         taxes: TaxSettings,
     ) -> Result<Quote, AppError> {
         let priced = cart.price(conn, currency)?;
-        let parcel = Parcel {
-            country: &details.country,
-            subtotal: priced.total,
-            weight_grams: priced.weight_grams,
-        };
-        let methods = shipping::available(conn, &parcel)?;
-        let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
-        let tax = crate::taxes::rule_for(conn, &details.country, taxes)?;
         let (voucher, voucher_refusal) = match code {
             Some(code) => match vouchers::applicable(
                 conn,
@@ -203,6 +195,17 @@ impl Quote {
             },
             None => (None, None),
         };
+        // Free delivery thresholds compare the goods after the discount.
+        let goods = Voucher::goods_after(voucher.as_ref(), priced.total)
+            .map_err(|e: MoneyError| AppError::internal(e))?;
+        let parcel = Parcel {
+            country: &details.country,
+            subtotal: goods,
+            weight_grams: priced.weight_grams,
+        };
+        let methods = shipping::available(conn, &parcel)?;
+        let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
+        let tax = crate::taxes::rule_for(conn, &details.country, taxes)?;
         let breakdown = chosen
             .as_ref()
             .map(|q| breakdown_of(&priced, currency, q, voucher.as_ref(), tax.as_ref()))

@@ -826,14 +826,6 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     if !priced.missing.is_empty() {
         return Err(PlaceOrderError::Unavailable(priced.missing));
     }
-    let parcel = Parcel {
-        country: &details.country,
-        subtotal: priced.total,
-        weight_grams: priced.weight_grams,
-    };
-    let Some(quote) = shipping::quote(conn, shipping_method_id, &parcel)? else {
-        return Err(PlaceOrderError::ShippingUnavailable);
-    };
     let now = site_core::now();
     let voucher = match voucher_code {
         Some(code) => {
@@ -843,6 +835,14 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             }
         }
         None => None,
+    };
+    let parcel = Parcel {
+        country: &details.country,
+        subtotal: vouchers::Voucher::goods_after(voucher.as_ref(), priced.total)?,
+        weight_grams: priced.weight_grams,
+    };
+    let Some(quote) = shipping::quote(conn, shipping_method_id, &parcel)? else {
+        return Err(PlaceOrderError::ShippingUnavailable);
     };
     let tax = taxes::rule_for(conn, &details.country, taxes)?;
     let breakdown = breakdown_of(&priced, currency, &quote, voucher.as_ref(), tax.as_ref())?;

@@ -68,6 +68,8 @@ pub struct ShippingQuote {
 #[derive(Debug, Clone, Copy)]
 pub struct Parcel<'a> {
     pub country: &'a str,
+    /// The goods after any voucher's discount on them (what a free
+    /// delivery threshold compares).
     pub subtotal: Money,
     pub weight_grams: i64,
 }

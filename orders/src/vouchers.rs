@@ -153,6 +153,18 @@ impl Voucher {
         }
     }
 
+    /// What the goods cost after this voucher's discount on them (a
+    /// free-delivery voucher takes nothing off the goods): what free
+    /// delivery thresholds compare.
+    pub fn goods_after(voucher: Option<&Voucher>, subtotal: Money) -> Result<Money, MoneyError> {
+        match voucher {
+            Some(v) if v.kind != VoucherKind::FreeShipping => {
+                subtotal.checked_sub(v.discount(subtotal, Money::zero(subtotal.currency()))?)
+            }
+            _ => Ok(subtotal),
+        }
+    }
+
     /// Uses of this voucher by the customer with `email`.
     pub fn uses_by(&self, conn: &mut DbConn, email: &str) -> QueryResult<i64> {
         vu::table

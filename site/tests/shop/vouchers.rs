@@ -427,3 +427,35 @@ async fn an_order_the_voucher_pays_in_full_is_paid_at_once() {
         confirmation.text
     );
 }
+
+#[actix_web::test]
+async fn free_delivery_counts_the_goods_after_the_discount() {
+    let app = TestApp::spawn().await;
+    // Delivery at 4.50, free from 50.00 of goods.
+    diesel::update(m::table)
+        .set((m::price_minor.eq(450), m::free_over_minor.eq(Some(5000))))
+        .execute(&mut *app.conn())
+        .unwrap();
+    voucher(&app, "SAVE10", VoucherKind::Percent, |_| {});
+    let lamp = app.product("Lamp", 5, 5500);
+    let c = app.client();
+    c.add_to_cart(lamp.id, 1).await;
+    let review = c.checkout_to_review("free@example.com").await;
+    assert_eq!(
+        review.testid_texts("shipping"),
+        vec!["Free"],
+        "55.00 of goods"
+    );
+    // 10% off leaves 49.50 of goods: under the threshold, delivery is due.
+    let discounted = apply(&c, &review, "SAVE10").await;
+    assert_eq!(discounted.testid_texts("shipping"), vec!["$4.50"]);
+    assert_eq!(discounted.testid_texts("order-total"), vec!["$54.00"]);
+    // The order charges what the review showed.
+    let placed = c.submit(&discounted, "/orders/checkout/review/", &[]).await;
+    assert_eq!(
+        placed.testid_texts("order-total"),
+        vec!["$54.00"],
+        "{}",
+        placed.text()
+    );
+}
