@@ -383,6 +383,11 @@ impl Locale {
         },
     ];
 
+    /// The decimal separator ("," in de-DE).
+    pub fn decimal(&self) -> char {
+        self.decimal
+    }
+
     pub fn parse(tag: &str) -> Result<Self, String> {
         let wanted = tag.trim().replace('_', "-");
         Locale::KNOWN
@@ -637,5 +642,36 @@ mod tests {
             let expected = minor.to_string();
             prop_assert_eq!(digits.trim_start_matches('0'), expected.trim_start_matches('0'));
         }
+    }
+}
+
+/// How amounts are typed and shown in forms: the shop's currency and
+/// locale ("12,50" is twelve and a half in de-DE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoneyFormat {
+    pub currency: Currency,
+    pub locale: Locale,
+}
+
+impl MoneyFormat {
+    pub fn of(config: &crate::Config) -> MoneyFormat {
+        MoneyFormat {
+            currency: config.currency,
+            locale: config.locale,
+        }
+    }
+
+    /// `minor` as a form input shows it: digits and the locale's decimal
+    /// separator, no symbol or grouping, so it parses back the same.
+    pub fn input(&self, minor: i64) -> String {
+        Money::from_minor(minor, self.currency)
+            .amount()
+            .to_string()
+            .replace('.', &self.locale.decimal().to_string())
+    }
+
+    /// What staff typed, in the locale's way.
+    pub fn parse(&self, typed: &str) -> Result<Money, MoneyError> {
+        Money::parse_in(typed, self.currency, self.locale)
     }
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::forms::{Email, FieldError, Slug};
-use crate::money::{Currency, Money};
+use crate::money::{Money, MoneyFormat};
 
 /// One field's value, as a model reads and writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -275,7 +275,7 @@ impl Field {
     }
 
     /// The value as a form input shows it (never a password).
-    pub fn to_input(&self, value: Option<&Value>, currency: Currency) -> String {
+    pub fn to_input(&self, value: Option<&Value>, money: MoneyFormat) -> String {
         if matches!(self.kind, FieldKind::Password) {
             return String::new();
         }
@@ -284,7 +284,7 @@ impl Field {
             Some(Value::Text(s)) => s.clone(),
             Some(Value::Int(n)) | Some(Value::Ref(n)) => n.to_string(),
             Some(Value::Bool(b)) => if *b { "on" } else { "" }.to_string(),
-            Some(Value::Money(minor)) => Money::from_minor(*minor, currency).amount().to_string(),
+            Some(Value::Money(minor)) => money.input(*minor),
             Some(Value::DateTime(t)) => t.format("%Y-%m-%d %H:%M:%S").to_string(),
             Some(Value::Refs(ids)) => ids.iter().map(i64::to_string).collect::<Vec<_>>().join(","),
         }
@@ -297,7 +297,7 @@ impl Field {
         &self,
         raw: &[String],
         choices: Option<&[(i64, String)]>,
-        currency: Currency,
+        money: MoneyFormat,
     ) -> Result<Value, String> {
         let one = raw.first().map(String::as_str).unwrap_or("");
         let trimmed = one.trim();
@@ -340,7 +340,7 @@ impl Field {
                 .filter(|n| (*min..=*max).contains(n))
                 .map(Value::Int)
                 .ok_or_else(|| FieldError::OutOfRange(*min, *max).to_string()),
-            FieldKind::Money => parse_money(trimmed, currency).map(Value::Money),
+            FieldKind::Money => parse_money(trimmed, money).map(Value::Money),
             FieldKind::Bool => Ok(Value::Bool(matches!(trimmed, "on" | "1" | "true" | "yes"))),
             FieldKind::Choice { choices } => choices
                 .iter()
@@ -390,14 +390,15 @@ impl Field {
         &self,
         value: Option<&Value>,
         choices: Option<&[(i64, String)]>,
-        currency: Currency,
-        locale: crate::money::Locale,
+        money: MoneyFormat,
     ) -> String {
         match (value, &self.kind) {
             (_, FieldKind::Password) => "••••••••".to_string(),
             (None, _) | (Some(Value::Null), _) => "—".to_string(),
             (Some(Value::Bool(b)), _) => if *b { "yes" } else { "no" }.to_string(),
-            (Some(Value::Money(m)), _) => Money::from_minor(*m, currency).format(locale),
+            (Some(Value::Money(m)), _) => {
+                Money::from_minor(*m, money.currency).format(money.locale)
+            }
             (Some(Value::Text(t)), FieldKind::Choice { choices }) => choices
                 .iter()
                 .find(|(v, _)| v == t)
@@ -415,7 +416,7 @@ impl Field {
                 }
             }
             (Some(Value::DateTime(t)), _) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
-            (Some(v), _) => self.to_input(Some(v), currency),
+            (Some(v), _) => self.to_input(Some(v), money),
         }
     }
 }
@@ -427,18 +428,20 @@ fn label_of(id: i64, choices: Option<&[(i64, String)]>) -> String {
         .unwrap_or_else(|| format!("#{id}"))
 }
 
-/// "12.50", "$1,234" in the shop's currency, to minor units (see
-/// `Money::parse`: never negative, never finer than the minor unit).
-pub fn parse_money(raw: &str, currency: Currency) -> Result<i64, String> {
-    let typed = raw.trim().trim_start_matches(currency.symbol()).trim();
-    Money::parse(typed, currency)
-        .map(|m| m.minor())
-        .map_err(|e| match e {
-            crate::money::MoneyError::Invalid => {
-                format!("Enter an amount like 12.50 (in {currency}).")
-            }
-            other => format!("{}.", capitalise(&other.to_string())),
-        })
+/// "12.50", "$1,234" ("12,50", "1.234 €" in de-DE) in the shop's
+/// currency and locale, to minor units (see `Money::parse`: never
+/// negative, never finer than the minor unit).
+pub fn parse_money(raw: &str, money: MoneyFormat) -> Result<i64, String> {
+    money.parse(raw).map(|m| m.minor()).map_err(|e| match e {
+        crate::money::MoneyError::Invalid => {
+            format!(
+                "Enter an amount like {} (in {}).",
+                money.input(1250),
+                money.currency
+            )
+        }
+        other => format!("{}.", capitalise(&other.to_string())),
+    })
 }
 
 fn capitalise(s: &str) -> String {
@@ -453,8 +456,17 @@ fn capitalise(s: &str) -> String {
 mod tests {
     use super::*;
 
+    use crate::money::{Currency, Locale};
+
+    fn usd() -> MoneyFormat {
+        MoneyFormat {
+            currency: Currency::Usd,
+            locale: Locale::parse("en-US").unwrap(),
+        }
+    }
+
     fn parse(f: &Field, raw: &str) -> Result<Value, String> {
-        f.parse(&[raw.to_string()], None, Currency::Usd)
+        f.parse(&[raw.to_string()], None, usd())
     }
 
     #[test]
@@ -465,10 +477,28 @@ mod tests {
         assert!(parse(&f, "-1").is_err());
         assert!(parse(&f, "1.234").is_err());
         assert!(parse(&f, "ten").is_err());
+        assert_eq!(f.to_input(Some(&Value::Money(1250)), usd()), "12.50");
+    }
+
+    #[test]
+    fn money_is_typed_the_locales_way() {
+        let f = Field::money("price", "Price");
+        let de = MoneyFormat {
+            currency: Currency::parse("EUR").unwrap(),
+            locale: Locale::parse("de-DE").unwrap(),
+        };
+        let typed = |raw: &str| f.parse(&[raw.to_string()], None, de);
+        assert_eq!(typed("12,50"), Ok(Value::Money(1250)), "not 1250.00");
+        assert_eq!(typed("1.234,50 €"), Ok(Value::Money(123450)));
+        assert_eq!(f.to_input(Some(&Value::Money(1250)), de), "12,50");
         assert_eq!(
-            f.to_input(Some(&Value::Money(1250)), Currency::Usd),
-            "12.50"
+            typed(&f.to_input(Some(&Value::Money(99)), de)),
+            Ok(Value::Money(99))
         );
+        assert!(typed("12,505").is_err());
+        assert!(typed("zwölf")
+            .unwrap_err()
+            .contains("Enter an amount like 12,50 (in EUR)."));
     }
 
     #[test]
@@ -479,7 +509,7 @@ mod tests {
         assert_eq!(parse(&name, " Tea "), Ok(Value::Text("Tea".into())));
         let parent = Field::reference("parent", "Parent").optional();
         assert_eq!(parse(&parent, ""), Ok(Value::Null));
-        assert!(Field::bool("a", "A").parse(&[], None, Currency::Usd) == Ok(Value::Bool(false)));
+        assert!(Field::bool("a", "A").parse(&[], None, usd()) == Ok(Value::Bool(false)));
     }
 
     #[test]
@@ -487,28 +517,17 @@ mod tests {
         let f = Field::reference("category", "Category");
         let choices = vec![(1, "Tea".to_string()), (2, "Coffee".to_string())];
         assert_eq!(
-            f.parse(&["2".into()], Some(&choices), Currency::Usd),
+            f.parse(&["2".into()], Some(&choices), usd()),
             Ok(Value::Ref(2))
         );
-        assert!(f
-            .parse(&["3".into()], Some(&choices), Currency::Usd)
-            .is_err());
+        assert!(f.parse(&["3".into()], Some(&choices), usd()).is_err());
         let many = Field::references("groups", "Groups");
         assert_eq!(
-            many.parse(
-                &["2".into(), "1".into(), "2".into()],
-                Some(&choices),
-                Currency::Usd
-            ),
+            many.parse(&["2".into(), "1".into(), "2".into()], Some(&choices), usd()),
             Ok(Value::Refs(vec![1, 2]))
         );
         assert_eq!(
-            many.display(
-                Some(&Value::Refs(vec![1, 2])),
-                Some(&choices),
-                Currency::Usd,
-                Default::default()
-            ),
+            many.display(Some(&Value::Refs(vec![1, 2])), Some(&choices), usd()),
             "Tea, Coffee"
         );
     }

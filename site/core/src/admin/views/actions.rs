@@ -77,7 +77,11 @@ pub(super) async fn run(
         for (id, _) in &objects {
             for f in &spec.fields {
                 let name = format!("{}-{id}", f.name);
-                if let Err(e) = f.parse(&sub.all(&name), None, rq.config.currency) {
+                if let Err(e) = f.parse(
+                    &sub.all(&name),
+                    None,
+                    crate::money::MoneyFormat::of(&rq.config),
+                ) {
                     errors.entry(name).or_default().push(e);
                 }
             }

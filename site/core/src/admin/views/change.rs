@@ -127,7 +127,7 @@ pub(super) fn render_form(
         let value = match typed {
             _ if matches!(f.kind, FieldKind::Password) => String::new(),
             Some(sub) => sub.first(f.name).unwrap_or("").to_string(),
-            None => f.to_input(current, rq.config.currency),
+            None => f.to_input(current, crate::money::MoneyFormat::of(&rq.config)),
         };
         let checked = match typed {
             Some(sub) => sub.first(f.name).is_some_and(|v| !v.is_empty()),
@@ -136,7 +136,7 @@ pub(super) fn render_form(
         let selected: Vec<String> = match (typed, current) {
             (Some(sub), _) => sub.all(f.name),
             (None, Some(Value::Refs(ids))) => ids.iter().map(i64::to_string).collect(),
-            (None, Some(v)) => vec![f.to_input(Some(v), rq.config.currency)],
+            (None, Some(v)) => vec![f.to_input(Some(v), crate::money::MoneyFormat::of(&rq.config))],
             (None, None) => Vec::new(),
         };
         let choices = match &f.kind {
@@ -290,7 +290,7 @@ pub(super) fn render_form(
         page.formsets,
         page.typed,
         page.errors,
-        rq.config.currency,
+        crate::money::MoneyFormat::of(&rq.config),
         can_edit,
     );
     ctx.insert(
@@ -314,7 +314,11 @@ fn initial_from_query(rq: &RequestContext, model: &dyn ModelAdmin) -> Values {
     let meta = model.meta();
     for (k, v) in url::form_urlencoded::parse(rq.req.query_string().as_bytes()) {
         if let Some(f) = meta.field(&k).filter(|f| f.editable()) {
-            if let Ok(value) = f.parse(&[v.into_owned()], None, rq.config.currency) {
+            if let Ok(value) = f.parse(
+                &[v.into_owned()],
+                None,
+                crate::money::MoneyFormat::of(&rq.config),
+            ) {
                 initial.set(f.name, value);
             }
         }

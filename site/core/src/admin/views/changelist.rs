@@ -348,7 +348,10 @@ impl Listing<'_> {
                         let value = input
                             .and_then(|i| i.raw.get(f.name).cloned())
                             .unwrap_or_else(|| {
-                                f.to_input(row.editable.get(f.name), rq.config.currency)
+                                f.to_input(
+                                    row.editable.get(f.name),
+                                    crate::money::MoneyFormat::of(&rq.config),
+                                )
                             });
                         InputView {
                             errors: input

@@ -12,7 +12,7 @@ use crate::admin::{
     Field, FieldKind, FormsetChanges, FormsetRow, ModelAdmin, ModelMeta, Pick, Submission, Values,
 };
 use crate::db::DbConn;
-use crate::money::Currency;
+use crate::money::MoneyFormat;
 
 /// Every formset's saved rows of one object.
 pub type FormsetState = Vec<(&'static str, Vec<FormsetRow>)>;
@@ -39,7 +39,7 @@ fn on(sub: &Submission, name: &str) -> bool {
 pub fn parse(
     meta: &ModelMeta,
     sub: &Submission,
-    currency: Currency,
+    money: MoneyFormat,
     errors: &mut BTreeMap<String, Vec<String>>,
 ) -> Vec<(&'static str, FormsetChanges)> {
     let mut out = Vec::new();
@@ -50,7 +50,7 @@ pub fn parse(
             let mut values = Values::new();
             for f in &spec.fields {
                 let name = format!("{prefix}-{}", f.name);
-                match f.parse(&sub.all(&name), None, currency) {
+                match f.parse(&sub.all(&name), None, money) {
                     Ok(v) => {
                         values.set(f.name, v);
                     }
@@ -174,7 +174,7 @@ pub fn views(
     state: &FormsetState,
     typed: Option<&Submission>,
     errors: &BTreeMap<String, Vec<String>>,
-    currency: Currency,
+    money: MoneyFormat,
     can_edit: bool,
 ) -> Vec<FormsetView> {
     meta.formsets
@@ -208,7 +208,7 @@ pub fn views(
                                 let name = format!("{prefix}-{}", f.name);
                                 let value = match typed {
                                     Some(s) => s.first(&name).unwrap_or("").to_string(),
-                                    None => f.to_input(row.values.get(f.name), currency),
+                                    None => f.to_input(row.values.get(f.name), money),
                                 };
                                 let checked = match typed {
                                     Some(s) => on(s, &name),

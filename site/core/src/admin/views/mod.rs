@@ -325,8 +325,7 @@ pub fn display_value(
     field.display(
         value,
         choices.get(field.name).map(Vec::as_slice),
-        config.currency,
-        config.locale,
+        crate::money::MoneyFormat::of(config),
     )
 }
 

@@ -54,7 +54,7 @@ pub(super) async fn save(
             input
                 .raw
                 .insert(f.name.to_string(), raw.first().cloned().unwrap_or_default());
-            match f.parse(&raw, None, rq.config.currency) {
+            match f.parse(&raw, None, crate::money::MoneyFormat::of(&rq.config)) {
                 Ok(v) => {
                     values.set(f.name, v);
                 }

@@ -40,7 +40,7 @@ async fn parse_fields(
 ) -> Result<(Result<Parsed, Errors>, Choices), AppError> {
     let m = model.clone();
     let typed = sub.clone();
-    let currency = rq.config.currency;
+    let money = crate::money::MoneyFormat::of(&rq.config);
     rq.db(move |conn| {
         let meta = m.meta();
         let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
@@ -54,7 +54,7 @@ async fn parse_fields(
             let raw = typed.all(f.name);
             let parsed = match f.kind {
                 FieldKind::Ref { search: true } => resolve(conn, m.as_ref(), f, &raw),
-                _ => f.parse(&raw, choices.get(f.name).map(Vec::as_slice), currency),
+                _ => f.parse(&raw, choices.get(f.name).map(Vec::as_slice), money),
             };
             match parsed {
                 Ok(v) => {
@@ -63,7 +63,7 @@ async fn parse_fields(
                 Err(e) => errors.entry(f.name.to_string()).or_default().push(e),
             }
         }
-        let formsets = formsets::parse(meta, &typed, currency, &mut errors);
+        let formsets = formsets::parse(meta, &typed, money, &mut errors);
         Ok((
             if errors.is_empty() {
                 Ok(Parsed { values, formsets })
