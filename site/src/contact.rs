@@ -15,8 +15,14 @@ use site_core::AppError;
 
 pub const ROUTES: &[site_core::urls::Route] = &[("site:contact", "/contact/")];
 
-/// The site's own pages: the contact form.
+/// The site's own pages: the contact form and the health probes.
 pub struct SiteApp;
+
+const SITE_ROUTES: &[site_core::urls::Route] = &[
+    ROUTES[0],
+    crate::health::ROUTES[0],
+    crate::health::ROUTES[1],
+];
 
 impl site_core::app::App for SiteApp {
     fn label(&self) -> &'static str {
@@ -28,7 +34,7 @@ impl site_core::app::App for SiteApp {
     }
 
     fn routes(&self) -> &'static [site_core::urls::Route] {
-        ROUTES
+        SITE_ROUTES
     }
 
     fn templates(&self) -> Option<site_core::templates::TemplateSource> {
@@ -37,6 +43,7 @@ impl site_core::app::App for SiteApp {
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         configure(cfg);
+        crate::health::configure(cfg);
     }
 }
 

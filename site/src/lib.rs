@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod contact;
+mod health;
 pub mod jobs;
 mod statics;
 

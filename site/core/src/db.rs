@@ -202,6 +202,22 @@ fn create_parent(path: &Path) -> Result<(), DbError> {
     Ok(())
 }
 
+/// One round trip to the database.
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SELECT 1")
+}
+
+/// Whether every migration this binary carries has been applied.
+pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
+    match conn {
+        DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    }
+    .map(|pending| !pending)
+    .map_err(|e| DbError::Migration(e.to_string()))
+}
+
 pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),

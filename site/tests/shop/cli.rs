@@ -284,3 +284,113 @@ fn products_import_from_csv_on_the_command_line_twice_safely() {
         text(&refused)
     );
 }
+
+/// `site serve` with these log settings: what it wrote to stdout after a
+/// few requests (a 404 among them).
+fn serve_and_log(var_dir: &std::path::Path, format: &str) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = var_dir.join(format!("log-{format}.txt"));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_site"))
+        .args(["serve", "--no-seed"])
+        .env("SHOP_VAR_DIR", var_dir)
+        .env_remove("DATABASE_URL")
+        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+        .env("SHOP_LOG_FORMAT", format)
+        .env("RUST_LOG", "info")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut answered = false;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            answered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(answered, "{base} never listened");
+    let send = |request: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut s, &mut answer).unwrap();
+        answer
+    };
+    let get = |path: &str| {
+        send(&format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    assert!(get("/readyz").starts_with("HTTP/1.1 200"));
+    assert!(get("/no-such-page/").starts_with("HTTP/1.1 404"));
+    // An unsigned webhook: refused, with a warning logged inside the request.
+    assert!(send(
+        "POST /payments/webhooks/demo-pay/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    .starts_with("HTTP/1.1 400"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = server.kill();
+    let _ = server.wait();
+    std::fs::read_to_string(out).unwrap()
+}
+
+#[test]
+fn logs_are_json_lines_with_the_request_id_or_plain_text_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+
+    let json = serve_and_log(dir.path(), "json");
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(!lines.is_empty(), "{json}");
+    let missing = lines
+        .iter()
+        .find(|l| l["fields"]["path"] == "/no-such-page/")
+        .unwrap_or_else(|| panic!("no line for the 404: {json}"));
+    assert_eq!(missing["fields"]["status"], 404);
+    assert_eq!(missing["level"], "INFO");
+    assert_eq!(
+        missing["fields"]["request_id"].as_str().map(str::len),
+        Some(12)
+    );
+    // What a handler logs carries its request's id too.
+    let refused = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "webhook refused")
+        .unwrap_or_else(|| panic!("no warning for the webhook: {json}"));
+    assert_eq!(refused["level"], "WARN");
+    let id = refused["span"]["request_id"].as_str().unwrap();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["request_id"] == id && l["fields"]["status"] == 400),
+        "the same id as its request's line"
+    );
+
+    let text = serve_and_log(dir.path(), "text");
+    assert!(text.contains("/no-such-page/"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour codes in a file: {text:?}"
+    );
+
+    let refused = Command::new(env!("CARGO_BIN_EXE_site"))
+        .arg("migrate")
+        .env("SHOP_VAR_DIR", dir.path())
+        .env("SHOP_LOG_FORMAT", "xml")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr)
+        .contains("SHOP_LOG_FORMAT=\"xml\" is not a log format: use text or json"));
+}

@@ -403,3 +403,38 @@ async fn sqlite_is_built_with_a_stable_query_planner() {
     assert!(opts.iter().any(|o| o == "ENABLE_QPSG"), "{opts:?}");
     assert!(opts.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{opts:?}");
 }
+
+#[actix_web::test]
+async fn health_and_readiness_probes_say_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let alive = c.get_raw("/healthz").await;
+    assert_eq!(alive.status, 200);
+    assert_eq!(alive.body, r#"{"status":"ok"}"#);
+    let ready = c.get_raw("/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.body,
+        r#"{"status":"ok","database":"ok","migrations":"ok"}"#
+    );
+    assert_eq!(ready.header("cache-control").as_deref(), Some("no-store"));
+
+    // A binary newer than its database: not ready until migrated.
+    use diesel::connection::SimpleConnection;
+    app.conn()
+        .batch_execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version = \
+             (SELECT MAX(version) FROM __diesel_schema_migrations)",
+        )
+        .unwrap();
+    let behind = c.get_raw("/readyz").await;
+    assert_eq!(behind.status, 503);
+    assert!(
+        behind
+            .body
+            .contains(r#""migrations":"pending: run `site migrate`""#),
+        "{}",
+        behind.body
+    );
+    assert_eq!(c.get_raw("/healthz").await.status, 200, "still alive");
+}

@@ -150,7 +150,11 @@ impl RequestContext {
         T: Send + 'static,
     {
         let db = self.db.clone();
+        // The request's span goes along, so what the work logs carries
+        // the request id.
+        let span = tracing::Span::current();
         web::block(move || {
+            let _entered = span.enter();
             let mut conn = db.get()?;
             f(&mut conn)
         })

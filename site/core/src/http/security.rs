@@ -59,7 +59,9 @@ pub async fn middleware(
     req.extensions_mut().insert(id.clone());
     let headers = req.app_data::<web::Data<SecurityHeaders>>().cloned();
 
-    let mut res = match next.call(req).await {
+    // Everything logged while answering carries the request id.
+    let span = tracing::info_span!("request", request_id = %id.0);
+    let mut res = match tracing::Instrument::instrument(next.call(req), span).await {
         Ok(res) => {
             if res.response().error().is_some()
                 && (res.status().is_client_error() || res.status().is_server_error())
