@@ -162,8 +162,10 @@ pub fn session_user(user: &User) -> SessionUser {
     }
 }
 
-/// Puts `user` in the session (after its id was renewed).
+/// Puts `user` in the session (after its id was renewed), with a new
+/// CSRF secret.
 pub fn sign_in_session(rq: &RequestContext, user: &User) -> Result<(), AppError> {
+    site_core::http::csrf::rotate(&rq.req);
     set_current_user(&rq.session, &session_user(user)).map_err(AppError::internal)
 }
 

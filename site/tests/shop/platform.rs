@@ -438,3 +438,59 @@ async fn health_and_readiness_probes_say_what_is_wrong() {
     );
     assert_eq!(c.get_raw("/healthz").await.status, 200, "still alive");
 }
+
+fn csrf_field(page: &crate::support::Page, action: &str) -> String {
+    page.hidden_fields(action)
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == "csrf_token")
+        .unwrap()
+        .1
+}
+
+#[actix_web::test]
+async fn the_csrf_secret_is_masked_in_every_page_set_only_with_a_form_and_renewed_at_login() {
+    const PW: &str = "correct horse battery staple";
+    let app = TestApp::spawn().await;
+    app.customer("mask@example.com", PW);
+    let p = app.product("Masked", 5, 100);
+    let c = app.client();
+
+    // Nothing with a form, no cookie: static files and probes stay
+    // cacheable.
+    assert_eq!(c.get_raw("/healthz").await.header("set-cookie"), None);
+    let css = c.get_raw("/static/css/shop.css").await;
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("set-cookie"), None);
+    assert_eq!(c.cookie("csrftoken"), None);
+
+    // A page with a form sets it; each page masks it differently.
+    let action = format!("/cart/add/{}/", p.id);
+    let first = c.get(&format!("/products/{}/", p.id)).await;
+    let secret = c
+        .cookie("csrftoken")
+        .expect("the form's page sets the cookie");
+    let second = c.get(&format!("/products/{}/", p.id)).await;
+    let (a, b) = (csrf_field(&first, &action), csrf_field(&second, &action));
+    assert_ne!(a, b, "a fresh mask per page");
+    assert!(!first.body.contains(&secret) && !second.body.contains(&secret));
+    for page in [&first, &second] {
+        let added = c.submit_raw(page, &action, &[("quantity", "1")]).await;
+        assert_eq!(added.status, 303, "{}", added.text());
+    }
+
+    // Logging in issues a new secret: a form from before no longer passes.
+    let before = c.get(&format!("/products/{}/", p.id)).await;
+    c.login("mask@example.com", PW).await;
+    let renewed = c.cookie("csrftoken").unwrap();
+    assert_ne!(renewed, secret);
+    let stale = c.submit_raw(&before, &action, &[("quantity", "1")]).await;
+    assert_eq!(stale.status, 403, "{}", stale.text());
+    let fresh = c.get(&format!("/products/{}/", p.id)).await;
+    assert_eq!(
+        c.submit_raw(&fresh, &action, &[("quantity", "1")])
+            .await
+            .status,
+        303
+    );
+}

@@ -1,7 +1,13 @@
-//! CSRF protection for every unsafe method. The token lives in a cookie
+//! CSRF protection for every unsafe method. The secret lives in a cookie
 //! (like Django's `csrftoken`, so anonymous pages need no session row) and
 //! must come back in the form field `csrf_token` or the `X-CSRF-Token`
 //! header; a cross-site `Origin` is refused outright.
+//!
+//! As Django does: pages carry the secret masked with a fresh random salt
+//! each time (so a compressed response never repeats a secret an attacker
+//! could guess byte by byte: BREACH), the cookie is set only by responses
+//! that put a token in a form (so static files and probes stay cacheable
+//! by shared caches), and a new secret is issued at login (`rotate`).
 
 use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite};
@@ -18,8 +24,52 @@ pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 const TOKEN_LEN: usize = 43;
 
+/// This request's secret, and whether the response must set the cookie.
 #[derive(Clone)]
-struct CsrfToken(String);
+struct CsrfState {
+    secret: String,
+    /// No valid cookie came in, or the secret was rotated.
+    new: bool,
+    /// A page put a token in a form.
+    used: bool,
+}
+
+const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+fn index(c: u8) -> Option<usize> {
+    ALPHABET.iter().position(|a| *a == c)
+}
+
+/// `salt` + the secret shifted by it, character by character: a different
+/// string for every salt, the same secret inside.
+fn mask(secret: &str, salt: &str) -> String {
+    let shifted: String = secret
+        .bytes()
+        .zip(salt.bytes())
+        .map(|(s, k)| {
+            let (s, k) = (index(s).unwrap_or(0), index(k).unwrap_or(0));
+            ALPHABET[(s + k) % ALPHABET.len()] as char
+        })
+        .collect();
+    format!("{salt}{shifted}")
+}
+
+/// The secret inside a masked token; `None` if it is not one.
+fn unmask(token: &str) -> Option<String> {
+    if token.len() != 2 * TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let (salt, shifted) = token.split_at(TOKEN_LEN);
+    let n = ALPHABET.len();
+    shifted
+        .bytes()
+        .zip(salt.bytes())
+        .map(|(c, k)| {
+            let (c, k) = (index(c)?, index(k)?);
+            Some(ALPHABET[(c + n - k) % n] as char)
+        })
+        .collect()
+}
 
 /// Whether cookies are marked `Secure` (set from `SHOP_HTTPS`).
 #[derive(Clone, Copy)]
@@ -38,12 +88,27 @@ impl Exempt {
     }
 }
 
-/// The token for this request (what forms must send back).
+/// A token for this request's forms: the secret, masked afresh. The
+/// response will set the cookie if it is new.
 pub fn token(req: &HttpRequest) -> String {
-    req.extensions()
-        .get::<CsrfToken>()
-        .map(|t| t.0.clone())
-        .unwrap_or_default()
+    let mut extensions = req.extensions_mut();
+    match extensions.get_mut::<CsrfState>() {
+        Some(state) => {
+            state.used = true;
+            mask(&state.secret, &crate::random_token(TOKEN_LEN))
+        }
+        None => String::new(),
+    }
+}
+
+/// Issues a new secret (at login, as Django does): tokens from pages shown
+/// before stop working, and the response sets the new cookie.
+pub fn rotate(req: &HttpRequest) {
+    if let Some(state) = req.extensions_mut().get_mut::<CsrfState>() {
+        state.secret = crate::random_token(TOKEN_LEN);
+        state.new = true;
+        state.used = true;
+    }
 }
 
 fn well_formed(t: &str) -> bool {
@@ -67,7 +132,11 @@ pub async fn middleware(
         .filter(|t| well_formed(t));
     let fresh = existing.is_none();
     let token = existing.unwrap_or_else(|| crate::random_token(TOKEN_LEN));
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    req.extensions_mut().insert(CsrfState {
+        secret: token.clone(),
+        new: fresh,
+        used: false,
+    });
 
     let exempt = req
         .app_data::<web::Data<Exempt>>()
@@ -84,8 +153,11 @@ pub async fn middleware(
             // An unreadable or oversized body: answered (413/400) as a page.
             Err(e) => return Ok(req.error_response(e).map_into_right_body()),
         };
+        // A masked token from a page (or the bare secret, from a script
+        // that read the cookie's value some other way).
+        let secret = submitted.map(|s| unmask(&s).unwrap_or(s));
         let ok = !fresh
-            && submitted
+            && secret
                 .as_deref()
                 .is_some_and(|s| s.as_bytes().ct_eq(token.as_bytes()).into());
         if !ok {
@@ -102,8 +174,9 @@ pub async fn middleware(
         .app_data::<web::Data<CookieSecurity>>()
         .is_some_and(|c| c.secure);
     let mut res = next.call(req).await?;
-    if fresh {
-        let cookie = Cookie::build(COOKIE, token)
+    let state = res.request().extensions().get::<CsrfState>().cloned();
+    if let Some(state) = state.filter(|s| s.new && s.used) {
+        let cookie = Cookie::build(COOKIE, state.secret)
             .path("/")
             .http_only(true)
             .secure(secure)
@@ -220,6 +293,29 @@ mod tests {
             Some("abc123")
         );
         assert_eq!(multipart_field(body, "other"), None);
+    }
+
+    #[test]
+    fn masked_tokens_differ_every_time_and_carry_the_same_secret() {
+        let secret = crate::random_token(TOKEN_LEN);
+        let a = mask(&secret, &crate::random_token(TOKEN_LEN));
+        let b = mask(&secret, &crate::random_token(TOKEN_LEN));
+        assert_ne!(a, b);
+        assert!(!a.contains(&secret));
+        assert_eq!(unmask(&a).as_deref(), Some(secret.as_str()));
+        assert_eq!(unmask(&b).as_deref(), Some(secret.as_str()));
+        assert_eq!(unmask(&secret), None, "too short to be masked");
+        assert_eq!(unmask(&format!("{a};")[1..]), None);
+        let mut tampered = a.clone().into_bytes();
+        tampered[TOKEN_LEN + 3] = if tampered[TOKEN_LEN + 3] == b'a' {
+            b'b'
+        } else {
+            b'a'
+        };
+        assert_ne!(
+            unmask(&String::from_utf8(tampered).unwrap()).as_deref(),
+            Some(secret.as_str())
+        );
     }
 
     #[test]
