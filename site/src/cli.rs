@@ -87,6 +87,15 @@ pub enum Command {
     /// Cancel orders unpaid for longer than SHOP_ORDER_HOLD_MINUTES and
     /// return their stock (the server also does it every minute).
     ReleaseUnpaidOrders,
+    /// Check the configuration and the database; with --deploy, also list
+    /// every setting unsafe in production with its fix (exits 1 if any).
+    Check {
+        #[arg(long)]
+        deploy: bool,
+        /// Accept a deploy problem knowingly (its id, e.g. sqlite); repeatable.
+        #[arg(long = "allow", value_name = "ID")]
+        allow: Vec<String>,
+    },
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -96,6 +105,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         no_seed: false,
     }) {
         Command::Serve { bind, no_seed } => serve(config, bind, no_seed),
+        Command::Check { deploy, allow } => check(&config, deploy, &allow),
         Command::Migrate => {
             let db = open_db(&config)?;
             let applied = crate::migrate(&db, &crate::apps(&config))?;
@@ -465,4 +475,37 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
         server.await?;
         Ok(())
     })
+}
+
+/// `site check [--deploy] [--allow ID]…`.
+fn check(config: &Config, deploy: bool, allow: &[String]) -> anyhow::Result<()> {
+    let db = open_db(config)?;
+    let mut conn = db.get().context("connecting to the database")?;
+    site_core::db::ping(&mut conn).context("asking the database")?;
+    if !site_core::db::migrations_applied(&mut conn)? {
+        bail!("the database has pending migrations: run `site migrate`");
+    }
+    println!("The configuration is valid; the database answers and is migrated.");
+    if !deploy {
+        return Ok(());
+    }
+    let problems: Vec<_> = crate::deploy_check::problems(config)
+        .into_iter()
+        .filter(|p| !allow.iter().any(|a| a == p.id))
+        .collect();
+    if problems.is_empty() {
+        println!("No deploy problems found.");
+        return Ok(());
+    }
+    for p in &problems {
+        println!("\n[{}] {}\n  Fix: {}", p.id, p.what, p.fix);
+    }
+    println!();
+    bail!(
+        "{} deploy problem{}: fix {} or accept {} knowingly with --allow ID",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        if problems.len() == 1 { "it" } else { "them" },
+        if problems.len() == 1 { "it" } else { "each" },
+    )
 }

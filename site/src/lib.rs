@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod contact;
+pub mod deploy_check;
 mod health;
 pub mod jobs;
 mod statics;

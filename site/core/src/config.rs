@@ -70,6 +70,38 @@ pub struct Config {
     /// Shoppers may pay in cash when the order is delivered
     /// (SHOP_CASH_ON_DELIVERY=1).
     pub cash_on_delivery: bool,
+    /// The host names this shop answers to (SHOP_ALLOWED_HOSTS,
+    /// comma-separated; ".example.com" also matches its subdomains; empty
+    /// allows any, for development). Other `Host` headers get 400.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Config {
+    /// Whether a request's `Host` (a name, with or without a port) is one
+    /// this shop answers to.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        let name = match host.rsplit_once(':') {
+            // An IPv6 literal keeps its colons: [::1]:8000.
+            Some((name, port))
+                if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') =>
+            {
+                name
+            }
+            _ => host,
+        }
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+        self.allowed_hosts.iter().any(|allowed| {
+            allowed == "*"
+                || *allowed == name
+                || allowed
+                    .strip_prefix('.')
+                    .is_some_and(|domain| name == domain || name.ends_with(&format!(".{domain}")))
+        })
+    }
 }
 
 /// Where tax is rounded to the currency's minor unit.
@@ -233,6 +265,12 @@ impl Config {
                 .to_string(),
             bank_transfer_days,
             cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
+            allowed_hosts: get("SHOP_ALLOWED_HOSTS")
+                .unwrap_or_default()
+                .split(',')
+                .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
             https,
             dev: flag("SHOP_DEV")?,
             currency,

@@ -394,3 +394,35 @@ fn logs_are_json_lines_with_the_request_id_or_plain_text_in_a_file() {
     assert!(String::from_utf8_lossy(&refused.stderr)
         .contains("SHOP_LOG_FORMAT=\"xml\" is not a log format: use text or json"));
 }
+
+#[test]
+fn check_deploy_lists_each_unsafe_setting_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+    let laptop = site(dir.path(), &["check", "--deploy"], None);
+    assert!(!laptop.status.success());
+    let out = String::from_utf8_lossy(&laptop.stdout);
+    for id in ["secret-key", "https", "sqlite", "smtp", "allowed-hosts"] {
+        assert!(out.contains(&format!("[{id}]")), "{id}: {out}");
+    }
+    assert!(out.contains("Fix: Set SHOP_ALLOWED_HOSTS"), "{out}");
+    assert!(text(&laptop).contains("5 deploy problems"));
+
+    let production = Command::new(env!("CARGO_BIN_EXE_site"))
+        .args(["check", "--deploy", "--allow", "sqlite"])
+        .env("SHOP_VAR_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env(
+            "SECRET_KEY",
+            "q8Zr1VbT7mW3xK9pL2nC5yH6jD0fG4sA8uE1oI7tR3wQ9vB2kM5zX6cN0lP4hJyT",
+        )
+        .env("SHOP_HTTPS", "1")
+        .env("SITE_URL", "https://shop.example.com")
+        .env("SHOP_TRUSTED_PROXIES", "127.0.0.1")
+        .env("SMTP_URL", "smtp://mail.example.com:587")
+        .env("SHOP_ALLOWED_HOSTS", "shop.example.com")
+        .output()
+        .unwrap();
+    assert!(production.status.success(), "{}", text(&production));
+    assert!(text(&production).contains("No deploy problems found."));
+}

@@ -494,3 +494,28 @@ async fn the_csrf_secret_is_masked_in_every_page_set_only_with_a_form_and_renewe
         303
     );
 }
+
+#[actix_web::test]
+async fn requests_for_a_host_the_shop_does_not_serve_are_refused() {
+    let app = TestApp::spawn_with(crate::support::Options {
+        allowed_hosts: vec!["shop.example.com".into(), ".example.org".into()],
+        ..Default::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let get = |host: &'static str| {
+        let req = http.get(app.url("/")).header("host", host);
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(get("shop.example.com").await.status(), 200);
+    assert_eq!(get("shop.example.com:8443").await.status(), 200);
+    assert_eq!(get("www.example.org").await.status(), 200);
+    let evil = get("evil.example.net").await;
+    assert_eq!(evil.status(), 400);
+    assert!(evil
+        .text()
+        .await
+        .unwrap()
+        .contains("This site does not answer to the host"));
+    assert_eq!(get("example.com").await.status(), 400);
+}

@@ -28,6 +28,8 @@ pub struct Options {
     pub hold_webhooks: bool,
     /// Shoppers may pay in cash on delivery (`SHOP_CASH_ON_DELIVERY=1`).
     pub cash_on_delivery: bool,
+    /// `SHOP_ALLOWED_HOSTS` (empty: any).
+    pub allowed_hosts: Vec<String>,
     /// As if served behind HTTPS (`SHOP_HTTPS=1`).
     pub https: bool,
     pub catalogue_cache_seconds: u64,
@@ -179,6 +181,7 @@ impl TestApp {
             flaky,
             hold_webhooks,
             cash_on_delivery,
+            allowed_hosts,
             https,
             catalogue_cache_seconds,
             staff_2fa,
@@ -211,6 +214,7 @@ impl TestApp {
         config.staff_2fa = staff_2fa;
         config.prices_include_tax = prices_include_tax;
         config.cash_on_delivery = cash_on_delivery;
+        config.allowed_hosts = allowed_hosts;
         // The shop offers bank transfer when it names an account.
         config.bank_account = "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55".into();
         if tax_per_order {

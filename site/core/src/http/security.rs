@@ -59,9 +59,27 @@ pub async fn middleware(
     req.extensions_mut().insert(id.clone());
     let headers = req.app_data::<web::Data<SecurityHeaders>>().cloned();
 
+    // A Host this shop does not serve (SHOP_ALLOWED_HOSTS) is refused
+    // before anything reads it (links, redirects, emails).
+    let refused_host = req
+        .app_data::<web::Data<crate::Config>>()
+        .map(|c| (c.clone(), req.connection_info().host().to_string()))
+        .filter(|(c, host)| !c.host_allowed(host))
+        .map(|(_, host)| host);
     // Everything logged while answering carries the request id.
     let span = tracing::info_span!("request", request_id = %id.0);
-    let mut res = match tracing::Instrument::instrument(next.call(req), span).await {
+    let answered = match refused_host {
+        Some(host) => {
+            tracing::warn!(parent: &span, %host, "request for a host this shop does not serve");
+            Ok(req.error_response(super::AppError::BadRequest(format!(
+                "This site does not answer to the host {host:?}."
+            ))))
+        }
+        None => tracing::Instrument::instrument(next.call(req), span)
+            .await
+            .map(|r| r.map_into_boxed_body()),
+    };
+    let mut res = match answered {
         Ok(res) => {
             if res.response().error().is_some()
                 && (res.status().is_client_error() || res.status().is_server_error())
