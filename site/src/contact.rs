@@ -15,13 +15,14 @@ use site_core::AppError;
 
 pub const ROUTES: &[site_core::urls::Route] = &[("site:contact", "/contact/")];
 
-/// The site's own pages: the contact form and the health probes.
+/// The site's own pages: the contact form, the health probes, metrics.
 pub struct SiteApp;
 
 const SITE_ROUTES: &[site_core::urls::Route] = &[
     ROUTES[0],
     crate::health::ROUTES[0],
     crate::health::ROUTES[1],
+    crate::metrics::ROUTES[0],
 ];
 
 impl site_core::app::App for SiteApp {
@@ -44,6 +45,7 @@ impl site_core::app::App for SiteApp {
     fn configure(&self, cfg: &mut web::ServiceConfig) {
         configure(cfg);
         crate::health::configure(cfg);
+        crate::metrics::configure(cfg);
     }
 }
 

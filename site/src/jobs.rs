@@ -14,7 +14,9 @@ fn every(job: Job, env: JobEnv) {
         loop {
             tick.tick().await;
             let (run, env) = (job.run.clone(), env.clone());
-            match web::block(move || run(&env)).await {
+            let ran = web::block(move || run(&env)).await;
+            site_core::metrics::observe_job(job.name, matches!(ran, Ok(Ok(_))));
+            match ran {
                 Ok(Ok(n)) if n > 0 => tracing::info!(job = job.name, count = n, "done"),
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(job = job.name, error = %e, "failed"),

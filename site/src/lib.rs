@@ -6,6 +6,7 @@ mod contact;
 pub mod deploy_check;
 mod health;
 pub mod jobs;
+mod metrics;
 mod statics;
 
 use std::net::TcpListener;

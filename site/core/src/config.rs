@@ -74,6 +74,9 @@ pub struct Config {
     /// comma-separated; ".example.com" also matches its subdomains; empty
     /// allows any, for development). Other `Host` headers get 400.
     pub allowed_hosts: Vec<String>,
+    /// `/metrics` answers only requests bearing this token
+    /// (SHOP_METRICS_TOKEN; unset: `/metrics` does not exist).
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -265,6 +268,9 @@ impl Config {
                 .to_string(),
             bank_transfer_days,
             cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
+            metrics_token: get("SHOP_METRICS_TOKEN")
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
             allowed_hosts: get("SHOP_ALLOWED_HOSTS")
                 .unwrap_or_default()
                 .split(',')

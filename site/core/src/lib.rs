@@ -14,6 +14,7 @@ pub mod hooks;
 pub mod http;
 pub mod images;
 pub mod mail;
+pub mod metrics;
 pub mod money;
 pub mod schema;
 pub mod signing;

@@ -519,3 +519,53 @@ async fn requests_for_a_host_the_shop_does_not_serve_are_refused() {
         .contains("This site does not answer to the host"));
     assert_eq!(get("example.com").await.status(), 400);
 }
+
+#[actix_web::test]
+async fn metrics_exist_only_with_a_token_and_count_requests_orders_and_revenue() {
+    let closed = TestApp::spawn().await;
+    assert_eq!(closed.client().get_raw("/metrics").await.status, 404);
+
+    const TOKEN: &str = "s3cret-metrics-token";
+    let app = TestApp::spawn_with(crate::support::Options {
+        metrics_token: Some(TOKEN.into()),
+        ..Default::default()
+    })
+    .await;
+    let lamp = app.product("Metered Lamp", 5, 2500);
+    app.order(lamp.id, 1, true).await;
+    let c = app.client();
+    assert_eq!(c.get(&format!("/products/{}/", lamp.id)).await.status, 200);
+    assert_eq!(c.get_raw("/no-such-page/").await.status, 404);
+
+    let scrape = |auth: Option<&'static str>| {
+        let req = reqwest::Client::new().get(app.url("/metrics"));
+        let req = match auth {
+            Some(a) => req.header("authorization", a),
+            None => req,
+        };
+        async move { req.send().await.unwrap() }
+    };
+    assert_eq!(scrape(None).await.status(), 401);
+    assert_eq!(scrape(Some("Bearer guess")).await.status(), 401);
+    let ok = scrape(Some("Bearer s3cret-metrics-token")).await;
+    assert_eq!(ok.status(), 200);
+    let body = ok.text().await.unwrap();
+    let has = |needle: &str| body.lines().any(|l| l.contains(needle));
+    assert!(
+        has(r#"shop_http_requests_total{method="GET",route="/products/{id}/",status="200"}"#),
+        "{body}"
+    );
+    assert!(has(r#"route="(no route)",status="404""#), "{body}");
+    assert!(has("shop_http_request_duration_seconds_bucket{"));
+    assert!(has("shop_db_pool_connections "));
+    assert!(has("shop_orders_paid 1"), "{body}");
+    assert!(
+        has(r#"shop_revenue_paid_minor{currency="USD"} 2500"#),
+        "{body}"
+    );
+    assert!(
+        has("shop_mail_waiting "),
+        "the receipt and the confirmation"
+    );
+    assert!(has("shop_webhook_events_waiting "));
+}

@@ -30,6 +30,8 @@ pub struct Options {
     pub cash_on_delivery: bool,
     /// `SHOP_ALLOWED_HOSTS` (empty: any).
     pub allowed_hosts: Vec<String>,
+    /// `SHOP_METRICS_TOKEN` (none: no `/metrics`).
+    pub metrics_token: Option<String>,
     /// As if served behind HTTPS (`SHOP_HTTPS=1`).
     pub https: bool,
     pub catalogue_cache_seconds: u64,
@@ -182,6 +184,7 @@ impl TestApp {
             hold_webhooks,
             cash_on_delivery,
             allowed_hosts,
+            metrics_token,
             https,
             catalogue_cache_seconds,
             staff_2fa,
@@ -215,6 +218,7 @@ impl TestApp {
         config.prices_include_tax = prices_include_tax;
         config.cash_on_delivery = cash_on_delivery;
         config.allowed_hosts = allowed_hosts;
+        config.metrics_token = metrics_token;
         // The shop offers bank transfer when it names an account.
         config.bank_account = "Demo Shop Ltd · IBAN GB33 BUKB 2020 1555 5555 55".into();
         if tax_per_order {

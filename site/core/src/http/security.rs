@@ -106,13 +106,23 @@ pub async fn middleware(
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         h.insert(HeaderName::from_static("x-request-id"), v);
     }
+    let elapsed = started.elapsed();
+    crate::metrics::observe_request(
+        res.request()
+            .match_pattern()
+            .as_deref()
+            .unwrap_or("(no route)"),
+        res.request().method().as_str(),
+        res.status().as_u16(),
+        elapsed.as_secs_f64(),
+    );
     tracing::info!(
         target: "shop::request",
         request_id = %id.0,
         method = %res.request().method(),
         path = %res.request().path(),
         status = res.status().as_u16(),
-        micros = started.elapsed().as_micros() as u64,
+        micros = elapsed.as_micros() as u64,
     );
     Ok(res)
 }
