@@ -35,6 +35,10 @@ pub enum Command {
         /// Do not seed the demo catalogue into an empty database.
         #[arg(long)]
         no_seed: bool,
+        /// Serve pages only, leaving the background jobs to `site worker`
+        /// (for app servers behind a load balancer).
+        #[arg(long)]
+        no_jobs: bool,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -103,8 +107,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve {
         bind: None,
         no_seed: false,
+        no_jobs: false,
     }) {
-        Command::Serve { bind, no_seed } => serve(config, bind, no_seed),
+        Command::Serve {
+            bind,
+            no_seed,
+            no_jobs,
+        } => serve(config, bind, no_seed, no_jobs),
         Command::Check { deploy, allow } => check(&config, deploy, &allow),
         Command::Migrate => {
             let db = open_db(&config)?;
@@ -161,8 +170,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 shop.mailer.backend_name()
             );
             actix_web::rt::System::new().block_on(async move {
-                crate::jobs::spawn(&shop.apps, shop.job_env());
-                actix_web::rt::signal::ctrl_c().await?;
+                let jobs = crate::jobs::spawn(&shop.apps, shop.job_env());
+                crate::jobs::stop_signal().await?;
+                jobs.stop().await;
+                tracing::info!("stopped cleanly");
                 Ok(())
             })
         }
@@ -400,7 +411,12 @@ fn changepassword(db: &Database, email: &str, password_stdin: bool) -> anyhow::R
     Ok(())
 }
 
-fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow::Result<()> {
+fn serve(
+    mut config: Config,
+    bind: Option<SocketAddr>,
+    no_seed: bool,
+    no_jobs: bool,
+) -> anyhow::Result<()> {
     if let Some(b) = bind {
         config.bind = b;
         if std::env::var("SITE_URL").is_err() {
@@ -460,8 +476,11 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
     let apps = shop.apps.clone();
     actix_web::rt::System::new().block_on(async move {
         let server = shop.server(listener)?;
-        crate::jobs::spawn(&apps, env);
+        let jobs = (!no_jobs).then(|| crate::jobs::spawn(&apps, env));
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");
+        if jobs.is_none() {
+            println!("Background jobs are off here (--no-jobs): run `site worker` beside it.");
+        }
         if let Some(note) = admin_note {
             println!("{note}");
         }
@@ -472,7 +491,13 @@ fn serve(mut config: Config, bind: Option<SocketAddr>, no_seed: bool) -> anyhow:
             println!("{note}");
         }
         println!("Press Ctrl-C to stop.");
+        // SIGTERM or Ctrl-C: actix stops accepting and finishes the
+        // requests in flight; then each job finishes its current run.
         server.await?;
+        if let Some(jobs) = jobs {
+            jobs.stop().await;
+        }
+        tracing::info!("stopped cleanly");
         Ok(())
     })
 }

@@ -426,3 +426,67 @@ fn check_deploy_lists_each_unsafe_setting_with_its_fix() {
     assert!(production.status.success(), "{}", text(&production));
     assert!(text(&production).contains("No deploy problems found."));
 }
+
+/// Sends SIGTERM (as systemd or an orchestrator does) and waits for the
+/// exit: its status and what it wrote.
+fn terminate(mut child: std::process::Child, out: &std::path::Path) -> (bool, String) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.success(), std::fs::read_to_string(out).unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("still running 15 s after SIGTERM");
+}
+
+#[test]
+fn sigterm_stops_the_server_and_the_worker_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spawn = |args: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        let child = Command::new(env!("CARGO_BIN_EXE_site"))
+            .args(args)
+            .env("SHOP_VAR_DIR", dir.path())
+            .env_remove("DATABASE_URL")
+            .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info")
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, out)
+    };
+
+    let (server, out) = spawn(&["serve", "--no-seed", "--no-jobs"], "serve.txt");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (ok, log) = terminate(server, &out);
+    assert!(ok, "{log}");
+    assert!(
+        log.contains("Background jobs are off here (--no-jobs)"),
+        "{log}"
+    );
+    assert!(log.contains("stopped cleanly"), "{log}");
+
+    let (worker, out) = spawn(&["worker"], "worker.txt");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (ok, log) = terminate(worker, &out);
+    assert!(ok, "{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+}
