@@ -168,6 +168,14 @@ pub struct Quote {
     pub voucher_refusal: Option<vouchers::VoucherRefusal>,
 }
 
+/// A voucher code the shopper entered, and their account if signed in
+/// (a per-customer limit counts the account's orders too).
+#[derive(Debug, Clone, Copy)]
+pub struct VoucherCode<'a> {
+    pub code: &'a str,
+    pub user_id: Option<i64>,
+}
+
 impl Quote {
     /// Prices `cart` for `details` with the method `chosen` and the
     /// voucher `code`, taxed under `taxes` (four queries, two more for a
@@ -178,17 +186,20 @@ impl Quote {
         currency: Currency,
         details: &CheckoutDetails,
         chosen: Option<i64>,
-        code: Option<&str>,
+        code: Option<VoucherCode<'_>>,
         taxes: TaxSettings,
     ) -> Result<Quote, AppError> {
         let priced = cart.price(conn, currency)?;
         let (voucher, voucher_refusal) = match code {
             Some(code) => match vouchers::applicable(
                 conn,
-                code,
+                code.code,
                 site_core::now(),
                 priced.total,
-                details.email.as_str(),
+                vouchers::Customer {
+                    email: details.email.as_str(),
+                    user_id: code.user_id,
+                },
             )? {
                 Ok(v) => (Some(v), None),
                 Err(r) => (None, Some(r)),

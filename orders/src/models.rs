@@ -829,7 +829,11 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     let now = site_core::now();
     let voucher = match voucher_code {
         Some(code) => {
-            match vouchers::applicable(conn, code, now, priced.total, details.email.as_str())? {
+            let customer = vouchers::Customer {
+                email: details.email.as_str(),
+                user_id,
+            };
+            match vouchers::applicable(conn, code, now, priced.total, customer)? {
                 Ok(v) => Some(v),
                 Err(refusal) => return Err(PlaceOrderError::VoucherRefused(refusal)),
             }
@@ -980,13 +984,11 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     if let Some(v) = &voucher {
         // Claimed last, after the stock: a use is only counted for an
         // order that is placed, and the transaction undoes it otherwise.
-        if let Err(refusal) = vouchers::claim(
-            conn,
-            v,
-            order.id,
-            details.email.as_str(),
-            breakdown.discount,
-        )? {
+        let customer = vouchers::Customer {
+            email: details.email.as_str(),
+            user_id,
+        };
+        if let Err(refusal) = vouchers::claim(conn, v, order.id, customer, breakdown.discount)? {
             return Err(PlaceOrderError::VoucherRefused(refusal));
         }
     }

@@ -192,16 +192,12 @@ async fn quote(
 ) -> Result<Quote, AppError> {
     let currency = rq.config.currency;
     let taxes = TaxSettings::from_config(&rq.config);
+    let user_id = current_user(&rq.session).map(|u| u.id);
     rq.db(move |conn| {
-        Quote::new(
-            conn,
-            &cart,
-            currency,
-            &details,
-            chosen,
-            voucher.as_deref(),
-            taxes,
-        )
+        let code = voucher
+            .as_deref()
+            .map(|code| crate::checkout::VoucherCode { code, user_id });
+        Quote::new(conn, &cart, currency, &details, chosen, code, taxes)
     })
     .await
 }

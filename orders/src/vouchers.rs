@@ -165,28 +165,38 @@ impl Voucher {
         }
     }
 
-    /// Uses of this voucher by the customer with `email`.
-    pub fn uses_by(&self, conn: &mut DbConn, email: &str) -> QueryResult<i64> {
-        vu::table
-            .filter(vu::voucher_id.eq(self.id))
-            .filter(vu::email.eq(email.to_lowercase()))
-            .count()
-            .get_result(conn)
+    /// Uses of this voucher by `customer`: under their email, or (signed
+    /// in) on any of their account's orders, whatever email those gave.
+    pub fn uses_by(&self, conn: &mut DbConn, customer: Customer<'_>) -> QueryResult<i64> {
+        use site_core::schema::orders_order as o;
+        let by_email = vu::email.eq(customer.email.to_lowercase());
+        let query = vu::table.filter(vu::voucher_id.eq(self.id));
+        match customer.user_id {
+            Some(user) => {
+                query
+                    .filter(by_email.or(
+                        vu::order_id.eq_any(o::table.filter(o::user_id.eq(user)).select(o::id)),
+                    ))
+                    .count()
+                    .get_result(conn)
+            }
+            None => query.filter(by_email).count().get_result(conn),
+        }
     }
 
-    /// `check` and the per-customer limit for `email`.
+    /// `check` and the per-customer limit for `customer`.
     pub fn check_for(
         &self,
         conn: &mut DbConn,
         now: NaiveDateTime,
         subtotal: Money,
-        email: &str,
+        customer: Customer<'_>,
     ) -> QueryResult<Result<(), VoucherRefusal>> {
         if let Err(r) = self.check(now, subtotal) {
             return Ok(Err(r));
         }
         if let Some(limit) = self.per_customer_limit {
-            if self.uses_by(conn, email)? >= limit {
+            if self.uses_by(conn, customer)? >= limit {
                 return Ok(Err(VoucherRefusal::AlreadyUsed));
             }
         }
@@ -194,20 +204,28 @@ impl Voucher {
     }
 }
 
-/// The voucher for `code` if `email` may use it on a basket of `subtotal`
-/// now; otherwise why not.
+/// Who uses a voucher: the checkout's email, and the account when signed
+/// in (a per-customer limit counts both).
+#[derive(Debug, Clone, Copy)]
+pub struct Customer<'a> {
+    pub email: &'a str,
+    pub user_id: Option<i64>,
+}
+
+/// The voucher for `code` if `customer` may use it on a basket of
+/// `subtotal` now; otherwise why not.
 pub fn applicable(
     conn: &mut DbConn,
     code: &str,
     now: NaiveDateTime,
     subtotal: Money,
-    email: &str,
+    customer: Customer<'_>,
 ) -> QueryResult<Result<Voucher, VoucherRefusal>> {
     let Some(voucher) = Voucher::by_code(conn, code)? else {
         return Ok(Err(VoucherRefusal::Unknown(normalise(code))));
     };
     Ok(voucher
-        .check_for(conn, now, subtotal, email)?
+        .check_for(conn, now, subtotal, customer)?
         .map(|()| voucher))
 }
 
@@ -219,7 +237,7 @@ pub fn claim(
     conn: &mut DbConn,
     voucher: &Voucher,
     order_id: i64,
-    email: &str,
+    customer: Customer<'_>,
     discount: Money,
 ) -> QueryResult<Result<(), VoucherRefusal>> {
     let claimed = diesel::update(
@@ -238,7 +256,7 @@ pub fn claim(
         return Ok(Err(VoucherRefusal::UsedUp));
     }
     if let Some(limit) = voucher.per_customer_limit {
-        if voucher.uses_by(conn, email)? >= limit {
+        if voucher.uses_by(conn, customer)? >= limit {
             return Ok(Err(VoucherRefusal::AlreadyUsed));
         }
     }
@@ -246,7 +264,7 @@ pub fn claim(
         .values((
             vu::voucher_id.eq(voucher.id),
             vu::order_id.eq(order_id),
-            vu::email.eq(email.to_lowercase()),
+            vu::email.eq(customer.email.to_lowercase()),
             vu::discount_minor.eq(discount.minor()),
             vu::created_at.eq(site_core::now()),
         ))

@@ -459,3 +459,42 @@ async fn free_delivery_counts_the_goods_after_the_discount() {
         placed.text()
     );
 }
+
+#[actix_web::test]
+async fn a_signed_in_customer_cannot_reuse_a_once_per_customer_code_under_another_email() {
+    const PW: &str = "correct horse battery staple";
+    let app = TestApp::spawn().await;
+    voucher(&app, "MINE", VoucherKind::Percent, |n| {
+        n.per_customer_limit = Some(1)
+    });
+    let tea = app.product("Tea", 50, 1000);
+    app.customer("bea@example.com", PW);
+    let c = app.client();
+    c.login("bea@example.com", PW).await;
+    c.add_to_cart(tea.id, 1).await;
+    let review = c.checkout_to_review("bea@example.com").await;
+    let applied = apply(&c, &review, "MINE").await;
+    assert_eq!(applied.testid_texts("order-total"), vec!["$9.00"]);
+    c.submit(&applied, "/orders/checkout/review/", &[]).await;
+
+    // The same account, another email at checkout: still the same customer.
+    c.add_to_cart(tea.id, 1).await;
+    let review = c.checkout_to_review("bea.other@example.com").await;
+    let refused = apply(&c, &review, "MINE").await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.contains("You have already used this code as many times as it allows."),
+        "{}",
+        refused.text()
+    );
+    // A guest with a new email is another customer, as before.
+    let guest = app.client();
+    guest.add_to_cart(tea.id, 1).await;
+    let review = guest.checkout_to_review("cy@example.com").await;
+    assert_eq!(
+        apply(&guest, &review, "MINE")
+            .await
+            .testid_texts("order-total"),
+        vec!["$9.00"]
+    );
+}
