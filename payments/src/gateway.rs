@@ -136,8 +136,15 @@ impl Checkout {
         site_core::Money::from_minor(self.amount_minor, currency)
     }
 
-    fn lookup(&self) -> Lookup {
+    /// Past its time a page is expired, whether or not the expiry job has
+    /// closed it yet (the card form refuses it already).
+    fn lookup(&self, now: NaiveDateTime) -> Lookup {
+        let expired = now - self.created_at > chrono::TimeDelta::minutes(CHECKOUT_MINUTES);
         match self.status {
+            CheckoutStatus::Open if expired => Lookup::Done(ChargeOutcome::Declined {
+                reference: String::new(),
+                reason: EXPIRED.into(),
+            }),
             CheckoutStatus::Open => Lookup::Open,
             CheckoutStatus::Succeeded => Lookup::Done(ChargeOutcome::Approved {
                 reference: self.charge_reference.clone().unwrap_or_default(),
@@ -504,7 +511,7 @@ impl PaymentProvider for DemoGateway {
     fn lookup(&self, reference: &str) -> Result<Lookup, ProviderError> {
         Ok(Checkout::by_reference(&mut *self.conn()?, reference)
             .map_err(unreachable)?
-            .map_or(Lookup::Unknown, |c| c.lookup()))
+            .map_or(Lookup::Unknown, |c| c.lookup(site_core::now())))
     }
 
     fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError> {

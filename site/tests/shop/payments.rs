@@ -377,9 +377,15 @@ async fn a_payment_page_left_open_expires_and_the_order_can_be_paid_afresh() {
         .set(gc::created_at.eq(long_ago))
         .execute(&mut *app.conn())
         .unwrap();
-    // Too late for the card, before the expiry job even ran.
+    // Too late for the card, before the expiry job even ran: back at the
+    // shop, which learns the page expired (not "still open", which would
+    // send the shopper round to the closed page again).
     let late = c.gateway_pay_raw(&gateway, "4242424242424242").await;
     assert_eq!(late.status, 303, "sent back to the shop");
+    let back = c.follow(late).await;
+    assert_eq!(back.status, 402, "{}", back.text());
+    assert!(back.contains("The payment page expired before a payment was made"));
+    assert_eq!(approved_charges(&app), 0);
     assert_eq!(
         payments::gateway::expire(&mut app.conn(), site_core::now()).unwrap(),
         1
