@@ -487,6 +487,12 @@ impl Client {
         let http = reqwest::Client::builder()
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
+            // Never reuse a connection the server may be closing: actix
+            // drops idle ones after 5 s, and a request sent on one just
+            // then dies unanswered (IncompleteMessage). Under load (500
+            // racing shoppers on a busy CI machine) a shopper's next step
+            // can come that late.
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .build()
             .expect("http client");
         Client {
