@@ -223,9 +223,8 @@ pub async fn submit(
                         ))
                         .execute(conn)?;
                     let payment = Payment::by_key(conn, &key)?;
-                    let receipt = |conn: &mut site_core::DbConn, id: i64| {
-                        orders::emails::queue_receipt(conn, &renderer, &site_url, id)
-                    };
+                    let receipt =
+                        crate::webhooks::receipt(renderer.clone().into_inner(), site_url.clone());
                     record_outcome(
                         conn,
                         &payment,

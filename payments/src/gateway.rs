@@ -136,24 +136,27 @@ impl Checkout {
         site_core::Money::from_minor(self.amount_minor, currency)
     }
 
-    /// Past its time a page is expired, whether or not the expiry job has
-    /// closed it yet (the card form refuses it already).
+    /// Whether the page is past its `CHECKOUT_MINUTES`, whether or not the
+    /// expiry job has closed it yet.
+    fn past_its_time(&self, now: NaiveDateTime) -> bool {
+        now - self.created_at > chrono::TimeDelta::minutes(CHECKOUT_MINUTES)
+    }
+
+    /// A page past its time reads as expired (the card form refuses it
+    /// already), before the expiry job closes it.
     fn lookup(&self, now: NaiveDateTime) -> Lookup {
-        let expired = now - self.created_at > chrono::TimeDelta::minutes(CHECKOUT_MINUTES);
         match self.status {
-            CheckoutStatus::Open if expired => Lookup::Done(ChargeOutcome::Declined {
-                reference: String::new(),
-                reason: EXPIRED.into(),
-            }),
-            CheckoutStatus::Open => Lookup::Open,
+            CheckoutStatus::Open if !self.past_its_time(now) => Lookup::Open,
             CheckoutStatus::Succeeded => Lookup::Done(ChargeOutcome::Approved {
                 reference: self.charge_reference.clone().unwrap_or_default(),
                 card_last4: self.card_last4.clone(),
             }),
-            CheckoutStatus::Expired => Lookup::Done(ChargeOutcome::Declined {
-                reference: String::new(),
-                reason: EXPIRED.into(),
-            }),
+            CheckoutStatus::Open | CheckoutStatus::Expired => {
+                Lookup::Done(ChargeOutcome::Declined {
+                    reference: String::new(),
+                    reason: EXPIRED.into(),
+                })
+            }
         }
     }
 
@@ -245,9 +248,7 @@ pub fn pay(conn: &mut DbConn, token: &str, card: &Card) -> QueryResult<Option<At
         let open = gc::table
             .find(checkout.id)
             .filter(gc::status.eq(CheckoutStatus::Open));
-        if checkout.status != CheckoutStatus::Open
-            || now - checkout.created_at > chrono::TimeDelta::minutes(CHECKOUT_MINUTES)
-        {
+        if checkout.status != CheckoutStatus::Open || checkout.past_its_time(now) {
             return Ok(Some(Attempt::Closed(checkout)));
         }
         let last4 = card.number.last4();

@@ -16,8 +16,14 @@ use crate::forms::parse_payment_key;
 use crate::models::{claim, mark_unconfirmed, record_outcome, Claim, Payment, PaymentStatus};
 
 pub(crate) fn provider(rq: &RequestContext) -> Result<web::Data<dyn PaymentProvider>, AppError> {
-    rq.req
-        .app_data::<web::Data<dyn PaymentProvider>>()
+    provider_of(&rq.req)
+}
+
+/// The configured payment provider, for handlers without a context.
+pub(crate) fn provider_of(
+    req: &actix_web::HttpRequest,
+) -> Result<web::Data<dyn PaymentProvider>, AppError> {
+    req.app_data::<web::Data<dyn PaymentProvider>>()
         .cloned()
         .ok_or_else(|| AppError::internal("no payment provider is configured"))
 }

@@ -16,7 +16,7 @@ use site_core::db::{write_transaction, Database, DbConn};
 use site_core::schema::payments_webhook_event as e;
 use site_core::AppError;
 
-use crate::domain::{ChargeOutcome, PaymentProvider, WebhookEvent};
+use crate::domain::{ChargeOutcome, WebhookEvent};
 use crate::models::{record_outcome, OnPaid, Payment, PaymentStatus};
 
 /// The largest webhook accepted.
@@ -217,10 +217,7 @@ pub async fn receive(
     name: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let provider = req
-        .app_data::<web::Data<dyn PaymentProvider>>()
-        .cloned()
-        .ok_or_else(|| AppError::internal("no payment provider is configured"))?;
+    let provider = crate::views::provider_of(&req)?;
     if name.as_str() != provider.name() {
         return Err(AppError::NotFound);
     }
