@@ -528,13 +528,18 @@ async fn a_bank_transfer_refund_waits_until_staff_mark_it_sent() {
     assert_eq!(refunded(&app, order), (1000, 1000));
 }
 
-#[actix_web::test]
-async fn the_delivery_is_refunded_once() {
-    let app = TestApp::spawn().await;
+/// Delivery at $4.50 everywhere, so it can be refunded apart.
+fn delivery_at_450(app: &TestApp) {
     diesel::update(site_core::schema::orders_shipping_method::table)
         .set(site_core::schema::orders_shipping_method::price_minor.eq(450))
         .execute(&mut *app.conn())
         .unwrap();
+}
+
+#[actix_web::test]
+async fn the_delivery_is_refunded_once() {
+    let app = TestApp::spawn().await;
+    delivery_at_450(&app);
     let mug = app.product("Mug", 10, 1000);
     let (order, _) = paid_order(&app, mug.id, 1).await;
     let c = app.boss(PW).await;
@@ -558,10 +563,7 @@ async fn the_delivery_is_refunded_once() {
 #[actix_web::test]
 async fn racing_refund_forms_give_the_delivery_back_once() {
     let app = TestApp::spawn().await;
-    diesel::update(site_core::schema::orders_shipping_method::table)
-        .set(site_core::schema::orders_shipping_method::price_minor.eq(450))
-        .execute(&mut *app.conn())
-        .unwrap();
+    delivery_at_450(&app);
     let mug = app.product("Mug", 10, 1000);
     let (order, _) = paid_order(&app, mug.id, 2).await;
     let c = app.boss(PW).await;
