@@ -60,10 +60,12 @@ pub fn order_receipt(
     lines: &[OrderLine],
     adjustments: &[OrderAdjustment],
     invoice_label: &str,
+    authorized: bool,
 ) -> Result<Email, site_core::tera::Error> {
     let mut ctx = order_context(site_url, order, lines);
     ctx.insert("order", &order.view(lines).with_adjustments(adjustments));
     ctx.insert("invoice_label", invoice_label);
+    ctx.insert("authorized", &authorized);
     ctx.insert(
         "invoice_url",
         &format!("{site_url}/orders/{}/invoice/", order.public_id),
@@ -72,21 +74,30 @@ pub fn order_receipt(
         renderer,
         "orders/email/receipt",
         &order.email,
-        format!(
-            "Payment received for order {}: invoice {invoice_label}",
-            short_ref(&order.public_id)
-        ),
+        if authorized {
+            format!(
+                "Order {} confirmed: invoice {invoice_label}",
+                short_ref(&order.public_id)
+            )
+        } else {
+            format!(
+                "Payment received for order {}: invoice {invoice_label}",
+                short_ref(&order.public_id)
+            )
+        },
         &ctx,
     )
 }
 
-/// Renders and queues the receipt of order `order_id`, just paid; call it
+/// Renders and queues the receipt of order `order_id`, just paid (or
+/// paid for by a card `authorized`, to be charged when it ships); call it
 /// in the paying transaction, so a paid order never lacks one.
 pub fn queue_receipt(
     conn: &mut site_core::DbConn,
     renderer: &Renderer,
     site_url: &str,
     order_id: i64,
+    authorized: bool,
 ) -> Result<(), String> {
     let order = Order::find(conn, order_id).map_err(|e| e.to_string())?;
     let lines = order.lines(conn).map_err(|e| e.to_string())?;
@@ -101,6 +112,7 @@ pub fn queue_receipt(
         &lines,
         &adjustments,
         &invoice.label(),
+        authorized,
     )
     .map_err(|e| e.to_string())?;
     site_core::mail::outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;

@@ -381,6 +381,17 @@ impl Order {
     /// Marks a pending order paid. Only a pending order moves, so a second
     /// call (a replayed webhook, a double submit) changes nothing and
     /// returns false.
+    /// A pending order is paid for by a card authorization (capture at
+    /// shipping). False if it was not pending.
+    pub fn mark_authorized(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+        Order::transition(conn, order_id, OrderStatus::Pending, &Move::Authorize).map_err(|e| {
+            match e {
+                MoveError::Db(e) => e,
+                MoveError::NotAllowed(e) => unreachable_move(e),
+            }
+        })
+    }
+
     pub fn mark_paid(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
         let status: OrderStatus = o::table.find(order_id).select(o::status).first(conn)?;
         if matches!(status, OrderStatus::Shipped | OrderStatus::Delivered) {
@@ -551,6 +562,9 @@ pub struct LineView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Move<'a> {
     Pay,
+    /// Paid for by a card authorization: the money is held, to be
+    /// captured before the order ships.
+    Authorize,
     Ship {
         carrier: &'a str,
         tracking_number: &'a str,
@@ -562,7 +576,7 @@ pub enum Move<'a> {
 impl Move<'_> {
     pub fn to(&self) -> OrderStatus {
         match self {
-            Move::Pay => OrderStatus::Paid,
+            Move::Pay | Move::Authorize => OrderStatus::Paid,
             Move::Ship { .. } => OrderStatus::Shipped,
             Move::Deliver => OrderStatus::Delivered,
             Move::Cancel => OrderStatus::Cancelled,
@@ -615,7 +629,7 @@ fn transition_if(
         .filter(o::status.eq(from))
         .filter(o::updated_at.lt(cutoff));
     let moved = match mv {
-        Move::Pay => diesel::update(row)
+        Move::Pay | Move::Authorize => diesel::update(row)
             .set((
                 o::status.eq(to),
                 o::paid_at.eq(Some(now)),
@@ -659,6 +673,21 @@ fn transition_if(
                 EventKind::Paid,
                 format!("Paid; invoice {}", invoice.label()),
                 format!("Payment received; invoice {}. Thank you!", invoice.label()),
+            )
+        }
+        Move::Authorize => {
+            let invoice = crate::invoices::assign(conn, order_id)?;
+            (
+                EventKind::Paid,
+                format!(
+                    "Card authorized (capture it before shipping); invoice {}",
+                    invoice.label()
+                ),
+                format!(
+                    "Payment authorized: the amount is held on your card and taken when \
+                     your order ships; invoice {}. Thank you!",
+                    invoice.label()
+                ),
             )
         }
         Move::Ship {

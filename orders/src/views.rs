@@ -414,7 +414,7 @@ pub async fn place(
                 .map_err(|e| e.to_string())?;
                 outbox::enqueue(conn, &email).map_err(|e| e.to_string())?;
                 if free {
-                    crate::emails::queue_receipt(conn, &renderer, &site_url, order.id)?;
+                    crate::emails::queue_receipt(conn, &renderer, &site_url, order.id, false)?;
                 }
                 if let (Some(uid), true) = (user_id, save_address) {
                     let fields = accounts::AddressFields {

@@ -359,21 +359,66 @@ impl Related for PaymentsOfOrders {
         action: &str,
         id: i64,
     ) -> QueryResult<Option<String>> {
-        if (app, model, action) != ("orders", "order", "cancel") {
+        if (app, model) != ("orders", "order") || !matches!(action, "cancel" | "mark_shipped") {
             return Ok(None);
         }
         let Some(live) = Payment::live(conn, id)? else {
+            // An authorization released before its capture paid for nothing.
+            let released = Payment::for_order(conn, id)?
+                .pop()
+                .is_some_and(|p| p.status() == PaymentStatus::Voided);
+            let paid: Option<chrono::NaiveDateTime> =
+                o::table.find(id).select(o::paid_at).first(conn)?;
+            if action == "mark_shipped" && released && paid.is_some() {
+                let public_id: String = o::table.find(id).select(o::public_id).first(conn)?;
+                return Ok(Some(format!(
+                    "Order {}: its card authorization was released before it was captured, so \
+                     nothing was paid: cancel the order (the customer may order again).",
+                    orders::emails::short_ref(&public_id)
+                )));
+            }
             return Ok(None);
         };
-        if live.status() == PaymentStatus::Succeeded {
-            return Ok(None);
-        }
+        let reason = match (action, live.status()) {
+            (_, PaymentStatus::Succeeded) => return Ok(None),
+            ("cancel", PaymentStatus::Authorized) => {
+                "its card payment is authorized, not captured: use Void payment, which \
+                 releases the money held on the card and cancels the order."
+            }
+            (_, PaymentStatus::Authorized) => {
+                "its card payment is only authorized: capture it (Capture payment) before \
+                 the order ships."
+            }
+            ("cancel", _) => {
+                "its payment is still being processed. Cancel it once the payment has \
+                 failed (or refund it once it has succeeded)."
+            }
+            _ => return Ok(None),
+        };
         let public_id: String = o::table.find(id).select(o::public_id).first(conn)?;
         Ok(Some(format!(
-            "Order {}: its payment is still being processed. Cancel it once the payment \
-             has failed (or refund it once it has succeeded).",
+            "Order {}: {reason}",
             orders::emails::short_ref(&public_id)
         )))
+    }
+
+    /// Capture or void an authorized payment.
+    fn links(
+        &self,
+        conn: &mut DbConn,
+        app: &str,
+        model: &str,
+        id: i64,
+    ) -> QueryResult<Vec<site_core::admin::RelatedLink>> {
+        if (app, model) != ("orders", "order") {
+            return Ok(Vec::new());
+        }
+        match Payment::live(conn, id)? {
+            Some(live) if live.status() == PaymentStatus::Authorized => {
+                Ok(crate::admin_capture::links(id))
+            }
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn inlines(

@@ -1,5 +1,6 @@
 //! A customer cancels their own order before it ships: an unpaid one is
-//! simply cancelled; a paid one is cancelled and refunded in full. The
+//! simply cancelled; a paid one is cancelled and refunded in full, or its
+//! authorization released when the card was only authorized. The
 //! order's link is the key, as for its page; an order placed while signed
 //! in needs that account.
 
@@ -61,7 +62,13 @@ pub async fn confirm(
         rq.flash(Level::Info, "This order can no longer be cancelled.");
         return Ok(redirect(&order_url(&rq, &order)?));
     }
+    let id = order.id;
+    let authorized = rq
+        .db(move |conn| Ok(Payment::live(conn, id)?))
+        .await?
+        .is_some_and(|p| p.status() == PaymentStatus::Authorized);
     let mut ctx = Context::new();
+    ctx.insert("authorized", &authorized);
     ctx.insert("order", &order.view(&[]));
     ctx.insert("reference", &orders::emails::short_ref(&order.public_id));
     ctx.insert("cancel_key", &site_core::random_token(32));
@@ -91,28 +98,28 @@ pub async fn cancel(
     }
     let user = current_user(&rq.session).map(|u| u.id);
     let id = order.id;
-    let was_paid = order.status() == OrderStatus::Paid;
     let from = order.status();
     let outcome = rq
         .db(move |conn| {
-            Ok(write_transaction(conn, |conn| -> Result<Result<(), String>, MoveError> {
+            Ok(write_transaction(conn, |conn| -> Result<Result<Option<Payment>, String>, MoveError> {
                 // The order's row first: a payment being claimed waits, or
                 // is seen below.
                 site_core::db::lock_row(conn, "orders_order", id)?;
-                if let Some(live) = Payment::live(conn, id)? {
-                    if live.status() != PaymentStatus::Succeeded {
+                let live = Payment::live(conn, id)?;
+                if let Some(live) = &live {
+                    if !matches!(live.status(), PaymentStatus::Succeeded | PaymentStatus::Authorized) {
                         return Ok(Err("A payment for this order is being processed: wait for it to finish, then cancel.".into()));
                     }
                 }
                 if !Order::transition_by(conn, id, from, &Move::Cancel, Actor::Customer(user))? {
                     return Ok(Err("This order changed meanwhile and can no longer be cancelled.".into()));
                 }
-                Ok(Ok(()))
+                Ok(Ok(live))
             }))
         })
         .await?;
-    match outcome {
-        Ok(Ok(())) => {}
+    let live = match outcome {
+        Ok(Ok(live)) => live,
         Ok(Err(message)) => {
             rq.flash(Level::Warning, message);
             return Ok(redirect(&order_url(&rq, &order)?));
@@ -122,7 +129,14 @@ pub async fn cancel(
             return Ok(redirect(&order_url(&rq, &order)?));
         }
         Err(MoveError::Db(e)) => return Err(e.into()),
-    }
+    };
+    let held = live.filter(|p| p.status() == PaymentStatus::Authorized);
+    // Only a payment taken is refunded; one only authorized is released.
+    let was_paid = from == OrderStatus::Paid && held.is_none();
+    let released = match held {
+        Some(payment) => Some(release(&rq, payment).await?),
+        None => None,
+    };
     let refunded = if was_paid {
         refund_all(&rq, &order, &key).await?
     } else {
@@ -142,6 +156,12 @@ pub async fn cancel(
     rq.flash(
         Level::Success,
         match (was_paid, refunded) {
+            _ if released == Some(false) => {
+                "Your order is cancelled and nothing was charged. The amount held on your card will be released shortly."
+            }
+            _ if released == Some(true) => {
+                "Your order is cancelled and nothing was charged: the amount held on your card is released."
+            }
             (false, _) => "Your order is cancelled. Nothing was charged.",
             (true, true) => "Your order is cancelled and your payment was refunded in full.",
             (true, false) => {
@@ -150,6 +170,39 @@ pub async fn cancel(
         },
     );
     Ok(redirect(&order_url(&rq, &order)?))
+}
+
+/// Releases an authorized payment; whether the provider did. If it did
+/// not answer, the payment stays authorized on the cancelled order, where
+/// staff see it with its Void link.
+async fn release(rq: &RequestContext, payment: Payment) -> Result<bool, AppError> {
+    let p = payment.clone();
+    let charge = rq
+        .db(move |conn| Ok(crate::models::authorization_reference(conn, &p)?))
+        .await?;
+    let provider = crate::views::provider(rq)?;
+    let answer = web::block(move || provider.void(&charge)).await?;
+    let reference = match answer {
+        Ok(crate::Answer::Approved { reference }) => reference,
+        Ok(crate::Answer::Declined { reason }) => {
+            tracing::error!(payment = payment.id, %reason, "customer cancel: the authorization was not released");
+            return Ok(false);
+        }
+        Err(e) => {
+            tracing::warn!(payment = payment.id, error = %e, "customer cancel: no answer to the void; staff can void it");
+            return Ok(false);
+        }
+    };
+    rq.db(move |conn| {
+        Ok(crate::models::record_void(
+            conn,
+            &payment,
+            &reference,
+            "Cancelled by the customer",
+        )?)
+    })
+    .await?;
+    Ok(true)
 }
 
 /// Refunds everything left of the order's payment; whether it was made.

@@ -135,6 +135,9 @@ pub struct BeginRequest<'a> {
     pub return_url: &'a str,
     /// The shop's name, shown on the provider's page.
     pub merchant: &'a str,
+    /// Charge the card at once; `false` only authorizes it (the money is
+    /// held for the shop to `capture` or `void` later).
+    pub capture: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +150,12 @@ pub enum ChargeOutcome {
     Declined {
         reference: String,
         reason: String,
+    },
+    /// The money is held on the card, not taken yet (`capture` takes it,
+    /// `void` releases it).
+    Authorized {
+        reference: String,
+        card_last4: String,
     },
 }
 
@@ -173,18 +182,22 @@ pub struct RefundRequest<'a> {
     pub reference: &'a str,
 }
 
+/// The provider's answer to a refund, a capture or a void.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefundOutcome {
+pub enum Answer {
     Approved { reference: String },
     Declined { reason: String },
 }
+
+pub type RefundOutcome = Answer;
 
 /// A webhook event whose signature checked out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WebhookEvent {
     /// The provider's event id: the same event delivered again has it too.
     pub id: String,
-    /// `charge.succeeded`, `charge.failed`, `checkout.expired`; others are
+    /// `charge.succeeded`, `charge.authorized`, `charge.captured`,
+    /// `charge.voided`, `charge.failed`, `checkout.expired`; others are
     /// stored and ignored.
     #[serde(rename = "type")]
     pub kind: String,
@@ -231,6 +244,12 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// Gives back `amount` of a charge. A second request with the same
     /// `reference` is the same refund (its first answer again).
     fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError>;
+    /// Takes `amount` (all of it) of an authorized charge. Capturing a
+    /// charge already captured answers its first approval again.
+    fn capture(&self, charge_reference: &str, amount: Money) -> Result<Answer, ProviderError>;
+    /// Releases an authorized charge uncaptured. Voiding a charge already
+    /// voided answers its first approval again.
+    fn void(&self, charge_reference: &str) -> Result<Answer, ProviderError>;
     /// Checks a webhook's signature (header value) and reads its event.
     fn verify_webhook(
         &self,

@@ -6,7 +6,9 @@
 //!
 //! A payment page stays open after a declined card (the shopper may try
 //! another), closes when a card is approved, and expires after
-//! `CHECKOUT_MINUTES`. Each change is written with the webhook that
+//! `CHECKOUT_MINUTES`. A page opened to authorize only holds the money:
+//! the shop captures or voids it later, and an authorization left
+//! uncaptured for `AUTHORIZATION_DAYS` is released, as card networks do. Each change is written with the webhook that
 //! reports it, in one transaction; a job posts due webhooks until the shop
 //! answers 2xx, backing off between attempts.
 
@@ -19,8 +21,8 @@ use site_core::schema::{gateway_checkout as gc, gateway_refund as gr, gateway_we
 use subtle::ConstantTimeEq;
 
 use crate::domain::{
-    demo_decline, BeginRequest, Card, ChargeOutcome, Lookup, PaymentProvider, ProviderError,
-    RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
+    demo_decline, Answer, BeginRequest, Card, ChargeOutcome, Lookup, PaymentProvider,
+    ProviderError, RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
 };
 
 /// The provider's name (in webhook URLs and on payment records).
@@ -32,6 +34,8 @@ pub const SIGNATURE_HEADER: &str = "demo-pay-signature";
 pub const TOLERANCE_SECONDS: i64 = 300;
 /// How long a payment page stays open.
 pub const CHECKOUT_MINUTES: i64 = 30;
+/// How long an authorization holds the money before it is released.
+pub const AUTHORIZATION_DAYS: i64 = 7;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -86,7 +90,12 @@ pub fn verify(key: &[u8], header: Option<&str>, body: &[u8], now: i64) -> Result
 site_core::text_enum! {
     pub enum CheckoutStatus {
         Open = "open",
+        /// The money is held on the card, waiting for a capture or a void.
+        Authorized = "authorized",
+        /// Charged (captured).
         Succeeded = "succeeded",
+        /// Authorized, then released uncaptured.
+        Voided = "voided",
         Expired = "expired",
     }
 }
@@ -108,9 +117,12 @@ pub struct Checkout {
     pub refunded_minor: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub manual_capture: bool,
 }
 
 const EXPIRED: &str = "The payment page expired before a payment was made, so nothing was charged.";
+const VOIDED: &str =
+    "The payment was authorized, then released without being taken, so nothing was charged.";
 
 impl Checkout {
     pub fn by_token(conn: &mut DbConn, token: &str) -> QueryResult<Option<Checkout>> {
@@ -150,6 +162,14 @@ impl Checkout {
             CheckoutStatus::Succeeded => Lookup::Done(ChargeOutcome::Approved {
                 reference: self.charge_reference.clone().unwrap_or_default(),
                 card_last4: self.card_last4.clone(),
+            }),
+            CheckoutStatus::Authorized => Lookup::Done(ChargeOutcome::Authorized {
+                reference: self.charge_reference.clone().unwrap_or_default(),
+                card_last4: self.card_last4.clone(),
+            }),
+            CheckoutStatus::Voided => Lookup::Done(ChargeOutcome::Declined {
+                reference: self.charge_reference.clone().unwrap_or_default(),
+                reason: VOIDED.into(),
             }),
             CheckoutStatus::Open | CheckoutStatus::Expired => {
                 Lookup::Done(ChargeOutcome::Declined {
@@ -219,6 +239,7 @@ fn insert_checkout(conn: &mut DbConn, request: &BeginRequest<'_>) -> QueryResult
                 gc::merchant_name.eq(request.merchant),
                 gc::return_url.eq(request.return_url),
                 gc::status.eq(CheckoutStatus::Open),
+                gc::manual_capture.eq(!request.capture),
                 gc::created_at.eq(now),
                 gc::updated_at.eq(now),
             ))
@@ -260,9 +281,14 @@ pub fn pay(conn: &mut DbConn, token: &str, card: &Card) -> QueryResult<Option<At
             return Ok(Some(Attempt::Declined(checkout, reason, webhook)));
         }
         let charge = format!("ch_{}", site_core::random_token(24));
+        let (status, kind) = if checkout.manual_capture {
+            (CheckoutStatus::Authorized, "charge.authorized")
+        } else {
+            (CheckoutStatus::Succeeded, "charge.succeeded")
+        };
         let moved = diesel::update(open)
             .set((
-                gc::status.eq(CheckoutStatus::Succeeded),
+                gc::status.eq(status),
                 gc::charge_reference.eq(&charge),
                 gc::card_last4.eq(last4),
                 gc::updated_at.eq(now),
@@ -272,14 +298,32 @@ pub fn pay(conn: &mut DbConn, token: &str, card: &Card) -> QueryResult<Option<At
         if moved == 0 {
             return Ok(Some(Attempt::Closed(checkout)));
         }
-        let webhook = queue(conn, &checkout.event("charge.succeeded", "", last4))?;
+        let webhook = queue(conn, &checkout.event(kind, "", last4))?;
         Ok(Some(Attempt::Approved(checkout, webhook)))
     })
 }
 
-/// Closes payment pages left open longer than `CHECKOUT_MINUTES`, telling
-/// the shop each time. Returns how many expired.
+/// Closes payment pages left open longer than `CHECKOUT_MINUTES`, and
+/// releases authorizations left uncaptured for `AUTHORIZATION_DAYS`,
+/// telling the shop each time. Returns how many closed.
 pub fn expire(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let held: Vec<String> = gc::table
+        .filter(gc::status.eq(CheckoutStatus::Authorized))
+        .filter(gc::updated_at.lt(now - chrono::TimeDelta::days(AUTHORIZATION_DAYS)))
+        .order(gc::updated_at.asc())
+        .limit(500)
+        .select(gc::charge_reference.assume_not_null())
+        .load(conn)?;
+    let mut released = 0;
+    for charge in held {
+        if let Some((Answer::Approved { .. }, Some(_))) = void(conn, &charge)? {
+            released += 1;
+        }
+    }
+    Ok(released + expire_pages(conn, now)?)
+}
+
+fn expire_pages(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
     let cutoff = now - chrono::TimeDelta::minutes(CHECKOUT_MINUTES);
     let stale: Vec<i64> = gc::table
         .filter(gc::status.eq(CheckoutStatus::Open))
@@ -360,6 +404,120 @@ pub fn refund(conn: &mut DbConn, request: &RefundRequest<'_>) -> QueryResult<Ref
             .execute(conn)?;
         Ok(RefundOutcome::Approved { reference })
     })
+}
+
+fn by_charge(conn: &mut DbConn, charge_reference: &str) -> QueryResult<Option<Checkout>> {
+    gc::table
+        .filter(gc::charge_reference.eq(charge_reference))
+        .select(Checkout::as_select())
+        .first(conn)
+        .optional()
+}
+
+const UNKNOWN_CHARGE: &str = "The payment service does not know this charge.";
+
+/// Takes an authorized charge (all of it). A second capture answers the
+/// first again; a voided or unknown one is declined. With the webhook that
+/// reports a capture made now.
+pub fn capture(
+    conn: &mut DbConn,
+    charge_reference: &str,
+    amount: site_core::Money,
+) -> QueryResult<(Answer, Option<i64>)> {
+    write_transaction(conn, |conn| {
+        let Some(checkout) = by_charge(conn, charge_reference)? else {
+            return Ok((decline(UNKNOWN_CHARGE), None));
+        };
+        let approved = Answer::Approved {
+            reference: charge_reference.to_string(),
+        };
+        match checkout.status {
+            CheckoutStatus::Succeeded => return Ok((approved, None)),
+            CheckoutStatus::Authorized => {}
+            CheckoutStatus::Voided => {
+                return Ok((
+                    decline("The authorization was released: nothing can be captured."),
+                    None,
+                ))
+            }
+            CheckoutStatus::Open | CheckoutStatus::Expired => {
+                return Ok((decline("Nothing was authorized on this charge."), None))
+            }
+        }
+        if amount != checkout.amount() {
+            return Ok((
+                decline("Capture the authorized amount in full (this service captures once)."),
+                None,
+            ));
+        }
+        let webhook = close_authorization(conn, &checkout, CheckoutStatus::Succeeded)?;
+        Ok((approved, Some(webhook)))
+    })
+}
+
+/// Releases an authorized charge uncaptured. A second void answers the
+/// first again; a captured one is declined (refund it instead).
+pub fn void(
+    conn: &mut DbConn,
+    charge_reference: &str,
+) -> QueryResult<Option<(Answer, Option<i64>)>> {
+    write_transaction(conn, |conn| {
+        let Some(checkout) = by_charge(conn, charge_reference)? else {
+            return Ok(None);
+        };
+        let approved = Answer::Approved {
+            reference: charge_reference.to_string(),
+        };
+        match checkout.status {
+            CheckoutStatus::Voided => return Ok(Some((approved, None))),
+            CheckoutStatus::Authorized => {}
+            CheckoutStatus::Succeeded => {
+                return Ok(Some((
+                    decline("The charge was captured already: refund it instead."),
+                    None,
+                )))
+            }
+            CheckoutStatus::Open | CheckoutStatus::Expired => {
+                return Ok(Some((
+                    decline("Nothing was authorized on this charge."),
+                    None,
+                )))
+            }
+        }
+        let webhook = close_authorization(conn, &checkout, CheckoutStatus::Voided)?;
+        Ok(Some((approved, Some(webhook))))
+    })
+}
+
+/// Captures (`Succeeded`) or voids (`Voided`) an authorized checkout, with
+/// the webhook that says so. In the caller's transaction, whose read of
+/// the checkout this guards: a change meanwhile rolls it back.
+fn close_authorization(
+    conn: &mut DbConn,
+    checkout: &Checkout,
+    to: CheckoutStatus,
+) -> QueryResult<i64> {
+    let moved = diesel::update(
+        gc::table
+            .find(checkout.id)
+            .filter(gc::status.eq(CheckoutStatus::Authorized)),
+    )
+    .set((gc::status.eq(to), gc::updated_at.eq(site_core::now())))
+    .execute(conn)?;
+    if moved == 0 {
+        return Err(diesel::result::Error::RollbackTransaction);
+    }
+    let (kind, reason) = match to {
+        CheckoutStatus::Voided => ("charge.voided", VOIDED),
+        _ => ("charge.captured", ""),
+    };
+    queue(conn, &checkout.event(kind, reason, &checkout.card_last4))
+}
+
+fn decline(reason: &str) -> Answer {
+    Answer::Declined {
+        reason: reason.into(),
+    }
 }
 
 /// Where webhooks go: the shop's endpoint for this provider.
@@ -476,21 +634,32 @@ impl DemoGateway {
     /// Posts one webhook right after the change it reports, on a thread of
     /// its own: the shop it calls may be this very server, whose request
     /// threads must not wait on themselves. The job retries a failure.
-    pub fn notify(self: &std::sync::Arc<Self>, webhook: i64) {
+    pub fn notify(&self, webhook: i64) {
         if !self.notify_at_once {
             return;
         }
-        let gateway = self.clone();
+        let (db, url, key) = (
+            self.db.clone(),
+            webhook_url(&self.site_url),
+            self.key.clone(),
+        );
         let spawned = std::thread::Builder::new()
             .name("demo-pay-webhook".into())
             .spawn(move || {
-                let url = webhook_url(&gateway.site_url);
-                if let Err(e) = deliver(&gateway.db, &url, &gateway.key, Some(&[webhook])) {
+                if let Err(e) = deliver(&db, &url, &key, Some(&[webhook])) {
                     tracing::warn!(error = %e, "demo gateway webhook not delivered; the job will retry");
                 }
             });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "demo gateway webhook left to the job");
+        }
+    }
+}
+
+impl DemoGateway {
+    fn post(&self, webhook: Option<i64>) {
+        if let Some(webhook) = webhook {
+            self.notify(webhook);
         }
     }
 }
@@ -517,6 +686,25 @@ impl PaymentProvider for DemoGateway {
 
     fn refund(&self, request: &RefundRequest<'_>) -> Result<RefundOutcome, ProviderError> {
         refund(&mut *self.conn()?, request).map_err(unreachable)
+    }
+
+    fn capture(
+        &self,
+        charge_reference: &str,
+        amount: site_core::Money,
+    ) -> Result<Answer, ProviderError> {
+        let (answer, webhook) =
+            capture(&mut *self.conn()?, charge_reference, amount).map_err(unreachable)?;
+        self.post(webhook);
+        Ok(answer)
+    }
+
+    fn void(&self, charge_reference: &str) -> Result<Answer, ProviderError> {
+        let (answer, webhook) = void(&mut *self.conn()?, charge_reference)
+            .map_err(unreachable)?
+            .unwrap_or((decline(UNKNOWN_CHARGE), None));
+        self.post(webhook);
+        Ok(answer)
     }
 
     fn verify_webhook(

@@ -47,7 +47,10 @@ struct View<'a> {
     amount: site_core::Money,
     return_url: &'a str,
     open: bool,
+    authorize_only: bool,
+    authorized: bool,
     paid: bool,
+    voided: bool,
     card_last4: &'a str,
 }
 
@@ -59,7 +62,10 @@ impl<'a> View<'a> {
             amount: c.amount(),
             return_url: &c.return_url,
             open: c.status == CheckoutStatus::Open,
+            authorize_only: c.manual_capture,
+            authorized: c.status == CheckoutStatus::Authorized,
             paid: c.status == CheckoutStatus::Succeeded,
+            voided: c.status == CheckoutStatus::Voided,
             card_last4: &c.card_last4,
         }
     }

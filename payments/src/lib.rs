@@ -4,6 +4,7 @@
 //! charged at most once, however often a form or a webhook arrives.
 
 pub mod admin;
+pub mod admin_capture;
 pub mod admin_refund;
 pub mod admin_transfer;
 mod cancel;
@@ -23,8 +24,8 @@ use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
 pub use domain::{
-    BeginRequest, Card, ChargeOutcome, Lookup, PaymentProvider, ProviderError, RefundOutcome,
-    RefundRequest, WebhookError, WebhookEvent,
+    Answer, BeginRequest, Card, ChargeOutcome, Lookup, PaymentProvider, ProviderError,
+    RefundOutcome, RefundRequest, WebhookError, WebhookEvent,
 };
 pub use gateway::DemoGateway;
 pub use models::{Payment, PaymentStatus};
@@ -40,7 +41,12 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// The payments app's admin pages (on orders).
-pub const ADMIN_ROUTES: &[Route] = &[admin_refund::ROUTES[0], admin_transfer::ROUTES[0]];
+pub const ADMIN_ROUTES: &[Route] = &[
+    admin_refund::ROUTES[0],
+    admin_transfer::ROUTES[0],
+    admin_capture::ROUTES[0],
+    admin_capture::ROUTES[1],
+];
 
 pub fn templates() -> TemplateSource {
     site_core::template_source!()
@@ -100,6 +106,7 @@ impl site_core::app::App for PaymentsApp {
     fn configure_admin(&self, cfg: &mut web::ServiceConfig) {
         admin_refund::configure(cfg);
         admin_transfer::configure(cfg);
+        admin_capture::configure(cfg);
     }
 
     fn permissions(&self) -> Vec<site_core::app::PermissionSpec> {
@@ -108,6 +115,10 @@ impl site_core::app::App for PaymentsApp {
             site_core::app::PermissionSpec::new(
                 admin_transfer::PERMISSION,
                 "Can record bank transfers and cash received",
+            ),
+            site_core::app::PermissionSpec::new(
+                admin_capture::PERMISSION,
+                "Can capture and void card payments",
             ),
         ]
     }

@@ -20,8 +20,14 @@ site_core::text_enum! {
         /// may or may not have been charged. Resolved by `lookup` before any
         /// new attempt for the order.
         Unconfirmed = "unconfirmed",
+        /// The money is held on the card (capture at shipping): staff
+        /// capture it before the order ships, or void it.
+        Authorized = "authorized",
+        /// Charged: the money is the shop's.
         Succeeded = "succeeded",
         Failed = "failed",
+        /// Authorized, then released uncaptured: nothing was charged.
+        Voided = "voided",
     }
 }
 
@@ -30,8 +36,10 @@ impl PaymentStatus {
         match self {
             PaymentStatus::Processing => "Processing",
             PaymentStatus::Unconfirmed => "Unconfirmed",
+            PaymentStatus::Authorized => "Authorized, not captured",
             PaymentStatus::Succeeded => "Succeeded",
             PaymentStatus::Failed => "Failed",
+            PaymentStatus::Voided => "Voided",
         }
     }
 }
@@ -49,7 +57,12 @@ site_core::text_enum! {
 site_core::text_enum! {
     /// What a transaction asked the provider to do.
     pub enum TransactionKind {
+        /// Money taken: a charge, or the capture of an authorization.
         Charge = "charge",
+        /// Money held on the card, not taken yet.
+        Authorization = "authorization",
+        /// An authorization released uncaptured.
+        Void = "void",
         Refund = "refund",
     }
 }
@@ -114,13 +127,15 @@ impl Payment {
             .load(conn)
     }
 
-    /// The order's live payment: processing, unconfirmed or succeeded.
+    /// The order's live payment: processing, unconfirmed, authorized or
+    /// succeeded.
     pub fn live(conn: &mut DbConn, order_id: i64) -> QueryResult<Option<Payment>> {
         p::table
             .filter(p::order_id.eq(order_id))
             .filter(p::status.eq_any([
                 PaymentStatus::Processing,
                 PaymentStatus::Unconfirmed,
+                PaymentStatus::Authorized,
                 PaymentStatus::Succeeded,
             ]))
             .select(Payment::as_select())
@@ -253,15 +268,24 @@ pub fn record_outcome(
 ) -> QueryResult<bool> {
     write_transaction(conn, |conn| {
         let now = site_core::now();
-        let (status, tx_status, reference, message) = match outcome {
+        let (status, kind, tx_status, reference, message) = match outcome {
             ChargeOutcome::Approved { reference, .. } => (
                 PaymentStatus::Succeeded,
+                TransactionKind::Charge,
+                TransactionStatus::Approved,
+                reference.as_str(),
+                "",
+            ),
+            ChargeOutcome::Authorized { reference, .. } => (
+                PaymentStatus::Authorized,
+                TransactionKind::Authorization,
                 TransactionStatus::Approved,
                 reference.as_str(),
                 "",
             ),
             ChargeOutcome::Declined { reference, reason } => (
                 PaymentStatus::Failed,
+                TransactionKind::Charge,
                 TransactionStatus::Declined,
                 reference.as_str(),
                 reason.as_str(),
@@ -277,7 +301,9 @@ pub fn record_outcome(
         if moved == 0 {
             return Ok(false);
         }
-        if let ChargeOutcome::Approved { card_last4, .. } = outcome {
+        if let ChargeOutcome::Approved { card_last4, .. }
+        | ChargeOutcome::Authorized { card_last4, .. } = outcome
+        {
             if !card_last4.is_empty() {
                 diesel::update(p::table.find(payment.id))
                     .set(p::card_last4.eq(card_last4))
@@ -287,7 +313,7 @@ pub fn record_outcome(
         diesel::insert_into(t::table)
             .values((
                 t::payment_id.eq(payment.id),
-                t::kind.eq(TransactionKind::Charge),
+                t::kind.eq(kind),
                 t::status.eq(tx_status),
                 t::amount_minor.eq(payment.amount_minor),
                 t::currency.eq(&payment.currency),
@@ -296,12 +322,121 @@ pub fn record_outcome(
                 t::created_at.eq(now),
             ))
             .execute(conn)?;
-        if status == PaymentStatus::Succeeded && Order::mark_paid(conn, payment.order_id)? {
+        // An authorization secures the order as a charge does: it is paid
+        // (its receipt, its invoice number) and waits for staff to capture
+        // the money before it ships.
+        let paid = match status {
+            PaymentStatus::Succeeded => Order::mark_paid(conn, payment.order_id)?,
+            PaymentStatus::Authorized => Order::mark_authorized(conn, payment.order_id)?,
+            _ => false,
+        };
+        if paid {
             if let Some(f) = on_paid {
                 f(conn, payment.order_id).map_err(|e| DieselError::QueryBuilderError(e.into()))?;
             }
         }
         Ok(true)
+    })
+}
+
+fn insert_transaction(
+    conn: &mut DbConn,
+    payment: &Payment,
+    kind: TransactionKind,
+    reference: &str,
+    message: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(t::table)
+        .values((
+            t::payment_id.eq(payment.id),
+            t::kind.eq(kind),
+            t::status.eq(TransactionStatus::Approved),
+            t::amount_minor.eq(payment.amount_minor),
+            t::currency.eq(&payment.currency),
+            t::reference.eq(reference),
+            t::message.eq(message),
+            t::created_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The provider's reference of an authorized payment's charge.
+pub fn authorization_reference(conn: &mut DbConn, payment: &Payment) -> QueryResult<String> {
+    t::table
+        .filter(t::payment_id.eq(payment.id))
+        .filter(t::kind.eq(TransactionKind::Authorization))
+        .filter(t::status.eq(TransactionStatus::Approved))
+        .select(t::reference)
+        .first(conn)
+}
+
+/// Records the capture of an authorized payment: it becomes succeeded,
+/// with the charge its refunds refer to, and the order's timeline says so.
+/// A payment not authorized (captured already, voided) is left alone.
+/// Returns whether this call recorded it.
+pub fn record_capture(
+    conn: &mut DbConn,
+    payment: &Payment,
+    reference: &str,
+    actor: orders::events::Actor<'_>,
+) -> QueryResult<bool> {
+    write_transaction(conn, |conn| {
+        let moved = diesel::update(
+            p::table
+                .find(payment.id)
+                .filter(p::status.eq(PaymentStatus::Authorized)),
+        )
+        .set((
+            p::status.eq(PaymentStatus::Succeeded),
+            p::updated_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+        if moved == 1 {
+            insert_transaction(
+                conn,
+                payment,
+                TransactionKind::Charge,
+                reference,
+                "Captured",
+            )?;
+            orders::events::record(
+                conn,
+                payment.order_id,
+                orders::events::EventKind::Note,
+                "The card payment was captured: the money is taken and the order may ship.",
+                "Your card was charged for this order.",
+                actor,
+            )?;
+        }
+        Ok(moved == 1)
+    })
+}
+
+/// Records that a payment's authorization was released (or that one
+/// still being made never will be taken): it becomes voided, no longer
+/// live. Returns whether this call recorded it.
+pub fn record_void(
+    conn: &mut DbConn,
+    payment: &Payment,
+    reference: &str,
+    message: &str,
+) -> QueryResult<bool> {
+    write_transaction(conn, |conn| {
+        let moved = diesel::update(p::table.find(payment.id).filter(p::status.eq_any([
+            PaymentStatus::Authorized,
+            PaymentStatus::Processing,
+            PaymentStatus::Unconfirmed,
+        ])))
+        .set((
+            p::status.eq(PaymentStatus::Voided),
+            p::updated_at.eq(site_core::now()),
+        ))
+        .execute(conn)?;
+        if moved == 1 {
+            insert_transaction(conn, payment, TransactionKind::Void, reference, message)?;
+        }
+        Ok(moved == 1)
     })
 }
 

@@ -135,12 +135,14 @@ async fn begin(
     );
     let amount = order.total();
     let key = payment.idempotency_key.clone();
+    let capture = rq.config.capture == site_core::config::Capture::AtCheckout;
     let opened = web::block(move || {
         provider.begin(&BeginRequest {
             amount,
             reference: &key,
             return_url: &return_url,
             merchant: "Demo Shop",
+            capture,
         })
     })
     .await?;
@@ -164,11 +166,11 @@ async fn continue_payment(
     payment: Payment,
 ) -> Result<HttpResponse, AppError> {
     match payment.status() {
-        PaymentStatus::Succeeded => {
+        PaymentStatus::Succeeded | PaymentStatus::Authorized => {
             rq.flash(Level::Info, "This payment was already received.");
             return Ok(redirect(&order_url(rq, &order)?));
         }
-        PaymentStatus::Failed => {
+        PaymentStatus::Failed | PaymentStatus::Voided => {
             let p = payment.clone();
             let reason = rq
                 .db(move |conn| Ok(p.failure_message(conn)?))
@@ -220,6 +222,10 @@ async fn settle(
             );
             Ok(redirect(&order_url(rq, order)?))
         }
+        ChargeOutcome::Authorized { .. } => {
+            rq.flash(Level::Success, AUTHORIZED);
+            Ok(redirect(&order_url(rq, order)?))
+        }
         ChargeOutcome::Declined { reason, .. } => declined(rq, order, reason),
     }
 }
@@ -252,7 +258,11 @@ pub async fn payment_return(
             );
             return Ok(redirect(&order_url(&rq, &order)?));
         }
-        PaymentStatus::Failed => {
+        PaymentStatus::Authorized => {
+            rq.flash(Level::Success, AUTHORIZED);
+            return Ok(redirect(&order_url(&rq, &order)?));
+        }
+        PaymentStatus::Failed | PaymentStatus::Voided => {
             return continue_payment(&rq, provider(&rq)?, order, payment).await
         }
         PaymentStatus::Processing | PaymentStatus::Unconfirmed => {}
@@ -285,6 +295,8 @@ pub async fn payment_return(
         }
     }
 }
+
+const AUTHORIZED: &str = "Payment authorized: the amount is held on your card and taken when your order ships. Thank you for your order!";
 
 fn unconfirmed(rq: &RequestContext, order: &Order, key: &str) -> Result<HttpResponse, AppError> {
     let mut form = FormState::default();

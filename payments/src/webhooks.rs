@@ -17,7 +17,7 @@ use site_core::schema::payments_webhook_event as e;
 use site_core::AppError;
 
 use crate::domain::{ChargeOutcome, WebhookEvent};
-use crate::models::{record_outcome, OnPaid, Payment, PaymentStatus};
+use crate::models::{record_capture, record_outcome, record_void, OnPaid, Payment, PaymentStatus};
 
 /// The largest webhook accepted.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -128,27 +128,70 @@ fn apply(
             event.reference
         )));
     };
+    let money_moves = matches!(
+        event.kind.as_str(),
+        "charge.succeeded" | "charge.authorized" | "charge.captured"
+    );
+    if money_moves
+        && (event.amount_minor != payment.amount_minor || event.currency != payment.currency)
+    {
+        tracing::error!(
+            payment = payment.id,
+            "a charge for another amount than the payment's was reported; not recorded"
+        );
+        return Ok(Some(format!(
+            "The charge was for {} {} but the payment is for {} {}: check it with the payment service.",
+            event.amount_minor, event.currency, payment.amount_minor, payment.currency
+        )));
+    }
+    let approved = || ChargeOutcome::Approved {
+        reference: event.charge.clone(),
+        card_last4: event.card_last4.clone(),
+    };
     match event.kind.as_str() {
         "charge.succeeded" => {
-            if event.amount_minor != payment.amount_minor || event.currency != payment.currency {
-                tracing::error!(
-                    payment = payment.id,
-                    "a charge for another amount than the payment's was reported; not marked paid"
-                );
-                return Ok(Some(format!(
-                    "The charge was for {} {} but the payment is for {} {}: check it with the payment service.",
-                    event.amount_minor, event.currency, payment.amount_minor, payment.currency
-                )));
-            }
+            record_outcome(conn, &payment, &approved(), Some(on_paid))?;
+        }
+        "charge.authorized" => {
+            // Recorded only while the payment waits for an answer: after
+            // its capture or void (events may overtake each other) it
+            // changes nothing.
             record_outcome(
                 conn,
                 &payment,
-                &ChargeOutcome::Approved {
+                &ChargeOutcome::Authorized {
                     reference: event.charge.clone(),
                     card_last4: event.card_last4.clone(),
                 },
                 Some(on_paid),
             )?;
+        }
+        "charge.captured" => match payment.status() {
+            PaymentStatus::Authorized => {
+                record_capture(conn, &payment, &event.charge, orders::events::Actor::System)?;
+            }
+            // The capture overtook the authorization: it says both.
+            PaymentStatus::Processing | PaymentStatus::Unconfirmed => {
+                record_outcome(conn, &payment, &approved(), Some(on_paid))?;
+            }
+            _ => {}
+        },
+        "charge.voided" => {
+            let was_authorized = payment.status() == PaymentStatus::Authorized;
+            if record_void(conn, &payment, &event.charge, &event.reason)? && was_authorized {
+                // Released by the service (it expired), or by staff, whose
+                // page cancels the order next. Staff decide what becomes of
+                // an order whose authorization expired.
+                orders::events::record(
+                    conn,
+                    payment.order_id,
+                    orders::events::EventKind::Note,
+                    "The payment service released the card authorization before it was \
+                     captured: nothing was charged.",
+                    "",
+                    orders::events::Actor::System,
+                )?;
+            }
         }
         "checkout.expired" => {
             record_outcome(
@@ -197,12 +240,18 @@ pub fn process_due(db: &Database, on_paid: &OnPaid<'_>) -> anyhow::Result<usize>
     Ok(done)
 }
 
-/// The receipt, queued in the transaction that marks an order paid.
+/// The receipt, queued in the transaction that marks an order paid (or
+/// authorized: the receipt then says the card is charged at shipping).
 pub fn receipt(
     renderer: std::sync::Arc<site_core::templates::Renderer>,
     site_url: String,
 ) -> impl Fn(&mut DbConn, i64) -> Result<(), String> + Send + Sync + 'static {
-    move |conn, order_id| orders::emails::queue_receipt(conn, &renderer, &site_url, order_id)
+    move |conn, order_id| {
+        let authorized = Payment::live(conn, order_id)
+            .map_err(|e| e.to_string())?
+            .is_some_and(|p| p.status() == PaymentStatus::Authorized);
+        orders::emails::queue_receipt(conn, &renderer, &site_url, order_id, authorized)
+    }
 }
 
 fn refuse(reason: impl std::fmt::Display) -> HttpResponse {

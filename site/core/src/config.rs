@@ -70,6 +70,10 @@ pub struct Config {
     /// Shoppers may pay in cash when the order is delivered
     /// (SHOP_CASH_ON_DELIVERY=1).
     pub cash_on_delivery: bool,
+    /// When a card is charged (SHOP_CAPTURE): at checkout (the default),
+    /// or only authorized at checkout and captured by staff when the order
+    /// ships.
+    pub capture: Capture,
     /// The host names this shop answers to (SHOP_ALLOWED_HOSTS,
     /// comma-separated; ".example.com" also matches its subdomains; empty
     /// allows any, for development). Other `Host` headers get 400.
@@ -105,6 +109,16 @@ impl Config {
                     .is_some_and(|domain| name == domain || name.ends_with(&format!(".{domain}")))
         })
     }
+}
+
+/// When a card payment is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capture {
+    /// Charged in full when the shopper pays.
+    AtCheckout,
+    /// Authorized (held on the card) when the shopper pays; captured by
+    /// staff before the order ships, or voided if it never does.
+    AtShipping,
 }
 
 /// Where tax is rounded to the currency's minor unit.
@@ -241,6 +255,20 @@ impl Config {
                         .into(),
             }),
         };
+        let capture_raw = get("SHOP_CAPTURE").unwrap_or_else(|| "checkout".into());
+        let capture = match capture_raw.trim() {
+            "checkout" => Capture::AtCheckout,
+            "shipping" => Capture::AtShipping,
+            _ => {
+                return Err(ConfigError {
+                    name: "SHOP_CAPTURE",
+                    value: capture_raw.clone(),
+                    reason: "expected checkout (charge cards when shoppers pay) or shipping \
+                             (authorize then, capture when the order ships)"
+                        .into(),
+                })
+            }
+        };
         let site_url = get("SITE_URL")
             .unwrap_or_else(|| format!("{}://{bind}", if https { "https" } else { "http" }));
         Ok(Config {
@@ -268,6 +296,7 @@ impl Config {
                 .to_string(),
             bank_transfer_days,
             cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
+            capture,
             metrics_token: get("SHOP_METRICS_TOKEN")
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty()),

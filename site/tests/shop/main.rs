@@ -11,6 +11,7 @@ mod admin_edits;
 mod admin_images;
 mod admin_import;
 mod admin_orders;
+mod capture;
 mod cart;
 mod cash_on_delivery;
 mod catalogue;

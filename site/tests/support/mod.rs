@@ -41,6 +41,9 @@ pub struct Options {
     pub prices_include_tax: bool,
     /// Tax rounded once per order (`SHOP_TAX_ROUNDING=order`).
     pub tax_per_order: bool,
+    /// Cards are authorized at checkout, captured by staff
+    /// (`SHOP_CAPTURE=shipping`).
+    pub capture_at_shipping: bool,
 }
 
 pub struct TestApp {
@@ -190,6 +193,7 @@ impl TestApp {
             staff_2fa,
             prices_include_tax,
             tax_per_order,
+            capture_at_shipping,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -217,6 +221,9 @@ impl TestApp {
         config.staff_2fa = staff_2fa;
         config.prices_include_tax = prices_include_tax;
         config.cash_on_delivery = cash_on_delivery;
+        if capture_at_shipping {
+            config.capture = site_core::config::Capture::AtShipping;
+        }
         config.allowed_hosts = allowed_hosts;
         config.metrics_token = metrics_token;
         // The shop offers bank transfer when it names an account.
@@ -887,6 +894,8 @@ pub struct Flaky {
     pub lookup_fails: std::sync::atomic::AtomicUsize,
     /// `refund` is made, then its answer is lost.
     pub refund_answers_lost: std::sync::atomic::AtomicUsize,
+    /// `capture` is made, then its answer is lost.
+    pub capture_answers_lost: std::sync::atomic::AtomicUsize,
 }
 
 fn take(counter: &std::sync::atomic::AtomicUsize) -> bool {
@@ -903,6 +912,7 @@ impl Flaky {
             begin_fails: Default::default(),
             lookup_fails: Default::default(),
             refund_answers_lost: Default::default(),
+            capture_answers_lost: Default::default(),
         }
     }
 
@@ -944,6 +954,24 @@ impl payments::PaymentProvider for Flaky {
             ));
         }
         Ok(outcome)
+    }
+
+    fn capture(
+        &self,
+        charge_reference: &str,
+        amount: site_core::Money,
+    ) -> Result<payments::Answer, payments::ProviderError> {
+        let answer = self.inner.capture(charge_reference, amount)?;
+        if take(&self.capture_answers_lost) {
+            return Err(payments::ProviderError(
+                "timed out reading the answer".into(),
+            ));
+        }
+        Ok(answer)
+    }
+
+    fn void(&self, charge_reference: &str) -> Result<payments::Answer, payments::ProviderError> {
+        self.inner.void(charge_reference)
     }
 
     fn verify_webhook(

@@ -165,6 +165,19 @@ pub trait Related: Send + Sync + 'static {
         Ok(None)
     }
 
+    /// Links for the change page of object `id` of `app.model`, each to a
+    /// page of this app, shown to staff who hold its permission (`None`:
+    /// any staff who may view the object).
+    fn links(
+        &self,
+        _conn: &mut DbConn,
+        _app: &str,
+        _model: &str,
+        _id: i64,
+    ) -> diesel::QueryResult<Vec<RelatedLink>> {
+        Ok(Vec::new())
+    }
+
     /// Tables for the change page of object `id` of `app.model`.
     fn inlines(
         &self,
@@ -175,6 +188,14 @@ pub trait Related: Send + Sync + 'static {
     ) -> diesel::QueryResult<Vec<InlineTable>> {
         Ok(Vec::new())
     }
+}
+
+/// A link another app adds to an object's admin page.
+pub struct RelatedLink {
+    pub text: String,
+    pub link: Link,
+    /// The permission its page requires.
+    pub permission: Option<&'static str>,
 }
 
 /// What a delete did.
@@ -538,6 +559,26 @@ impl AdminSite {
                 .is_none_or(|(app, model)| staff.may_view(app, model))
         });
         Ok(tables)
+    }
+
+    /// What other apps link to from the page of object `id`, for staff
+    /// with each link's permission.
+    pub fn related_links(
+        &self,
+        staff: &Staff,
+        conn: &mut DbConn,
+        meta: &ModelMeta,
+        id: i64,
+    ) -> diesel::QueryResult<Vec<(String, Link)>> {
+        let mut links = Vec::new();
+        for r in &self.related {
+            for l in r.links(conn, meta.app, meta.model, id)? {
+                if l.permission.is_none_or(|p| staff.has(p)) {
+                    links.push((l.text, l.link));
+                }
+            }
+        }
+        Ok(links)
     }
 
     pub fn app_name(&self, label: &str) -> &str {

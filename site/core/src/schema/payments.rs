@@ -5,8 +5,10 @@ diesel::table! {
         id -> BigInt,
         order_id -> BigInt,
         provider -> Text,
-        /// processing, succeeded or failed; at most one processing or
-        /// succeeded payment per order (a partial unique index).
+        /// processing, unconfirmed, authorized, succeeded (captured),
+        /// failed or voided; at most one live (processing, unconfirmed,
+        /// authorized or succeeded) payment per order (a partial unique
+        /// index).
         status -> Text,
         amount_minor -> BigInt,
         currency -> Text,
@@ -69,7 +71,7 @@ diesel::table! {
         currency -> Text,
         merchant_name -> Text,
         return_url -> Text,
-        /// open, succeeded or expired.
+        /// open, authorized, succeeded (captured), voided or expired.
         status -> Text,
         charge_reference -> Nullable<Text>,
         card_last4 -> Text,
@@ -77,6 +79,8 @@ diesel::table! {
         refunded_minor -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        /// Authorize only; the merchant captures (or voids) later.
+        manual_capture -> Bool,
     }
 }
 

@@ -83,6 +83,8 @@ pub(super) struct FormPage<'a> {
     pub inlines: Vec<crate::admin::InlineTable>,
     /// Saved rows of the formsets (none when adding).
     pub formsets: &'a FormsetState,
+    /// Links other apps add to the object's page (capture its payment).
+    pub related_links: Vec<(String, crate::admin::Link)>,
 }
 
 fn widget(f: &Field) -> &'static str {
@@ -279,6 +281,7 @@ pub(super) fn render_form(
             let links = model
                 .object_links(obj)
                 .iter()
+                .chain(&page.related_links)
                 .map(|(text, l)| Ok((text.clone(), link_url(rq, l)?)))
                 .collect::<Result<Vec<_>, AppError>>()?;
             ctx.insert("object_links", &links);
@@ -352,6 +355,7 @@ pub async fn add_form(
             initial: &initial,
             inlines: Vec::new(),
             formsets: &FormsetState::new(),
+            related_links: Vec::new(),
         },
         StatusCode::OK,
     )
@@ -378,6 +382,8 @@ pub(super) struct Loaded {
     pub choices: Choices,
     pub inlines: Vec<crate::admin::InlineTable>,
     pub formsets: FormsetState,
+    /// Links other apps add to its page.
+    pub links: Vec<(String, crate::admin::Link)>,
 }
 
 /// Loads the object, its choices, its inline tables and its formsets.
@@ -396,11 +402,13 @@ pub(super) async fn load_object(
         name_search_refs(conn, m.as_ref(), &mut choices, &[&obj.values])?;
         let inlines = site.inlines(&who, conn, m.as_ref(), &obj)?;
         let formsets = formsets::load(conn, m.as_ref(), id)?;
+        let links = site.related_links(&who, conn, m.meta(), id)?;
         Ok(Loaded {
             obj,
             choices,
             inlines,
             formsets,
+            links,
         })
     })
     .await
@@ -430,6 +438,7 @@ pub async fn change_form(
             initial: &Values::new(),
             inlines: loaded.inlines,
             formsets: &loaded.formsets,
+            related_links: loaded.links,
         },
         StatusCode::OK,
     )

@@ -228,6 +228,7 @@ pub async fn add_submit(
                 initial: &Values::new(),
                 inlines: Vec::new(),
                 formsets: &FormsetState::new(),
+                related_links: Vec::new(),
             },
             StatusCode::UNPROCESSABLE_ENTITY,
         )
@@ -468,6 +469,7 @@ pub async fn change_submit(
                     initial: &Values::new(),
                     inlines: loaded.inlines,
                     formsets: &loaded.formsets,
+                    related_links: loaded.links,
                 },
                 status,
             )
