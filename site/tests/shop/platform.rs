@@ -569,3 +569,52 @@ async fn metrics_exist_only_with_a_token_and_count_requests_orders_and_revenue()
     );
     assert!(has("shop_webhook_events_waiting "));
 }
+
+/// The migration that rebuilds the payment tables (SQLite cannot change a
+/// CHECK in place) keeps every payment and every row referring to one,
+/// both ways: reverted and applied again over a paid order.
+#[actix_web::test]
+async fn rebuilding_the_payment_tables_keeps_payments_and_their_transactions() {
+    use diesel_migrations::MigrationHarness;
+    use site_core::db::DbConn;
+    use site_core::schema::{payments_payment as p, payments_transaction as t};
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Lamp", 5, 2500);
+    let (order, _) = app.order(lamp.id, 1, true).await;
+    let rows = |conn: &mut DbConn| -> (i64, i64) {
+        (
+            p::table.count().get_result(conn).unwrap(),
+            t::table.count().get_result(conn).unwrap(),
+        )
+    };
+    let mut conn = app.conn();
+    assert_eq!(rows(&mut conn), (1, 1));
+    let last = |v: String| assert!(v.contains("000024"), "reverted {v}");
+    match &mut *conn {
+        DbConn::Sqlite(c) => {
+            last(
+                c.revert_last_migration(site_core::db::SQLITE_MIGRATIONS)
+                    .unwrap()
+                    .to_string(),
+            );
+            c.run_pending_migrations(site_core::db::SQLITE_MIGRATIONS)
+                .unwrap();
+        }
+        DbConn::Postgres(c) => {
+            last(
+                c.revert_last_migration(site_core::db::POSTGRES_MIGRATIONS)
+                    .unwrap()
+                    .to_string(),
+            );
+            c.run_pending_migrations(site_core::db::POSTGRES_MIGRATIONS)
+                .unwrap();
+        }
+    }
+    assert_eq!(rows(&mut conn), (1, 1), "nothing lost");
+    // The references still hold: deleting the order takes its payment and
+    // the payment's transactions with it.
+    diesel::delete(site_core::schema::orders_order::table.find(order))
+        .execute(&mut *conn)
+        .unwrap();
+    assert_eq!(rows(&mut conn), (0, 0));
+}
