@@ -4,8 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
+use site_core::address::PostalAddress;
+use site_core::address_columns;
 use site_core::db::{write_transaction, DbConn};
-use site_core::forms::{postal_code, required_text, FormState};
 use site_core::schema::accounts_address as a;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, PartialEq, Eq)]
@@ -21,52 +22,6 @@ pub struct Address {
     pub country: String,
     pub is_default: bool,
     pub created_at: NaiveDateTime,
-}
-
-/// A postal address as a form gives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct AddressFields {
-    pub first_name: String,
-    pub last_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub city: String,
-    pub country: String,
-}
-
-pub const FIELDS: [&str; 6] = [
-    "first_name",
-    "last_name",
-    "address",
-    "postal_code",
-    "city",
-    "country",
-];
-
-/// Parses the address fields of `form`, recording errors in it.
-pub fn parse_address(form: &mut FormState) -> Option<AddressFields> {
-    parse_address_as(form, "")
-}
-
-/// [`parse_address`] for fields named with `prefix` (`billing_city`).
-pub fn parse_address_as(form: &mut FormState, prefix: &str) -> Option<AddressFields> {
-    let name = |n: &str| format!("{prefix}{n}");
-    let first_name = form.field(&name("first_name"), required_text(100));
-    let last_name = form.field(&name("last_name"), required_text(100));
-    let address = form.field(&name("address"), required_text(250));
-    let postal_code = form.field(&name("postal_code"), postal_code);
-    let city = form.field(&name("city"), required_text(100));
-    let country = form.field(&name("country"), |raw| {
-        site_core::country::Country::parse(raw).map(|c| c.code.to_string())
-    });
-    Some(AddressFields {
-        first_name: first_name?,
-        last_name: last_name?,
-        address: address?,
-        postal_code: postal_code?,
-        city: city?,
-        country: country?,
-    })
 }
 
 /// A customer may keep this many addresses.
@@ -91,18 +46,17 @@ impl Address {
             .first(conn)
     }
 
-    pub fn fields(&self) -> AddressFields {
-        AddressFields {
+    pub fn fields(&self) -> PostalAddress {
+        let saved = PostalAddress {
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             address: self.address.clone(),
             postal_code: self.postal_code.clone(),
             city: self.city.clone(),
-            // Addresses saved before countries were a choice hold a name.
-            country: site_core::country::Country::parse(&self.country)
-                .map(|c| c.code.to_string())
-                .unwrap_or_else(|_| self.country.clone()),
-        }
+            country: self.country.clone(),
+        };
+        // Addresses saved before countries were a choice hold a name.
+        saved.clone().with_country_code().unwrap_or(saved)
     }
 
     /// Saves a new address; the first one (or one asked to be) becomes the
@@ -110,7 +64,7 @@ impl Address {
     pub fn create(
         conn: &mut DbConn,
         user_id: i64,
-        f: &AddressFields,
+        f: &PostalAddress,
         make_default: bool,
     ) -> QueryResult<Option<i64>> {
         write_transaction(conn, |conn| {
@@ -128,12 +82,7 @@ impl Address {
             diesel::insert_into(a::table)
                 .values((
                     a::user_id.eq(user_id),
-                    a::first_name.eq(&f.first_name),
-                    a::last_name.eq(&f.last_name),
-                    a::address.eq(&f.address),
-                    a::postal_code.eq(&f.postal_code),
-                    a::city.eq(&f.city),
-                    a::country.eq(&f.country),
+                    address_columns!(a, f),
                     a::is_default.eq(is_default),
                     a::created_at.eq(site_core::now()),
                 ))
@@ -149,7 +98,7 @@ impl Address {
 
     /// Saves the address unless the customer already has the same one
     /// (what checkout's "save this address" does).
-    pub fn save_if_new(conn: &mut DbConn, user_id: i64, f: &AddressFields) -> QueryResult<()> {
+    pub fn save_if_new(conn: &mut DbConn, user_id: i64, f: &PostalAddress) -> QueryResult<()> {
         let known = Address::list_for(conn, user_id)?
             .iter()
             .any(|a| a.fields() == *f);
@@ -164,7 +113,7 @@ impl Address {
         conn: &mut DbConn,
         user_id: i64,
         id: i64,
-        f: &AddressFields,
+        f: &PostalAddress,
         make_default: bool,
     ) -> QueryResult<bool> {
         write_transaction(conn, |conn| {
@@ -174,14 +123,7 @@ impl Address {
             }
             let mine = a::table.filter(a::user_id.eq(user_id)).filter(a::id.eq(id));
             diesel::update(mine)
-                .set((
-                    a::first_name.eq(&f.first_name),
-                    a::last_name.eq(&f.last_name),
-                    a::address.eq(&f.address),
-                    a::postal_code.eq(&f.postal_code),
-                    a::city.eq(&f.city),
-                    a::country.eq(&f.country),
-                ))
+                .set(address_columns!(a, f))
                 .execute(conn)?;
             if make_default {
                 diesel::update(mine)

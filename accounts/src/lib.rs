@@ -21,7 +21,7 @@ use actix_web::web;
 use site_core::templates::TemplateSource;
 use site_core::urls::{resource, Route};
 
-pub use address::{Address, AddressFields};
+pub use address::Address;
 pub use models::{NewUser, User, UserError};
 
 pub const ROUTES: &[Route] = &[

@@ -17,6 +17,7 @@ use crate::pricing::Breakdown;
 use crate::shipping::{self, Parcel, ShippingQuote};
 use crate::taxes::TaxSettings;
 use crate::vouchers::{self, Voucher};
+use site_core::address::PostalAddress;
 
 const SESSION_KEY: &str = "checkout";
 
@@ -44,26 +45,17 @@ pub struct CheckoutState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredDetails {
     pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub city: String,
-    pub country: String,
+    #[serde(flatten)]
+    pub address: PostalAddress,
     #[serde(default)]
-    pub billing: Option<accounts::AddressFields>,
+    pub billing: Option<PostalAddress>,
 }
 
 impl From<&CheckoutDetails> for StoredDetails {
     fn from(d: &CheckoutDetails) -> Self {
         StoredDetails {
             email: d.email.as_str().to_string(),
-            first_name: d.first_name.clone(),
-            last_name: d.last_name.clone(),
             address: d.address.clone(),
-            postal_code: d.postal_code.clone(),
-            city: d.city.clone(),
-            country: d.country.clone(),
             billing: d.billing.clone(),
         }
     }
@@ -74,43 +66,18 @@ impl StoredDetails {
     pub fn parse(&self) -> Option<CheckoutDetails> {
         Some(CheckoutDetails {
             email: Email::parse(&self.email).ok()?,
-            first_name: self.first_name.clone(),
-            last_name: self.last_name.clone(),
-            address: self.address.clone(),
-            postal_code: self.postal_code.clone(),
-            city: self.city.clone(),
-            country: site_core::country::Country::from_code(&self.country)?
-                .code
-                .to_string(),
+            address: self.address.clone().with_country_code()?,
             billing: self.billing.clone(),
         })
     }
 
     pub fn values(&self) -> std::collections::BTreeMap<String, String> {
-        let mut values: std::collections::BTreeMap<String, String> = [
-            ("email", &self.email),
-            ("first_name", &self.first_name),
-            ("last_name", &self.last_name),
-            ("address", &self.address),
-            ("postal_code", &self.postal_code),
-            ("city", &self.city),
-            ("country", &self.country),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
+        let mut values: std::collections::BTreeMap<String, String> =
+            self.address.values("").into_iter().collect();
+        values.insert("email".into(), self.email.clone());
         if let Some(b) = &self.billing {
             values.insert("billing_differs".into(), "on".into());
-            for (k, v) in [
-                ("billing_first_name", &b.first_name),
-                ("billing_last_name", &b.last_name),
-                ("billing_address", &b.address),
-                ("billing_postal_code", &b.postal_code),
-                ("billing_city", &b.city),
-                ("billing_country", &b.country),
-            ] {
-                values.insert(k.into(), v.clone());
-            }
+            values.extend(b.values("billing_"));
         }
         values
     }
@@ -140,7 +107,7 @@ impl CheckoutState {
     /// method (it may not deliver there).
     pub fn set_details(&mut self, details: &CheckoutDetails, save_address: bool) {
         let stored = StoredDetails::from(details);
-        if self.details.as_ref().map(|d| &d.country) != Some(&stored.country) {
+        if self.details.as_ref().map(|d| &d.address.country) != Some(&stored.address.country) {
             self.shipping_method_id = None;
         }
         self.details = Some(stored);
@@ -210,13 +177,13 @@ impl Quote {
         let goods = Voucher::goods_after(voucher.as_ref(), priced.total)
             .map_err(|e: MoneyError| AppError::internal(e))?;
         let parcel = Parcel {
-            country: &details.country,
+            country: &details.address.country,
             subtotal: goods,
             weight_grams: priced.weight_grams,
         };
         let methods = shipping::available(conn, &parcel)?;
         let chosen = chosen.and_then(|id| methods.iter().find(|m| m.method_id == id).cloned());
-        let tax = crate::taxes::rule_for(conn, &details.country, taxes)?;
+        let tax = crate::taxes::rule_for(conn, &details.address.country, taxes)?;
         let breakdown = chosen
             .as_ref()
             .map(|q| breakdown_of(&priced, currency, q, voucher.as_ref(), tax.as_ref()))
@@ -252,12 +219,14 @@ mod tests {
     fn details(country: &str) -> CheckoutDetails {
         CheckoutDetails {
             email: Email::parse("a@example.com").unwrap(),
-            first_name: "A".into(),
-            last_name: "B".into(),
-            address: "1 Road".into(),
-            postal_code: "X1".into(),
-            city: "Town".into(),
-            country: country.into(),
+            address: PostalAddress {
+                first_name: "A".into(),
+                last_name: "B".into(),
+                address: "1 Road".into(),
+                postal_code: "X1".into(),
+                city: "Town".into(),
+                country: country.into(),
+            },
             billing: None,
         }
     }
@@ -278,13 +247,26 @@ mod tests {
         );
         state.set_details(&details("FR"), true);
         assert_eq!(state.shipping_method_id, None);
-        assert_eq!(state.parsed_details().unwrap().country, "FR");
+        assert_eq!(state.parsed_details().unwrap().address.country, "FR");
     }
 
     #[test]
     fn tampered_details_do_not_parse() {
         let mut stored = StoredDetails::from(&details("GB"));
-        stored.country = "Atlantis".into();
+        stored.address.country = "Atlantis".into();
         assert!(stored.parse().is_none());
+    }
+
+    #[test]
+    fn details_kept_by_a_session_before_addresses_were_one_type_still_load() {
+        let kept = r#"{"email":"a@example.com","first_name":"A","last_name":"B",
+            "address":"1 Road","postal_code":"X1","city":"Town","country":"GB"}"#;
+        let stored: StoredDetails = serde_json::from_str(kept).unwrap();
+        assert_eq!(stored.parse(), Some(details("GB")));
+        assert_eq!(
+            serde_json::to_value(&stored).unwrap()["postal_code"],
+            "X1",
+            "still stored flat"
+        );
     }
 }

@@ -1,20 +1,18 @@
 //! Order rules: the checkout details, and the status pipeline.
 
 use serde::Serialize;
+use site_core::address::PostalAddress;
 use site_core::forms::Email;
 
 /// Who buys and where it goes, parsed from the checkout form.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CheckoutDetails {
     pub email: Email,
-    pub first_name: String,
-    pub last_name: String,
-    pub address: String,
-    pub postal_code: String,
-    pub city: String,
-    pub country: String,
+    /// Where the order goes (and whose name is on it).
+    #[serde(flatten)]
+    pub address: PostalAddress,
     /// Where the invoice goes, when not to the delivery address.
-    pub billing: Option<accounts::AddressFields>,
+    pub billing: Option<PostalAddress>,
 }
 
 site_core::text_enum! {

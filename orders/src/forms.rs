@@ -1,29 +1,24 @@
 //! The checkout form, parsed into `CheckoutDetails`.
 
-use accounts::address::{parse_address, parse_address_as};
+use site_core::address::PostalAddress;
 use site_core::forms::{Email, FormState};
 
 use crate::domain::CheckoutDetails;
 
 pub fn parse_checkout(mut form: FormState) -> Result<CheckoutDetails, FormState> {
     let email = form.field("email", Email::parse);
-    let address = parse_address(&mut form);
+    let address = PostalAddress::parse(&mut form, "");
     // Billing fields count only when the shopper asked for them.
     let billing =
-        (form.raw("billing_differs") == "on").then(|| parse_address_as(&mut form, "billing_"));
+        (form.raw("billing_differs") == "on").then(|| PostalAddress::parse(&mut form, "billing_"));
     if billing.as_ref().is_some_and(Option::is_none) {
         return Err(form);
     }
     let billing = billing.flatten();
     match (email, address) {
-        (Some(email), Some(a)) => Ok(CheckoutDetails {
+        (Some(email), Some(address)) => Ok(CheckoutDetails {
             email,
-            first_name: a.first_name,
-            last_name: a.last_name,
-            address: a.address,
-            postal_code: a.postal_code,
-            city: a.city,
-            country: a.country,
+            address,
             billing,
         }),
         _ => Err(form),
@@ -41,13 +36,9 @@ pub fn parse_checkout_key(raw: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// A submitted form with these values.
     fn form(pairs: &[(&str, &str)]) -> FormState {
-        FormState::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        FormState::initial(pairs)
     }
 
     #[test]
@@ -63,7 +54,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(d.email.as_str(), "ann@example.com");
-        assert_eq!(d.postal_code, "AB1 2CD");
+        assert_eq!(d.address.postal_code, "AB1 2CD");
     }
 
     #[test]

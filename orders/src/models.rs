@@ -8,6 +8,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use products::models::reserve_stock;
 use products::Product;
 use serde::Serialize;
+use site_core::address::PostalAddress;
+use site_core::address_columns;
 use site_core::db::{write_transaction, DbConn};
 use site_core::money::{Currency, Money, MoneyError};
 use site_core::schema::{orders_adjustment as adj, orders_line as l, orders_order as o};
@@ -92,12 +94,6 @@ struct NewOrder<'a> {
     idempotency_key: &'a str,
     user_id: Option<i64>,
     email: &'a str,
-    first_name: &'a str,
-    last_name: &'a str,
-    address: &'a str,
-    postal_code: &'a str,
-    city: &'a str,
-    country: &'a str,
     status: OrderStatus,
     currency: &'a str,
     total_minor: i64,
@@ -194,36 +190,27 @@ impl Order {
         o::table.find(id).select(Order::as_select()).first(conn)
     }
 
+    /// Where the order goes.
+    pub fn address(&self) -> PostalAddress {
+        PostalAddress {
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            address: self.address.clone(),
+            postal_code: self.postal_code.clone(),
+            city: self.city.clone(),
+            country: self.country.clone(),
+        }
+    }
+
     /// The separate billing address, if the shopper gave one.
-    pub fn billing_address(
-        &self,
-        conn: &mut DbConn,
-    ) -> QueryResult<Option<accounts::AddressFields>> {
+    pub fn billing_address(&self, conn: &mut DbConn) -> QueryResult<Option<PostalAddress>> {
         use site_core::schema::orders_billing_address as ba;
-        let row: Option<(String, String, String, String, String, String)> = ba::table
+        let row: Option<site_core::address::Row> = ba::table
             .find(self.id)
-            .select((
-                ba::first_name,
-                ba::last_name,
-                ba::address,
-                ba::postal_code,
-                ba::city,
-                ba::country,
-            ))
+            .select(address_columns!(ba))
             .first(conn)
             .optional()?;
-        Ok(row.map(
-            |(first_name, last_name, address, postal_code, city, country)| {
-                accounts::AddressFields {
-                    first_name,
-                    last_name,
-                    address,
-                    postal_code,
-                    city,
-                    country,
-                }
-            },
-        ))
+        Ok(row.map(PostalAddress::from))
     }
 
     /// The rows of the order's breakdown, in the order they were placed.
@@ -870,14 +857,14 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
         None => None,
     };
     let parcel = Parcel {
-        country: &details.country,
+        country: &details.address.country,
         subtotal: vouchers::Voucher::goods_after(voucher.as_ref(), priced.total)?,
         weight_grams: priced.weight_grams,
     };
     let Some(quote) = shipping::quote(conn, shipping_method_id, &parcel)? else {
         return Err(PlaceOrderError::ShippingUnavailable);
     };
-    let tax = taxes::rule_for(conn, &details.country, taxes)?;
+    let tax = taxes::rule_for(conn, &details.address.country, taxes)?;
     let breakdown = breakdown_of(&priced, currency, &quote, voucher.as_ref(), tax.as_ref())?;
     if expected_total.is_some_and(|t| t != breakdown.total) {
         return Err(PlaceOrderError::TotalChanged {
@@ -906,31 +893,28 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     }
     let public_id = site_core::random_token(32);
     diesel::insert_into(o::table)
-        .values(&NewOrder {
-            public_id: &public_id,
-            idempotency_key,
-            user_id,
-            email: details.email.as_str(),
-            first_name: &details.first_name,
-            last_name: &details.last_name,
-            address: &details.address,
-            postal_code: &details.postal_code,
-            city: &details.city,
-            country: &details.country,
-            status: OrderStatus::Pending,
-            currency: currency.code(),
-            total_minor: breakdown.total.minor(),
-            created_at: now,
-            updated_at: now,
-            subtotal_minor: breakdown.subtotal.minor(),
-            shipping_minor: breakdown.shipping.minor(),
-            discount_minor: breakdown.discount.minor(),
-            tax_minor: breakdown.tax.minor(),
-            shipping_method: &quote.name,
-            shipping_method_id: Some(quote.method_id),
-            voucher_code: voucher.as_ref().map_or("", |v| v.code.as_str()),
-            tax_included: breakdown.tax_included,
-        })
+        .values((
+            address_columns!(o, &details.address),
+            &NewOrder {
+                public_id: &public_id,
+                idempotency_key,
+                user_id,
+                email: details.email.as_str(),
+                status: OrderStatus::Pending,
+                currency: currency.code(),
+                total_minor: breakdown.total.minor(),
+                created_at: now,
+                updated_at: now,
+                subtotal_minor: breakdown.subtotal.minor(),
+                shipping_minor: breakdown.shipping.minor(),
+                discount_minor: breakdown.discount.minor(),
+                tax_minor: breakdown.tax.minor(),
+                shipping_method: &quote.name,
+                shipping_method_id: Some(quote.method_id),
+                voucher_code: voucher.as_ref().map_or("", |v| v.code.as_str()),
+                tax_included: breakdown.tax_included,
+            },
+        ))
         .execute(conn)?;
     let order = Order::by_public_id(conn, &public_id)?;
     for a in &breakdown.adjustments {
@@ -968,15 +952,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     if let Some(b) = &details.billing {
         use site_core::schema::orders_billing_address as ba;
         diesel::insert_into(ba::table)
-            .values((
-                ba::order_id.eq(order.id),
-                ba::first_name.eq(&b.first_name),
-                ba::last_name.eq(&b.last_name),
-                ba::address.eq(&b.address),
-                ba::postal_code.eq(&b.postal_code),
-                ba::city.eq(&b.city),
-                ba::country.eq(&b.country),
-            ))
+            .values((ba::order_id.eq(order.id), address_columns!(ba, b)))
             .execute(conn)?;
     }
     events::record(

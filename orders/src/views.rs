@@ -417,15 +417,7 @@ pub async fn place(
                     crate::emails::queue_receipt(conn, &renderer, &site_url, order.id, false)?;
                 }
                 if let (Some(uid), true) = (user_id, save_address) {
-                    let fields = accounts::AddressFields {
-                        first_name: d.first_name.clone(),
-                        last_name: d.last_name.clone(),
-                        address: d.address.clone(),
-                        postal_code: d.postal_code.clone(),
-                        city: d.city.clone(),
-                        country: d.country.clone(),
-                    };
-                    Address::save_if_new(conn, uid, &fields).map_err(|e| e.to_string())?;
+                    Address::save_if_new(conn, uid, &d.address).map_err(|e| e.to_string())?;
                 }
                 Ok(())
             };

@@ -10,7 +10,8 @@ use site_core::tera::Context;
 use site_core::AppError;
 
 use super::{page, Fields};
-use crate::address::{parse_address, Address, MAX_ADDRESSES};
+use crate::address::{Address, MAX_ADDRESSES};
+use site_core::address::PostalAddress;
 
 fn parse_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
@@ -40,7 +41,7 @@ pub async fn create(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
     let me = crate::login_required!(rq);
     let mut form = FormState::new(body.into_inner());
     let make_default = form.raw("is_default") == "on";
-    let Some(fields) = parse_address(&mut form) else {
+    let Some(fields) = PostalAddress::parse(&mut form, "") else {
         return list_page(&rq, &me, &form, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
     let id = me.id;
@@ -102,7 +103,7 @@ pub async fn edit_submit(
     let aid = parse_id(&id)?;
     let mut form = FormState::new(body.into_inner());
     let make_default = form.raw("is_default") == "on";
-    let Some(fields) = parse_address(&mut form) else {
+    let Some(fields) = PostalAddress::parse(&mut form, "") else {
         // Still 404 for someone else's address, even with a bad form.
         rq.db(move |conn| Ok(Address::find_for(conn, me.id, aid)?))
             .await?;

@@ -3,6 +3,7 @@
 //! (errors, security headers, CSRF, sessions, flash messages, pagination),
 //! static files, mail and configuration.
 
+pub mod address;
 pub mod admin;
 pub mod app;
 pub mod config;

@@ -392,7 +392,7 @@ async fn a_customer_picks_a_saved_address_in_another_country() {
     accounts::Address::create(
         &mut app.conn(),
         user.id,
-        &accounts::AddressFields {
+        &site_core::address::PostalAddress {
             first_name: "Ann".into(),
             last_name: "Lee".into(),
             address: "1 Rue de Rivoli".into(),

@@ -235,7 +235,8 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         config.site_url = format!("http://{addr}");
         let (mailer, mail) = Mailer::memory("Demo Shop <shop@example.com>");
-        let mut shop = Shop::open(config.clone(), mailer.clone()).expect("open the shop");
+        let mut shop = Shop::open(config.clone(), mailer.clone())
+            .unwrap_or_else(|e| panic!("open the shop: {e:#}"));
         let db = shop.db.clone();
         let renderer = shop.renderer.clone();
         default_shipping(&db, config.currency);
