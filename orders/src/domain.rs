@@ -48,6 +48,15 @@ impl OrderStatus {
         }
     }
 
+    /// The label of an order paid in cash on delivery, which ships before
+    /// it is paid: waiting for the courier, not for the shopper.
+    pub fn label_paying_on_delivery(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "Confirmed: pay on delivery",
+            other => other.label(),
+        }
+    }
+
     /// The statuses an order in this one may move to.
     pub fn next(self) -> &'static [OrderStatus] {
         use OrderStatus::*;

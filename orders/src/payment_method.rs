@@ -54,3 +54,17 @@ pub fn of(conn: &mut DbConn, order_id: i64) -> QueryResult<PaymentMethod> {
         .optional()?
         .unwrap_or(PaymentMethod::Card))
 }
+
+/// Which of `order_ids` are paid in cash on delivery (one query).
+pub fn paying_on_delivery(
+    conn: &mut DbConn,
+    order_ids: &[i64],
+) -> QueryResult<std::collections::HashSet<i64>> {
+    Ok(pm::table
+        .filter(pm::order_id.eq_any(order_ids))
+        .filter(pm::method.eq(PaymentMethod::CashOnDelivery))
+        .select(pm::order_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect())
+}

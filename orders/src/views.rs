@@ -664,7 +664,13 @@ fn order_page(
         "reference",
         &crate::emails::short_ref(&view.order.public_id),
     );
-    ctx.insert("order", view);
+    if method.pays_on_delivery() {
+        let mut relabelled = view.clone();
+        relabelled.status_label = view.status.label_paying_on_delivery();
+        ctx.insert("order", &relabelled);
+    } else {
+        ctx.insert("order", view);
+    }
     ctx.insert("events", &events);
     ctx.insert(
         "bank_transfer",
@@ -813,9 +819,12 @@ pub async fn history(
                 page.per_page,
                 (page.number - 1) * page.per_page,
             )?;
-            Ok((orders, page))
+            let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+            let on_delivery = crate::payment_method::paying_on_delivery(conn, &ids)?;
+            Ok((orders, (page, on_delivery)))
         })
         .await?;
+    let (page, on_delivery) = page;
     let rows: Vec<_> = orders
         .iter()
         .map(|o| {
@@ -824,7 +833,11 @@ pub async fn history(
                 "reference": crate::emails::short_ref(&o.public_id),
                 "created_at": o.created_at,
                 "status": o.status,
-                "status_label": o.status().label(),
+                "status_label": if on_delivery.contains(&o.id) {
+                    o.status().label_paying_on_delivery()
+                } else {
+                    o.status().label()
+                },
                 "total": o.total(),
             })
         })

@@ -75,6 +75,11 @@ async fn an_order_paid_on_delivery_ships_unpaid_and_is_paid_when_staff_record_th
         placed.text()
     );
     assert!(placed.contains("You pay $50.00 in cash to the courier"));
+    assert_eq!(
+        placed.testid_texts("order-status"),
+        vec!["Confirmed: pay on delivery".to_string()],
+        "not waiting for the shopper to pay"
+    );
     assert_eq!(app.stock(lamp.id), 3, "its stock is held");
     let confirmation = &app.sent_mail()[0];
     assert!(
