@@ -233,7 +233,7 @@ fn demo_product(
     } else {
         (whole * 100 + 99) as i64
     };
-    let stock = if (h >> 40) % 10 == 0 {
+    let stock = if (h >> 40).is_multiple_of(10) {
         0
     } else {
         1 + ((h >> 44) % 60) as i64

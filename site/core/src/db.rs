@@ -186,9 +186,38 @@ impl Database {
     }
 
     /// Applies every pending migration of this backend; returns their names.
+    /// Several servers starting at once take turns: the first migrates,
+    /// the others then find nothing pending (PostgreSQL: an advisory lock;
+    /// SQLite: a lock on a file beside the database).
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
         let mut conn = self.get()?;
-        run_migrations(&mut conn)
+        match &self.backend {
+            Backend::Sqlite(path) => {
+                let mut lock_path = path.clone().into_os_string();
+                lock_path.push(".migrate-lock");
+                let lock = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&lock_path)
+                    .map_err(|e| DbError::Migration(format!("opening {lock_path:?}: {e}")))?;
+                lock.lock()
+                    .map_err(|e| DbError::Migration(format!("locking {lock_path:?}: {e}")))?;
+                // Unlocked when `lock` is closed, however this ends.
+                run_migrations(&mut conn)
+            }
+            Backend::Postgres(_) => {
+                use diesel::connection::SimpleConnection;
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let applied = run_migrations(&mut conn);
+                // Also released if the connection drops.
+                let unlocked =
+                    conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+                let applied = applied?;
+                unlocked?;
+                Ok(applied)
+            }
+        }
     }
 }
 
@@ -218,6 +247,12 @@ pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, DbError> {
     .map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// The PostgreSQL advisory lock migrations hold: one per schema, as each
+/// schema is a shop of its own.
+const MIGRATION_LOCK: &str = "hashtext('shop migrations ' || current_schema())";
+
+/// Applies pending migrations on `conn`, without the lock `Database::migrate`
+/// takes: for one process alone.
 pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let applied = match conn {
         DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),

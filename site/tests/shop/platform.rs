@@ -589,25 +589,18 @@ async fn rebuilding_the_payment_tables_keeps_payments_and_their_transactions() {
     };
     let mut conn = app.conn();
     assert_eq!(rows(&mut conn), (1, 1));
-    let last = |v: String| assert!(v.contains("000024"), "reverted {v}");
+    // Reverted back to before the rebuild (later migrations first).
+    let until_rebuild = |v: String| v.contains("000024");
     match &mut *conn {
         DbConn::Sqlite(c) => {
-            last(
-                c.revert_last_migration(site_core::db::SQLITE_MIGRATIONS)
-                    .unwrap()
-                    .to_string(),
-            );
-            c.run_pending_migrations(site_core::db::SQLITE_MIGRATIONS)
-                .unwrap();
+            use site_core::db::SQLITE_MIGRATIONS as M;
+            while !until_rebuild(c.revert_last_migration(M).unwrap().to_string()) {}
+            c.run_pending_migrations(M).unwrap();
         }
         DbConn::Postgres(c) => {
-            last(
-                c.revert_last_migration(site_core::db::POSTGRES_MIGRATIONS)
-                    .unwrap()
-                    .to_string(),
-            );
-            c.run_pending_migrations(site_core::db::POSTGRES_MIGRATIONS)
-                .unwrap();
+            use site_core::db::POSTGRES_MIGRATIONS as M;
+            while !until_rebuild(c.revert_last_migration(M).unwrap().to_string()) {}
+            c.run_pending_migrations(M).unwrap();
         }
     }
     assert_eq!(rows(&mut conn), (1, 1), "nothing lost");
@@ -617,4 +610,43 @@ async fn rebuilding_the_payment_tables_keeps_payments_and_their_transactions() {
         .execute(&mut *conn)
         .unwrap();
     assert_eq!(rows(&mut conn), (0, 0));
+}
+
+/// Servers started together on one database take turns to migrate it: one
+/// applies every migration, the others find nothing left, none fails.
+#[actix_web::test]
+async fn servers_starting_at_once_migrate_once() {
+    use diesel::migration::MigrationSource;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = crate::support::fresh_database(dir.path());
+    let dbs: Vec<site_core::db::Database> = (0..4)
+        .map(|_| site_core::db::Database::open(&url, 1).unwrap())
+        .collect();
+    let applied: Vec<Vec<String>> = std::thread::scope(|s| {
+        let starts: Vec<_> = dbs.iter().map(|db| s.spawn(|| db.migrate())).collect();
+        starts
+            .into_iter()
+            .map(|r| r.join().unwrap().expect("every start succeeds"))
+            .collect()
+    });
+    let all = match pg {
+        Some(_) => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&site_core::db::POSTGRES_MIGRATIONS)
+                .unwrap()
+                .len()
+        }
+        None => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&site_core::db::SQLITE_MIGRATIONS)
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(applied.iter().map(Vec::len).sum::<usize>(), all);
+    assert_eq!(
+        applied.iter().filter(|a| !a.is_empty()).count(),
+        1,
+        "one start migrated, the others found nothing to do"
+    );
+    drop(dbs);
+    crate::support::drop_database(pg);
 }
