@@ -650,3 +650,63 @@ async fn servers_starting_at_once_migrate_once() {
     drop(dbs);
     crate::support::drop_database(pg);
 }
+
+/// The PostgreSQL server's self-signed certificate (Debian's "snakeoil",
+/// issued to localhost), which `verify-full` is told to trust.
+const SERVER_CERT: &str = "/etc/ssl/certs/ssl-cert-snakeoil.pem";
+
+/// Whether a connection to `url` is encrypted, or why it failed.
+fn tls_in_use(url: &str) -> Result<bool, String> {
+    use diesel::sql_types::Bool;
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::select(diesel::dsl::sql::<Bool>(
+        "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
+    ))
+    .get_result(&mut conn)
+    .map_err(|e| e.to_string())
+}
+
+/// PostgreSQL over TLS: `sslmode=require` encrypts the connection;
+/// `verify-full` also checks the server's certificate and its name, and
+/// refuses a server that is not the one named. The shop's own pool
+/// connects the same way. (PostgreSQL only: the SQLite run has no server.)
+#[actix_web::test]
+async fn postgres_connections_use_tls_when_asked() {
+    let Some(base) = crate::support::postgres_url() else {
+        return;
+    };
+    let with = |host: &str, params: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&base).unwrap();
+        url.set_host(Some(host)).unwrap();
+        // Connect to the local server whatever name is checked.
+        url.query_pairs_mut().append_pair("hostaddr", "127.0.0.1");
+        for (k, v) in params {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        url.to_string()
+    };
+    assert_eq!(
+        tls_in_use(&with("localhost", &[("sslmode", "disable")])),
+        Ok(false)
+    );
+    let required = with("localhost", &[("sslmode", "require")]);
+    assert_eq!(
+        tls_in_use(&required),
+        Ok(true),
+        "the server must offer TLS (ssl = on)"
+    );
+    let verified = with(
+        "localhost",
+        &[("sslmode", "verify-full"), ("sslrootcert", SERVER_CERT)],
+    );
+    assert_eq!(tls_in_use(&verified), Ok(true));
+    let impostor = with(
+        "db.example.com",
+        &[("sslmode", "verify-full"), ("sslrootcert", SERVER_CERT)],
+    );
+    let refused = tls_in_use(&impostor).unwrap_err();
+    assert!(refused.contains("does not match host name"), "{refused}");
+
+    let db = site_core::db::Database::open(&verified, 1).unwrap();
+    site_core::db::ping(&mut db.get().unwrap()).unwrap();
+}
