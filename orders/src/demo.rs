@@ -134,7 +134,8 @@ pub fn seed(
                 let created = now - TimeDelta::seconds(back.max(60));
                 let age = now - created;
                 let status = status_for(age, h >> 7);
-                let customer = h.is_multiple_of(3)
+                let customer = h
+                    .is_multiple_of(3)
                     .then(|| customers.get((h >> 20) as usize % customers.len().max(1)))
                     .flatten();
                 let (user_id, email, first, last) = match customer {
@@ -173,7 +174,7 @@ pub fn seed(
                 let total = lines.iter().map(|(_, _, _, price, q)| price * q).sum();
                 let paid = (status != OrderStatus::Pending
                     && (status != OrderStatus::Cancelled || h.is_multiple_of(2)))
-                    .then(|| created + TimeDelta::minutes(3));
+                .then(|| created + TimeDelta::minutes(3));
                 let shipped = matches!(status, OrderStatus::Shipped | OrderStatus::Delivered)
                     .then(|| created + TimeDelta::hours(20));
                 DemoOrder {

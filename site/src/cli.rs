@@ -12,6 +12,7 @@ use site_core::forms::Email;
 use site_core::mail::Mailer;
 use site_core::Config;
 
+use crate::demo::Demo;
 use crate::Shop;
 
 #[derive(Debug, Parser)]
@@ -215,15 +216,10 @@ fn open_db(config: &Config) -> anyhow::Result<Database> {
     Database::open(&config.database_url, 4).context("opening the database")
 }
 
-/// How much demo data to seed.
-pub struct Demo {
-    pub products: usize,
-    pub categories: usize,
-    pub orders: usize,
-    pub customers: usize,
-}
-
 fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
+    if len == 0 {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(len);
     bar.set_style(
         ProgressStyle::with_template(&format!(
@@ -236,67 +232,23 @@ fn bar(len: u64, message: &'static str, unit: &str) -> ProgressBar {
     bar
 }
 
-/// Seeds an empty shop; returns the demo customers' password when it
-/// made customers.
+/// Seeds an empty shop, telling the operator what it made; returns the
+/// demo customers' password when it made customers.
 fn seed(db: &Database, config: &Config, demo: &Demo) -> anyhow::Result<Option<String>> {
     let started = std::time::Instant::now();
-    let mut conn = db.get()?;
-    let progress = bar(demo.products as u64, "Catalogue", "products");
-    let opts = products::demo::SeedOptions {
-        categories: demo.categories,
-        products: demo.products,
-        media_root: config.media_root.clone(),
-        currency: config.currency,
-    };
-    let report = products::demo::seed(&mut conn, &opts, &|n| progress.set_position(n))?;
-    progress.finish_and_clear();
-    println!(
-        "Seeded {} categories and {} products ({} demo images in {}).",
-        report.categories,
-        report.products,
-        report.images,
-        config.media_root.display()
-    );
-    let methods = orders::shipping::seed_demo(&mut conn, config.currency)?;
-    if methods > 0 {
-        println!("Seeded {methods} shipping methods (UK, Europe by weight, worldwide).");
+    // A public demo shows its customers' password on the login page.
+    let password = (demo.customers > 0).then(|| {
+        if config.demo {
+            crate::demo::CUSTOMER_PASSWORD.to_string()
+        } else {
+            site_core::random_token(16)
+        }
+    });
+    let seeded = crate::demo::seed(db, config, demo, password.as_deref(), &bar)?;
+    for line in seeded.lines {
+        println!("{line}");
     }
-    let rates = orders::taxes::seed_demo(&mut conn)?;
-    if rates > 0 {
-        println!("Seeded {rates} tax rates (VAT where the demo ships in Europe).");
-    }
-    if orders::vouchers::seed_demo(&mut conn, config.currency)? {
-        println!(
-            "Seeded the voucher {} (10% off, no limit).",
-            orders::vouchers::DEMO_CODE
-        );
-    }
-    let password = (demo.customers > 0).then(|| site_core::random_token(16));
-    let customers = match &password {
-        Some(pw) => accounts::demo::seed_customers(&mut conn, demo.customers, pw)?,
-        None => Vec::new(),
-    };
-    if demo.orders > 0 {
-        let progress = bar(demo.orders as u64, "Orders", "orders");
-        let written = orders::demo::seed(
-            &mut conn,
-            demo.orders,
-            365,
-            site_core::now(),
-            &customers,
-            config.currency,
-            &|n| progress.set_position(n),
-        )?;
-        progress.finish_and_clear();
-        let progress = bar(written as u64, "Payments", "paid orders");
-        let paid = payments::demo::seed(&mut conn, &|n| progress.set_position(n))?;
-        progress.finish_and_clear();
-        println!(
-            "Seeded {} customers and {written} orders over the past year ({paid} paid).",
-            customers.len()
-        );
-    }
-    site_core::db::analyze(&mut conn)?;
+    crate::demo::mark_reset(&mut *db.get()?)?;
     println!("Done in {:.0?}.", started.elapsed());
     Ok(password)
 }
@@ -428,12 +380,7 @@ fn serve(
     let mut conn = shop.db.get()?;
     let mut customer_note = None;
     if !no_seed && products::Product::count(&mut conn)? == 0 {
-        let demo = Demo {
-            products: 200,
-            categories: 12,
-            orders: 300,
-            customers: 20,
-        };
+        let demo = Demo::STANDARD;
         if let Some(pw) = seed(&shop.db, &config, &demo)? {
             customer_note = Some(format!(
                 "Demo customers: customer1@example.com … customer{}@example.com / {pw}",
@@ -465,6 +412,17 @@ fn serve(
                 .trim_end_matches(')')
         )
     });
+    let demo_note = if config.demo {
+        crate::demo::prepare_viewer(&mut conn)?;
+        Some(format!(
+            "Demo mode: view-only staff login {} / {}; the data resets every {} hours.",
+            crate::demo::VIEWER_EMAIL,
+            crate::demo::VIEWER_PASSWORD,
+            config.demo_reset_hours
+        ))
+    } else {
+        None
+    };
     drop(conn);
 
     let listener = TcpListener::bind(config.bind)
@@ -487,7 +445,7 @@ fn serve(
         if let Some(note) = customer_note {
             println!("{note}");
         }
-        if let Some(note) = voucher_note {
+        for note in [voucher_note, demo_note].into_iter().flatten() {
             println!("{note}");
         }
         println!("Press Ctrl-C to stop.");

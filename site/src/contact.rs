@@ -47,6 +47,15 @@ impl site_core::app::App for SiteApp {
         crate::health::configure(cfg);
         crate::metrics::configure(cfg);
     }
+
+    fn context_processors(&self) -> Vec<Box<dyn site_core::templates::ContextProcessor>> {
+        vec![Box::new(crate::demo::Banner)]
+    }
+
+    fn jobs(&self) -> Vec<site_core::app::Job> {
+        // It does nothing unless SHOP_DEMO is set.
+        vec![crate::demo::job()]
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -3,6 +3,7 @@
 
 pub mod cli;
 mod contact;
+pub mod demo;
 pub mod deploy_check;
 mod health;
 pub mod jobs;
@@ -289,6 +290,7 @@ impl Shop {
                 // and error pages (inside the session, so an error page shows
                 // the cart and consumes flash messages for good), then the
                 // CSRF check nearest the handlers.
+                .wrap(from_fn(demo::guard))
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(security::middleware))
                 .wrap(session)

@@ -70,6 +70,11 @@ pub struct Config {
     /// Shoppers may pay in cash when the order is delivered
     /// (SHOP_CASH_ON_DELIVERY=1).
     pub cash_on_delivery: bool,
+    /// A public demo (SHOP_DEMO=1): a banner on every page, a shared
+    /// view-only staff login shown on the login page, and the data reset
+    /// to the seeded demo every `demo_reset_hours` (SHOP_DEMO_RESET_HOURS).
+    pub demo: bool,
+    pub demo_reset_hours: i64,
     /// When a card is charged (SHOP_CAPTURE): at checkout (the default),
     /// or only authorized at checkout and captured by staff when the order
     /// ships.
@@ -219,6 +224,7 @@ impl Config {
         };
         let db_pool = number("SHOP_DB_POOL", default_pool, 1..=256, "connections")? as u32;
         let bank_transfer_days = number("SHOP_BANK_TRANSFER_DAYS", 7, 1..=60, "days")?;
+        let demo_reset_hours = number("SHOP_DEMO_RESET_HOURS", 6, 1..=168, "hours")?;
         let password_reset_minutes =
             number("SHOP_PASSWORD_RESET_MINUTES", 60, 5..=10_080, "minutes")?;
         let verify_days = number("SHOP_VERIFY_DAYS", 3, 1..=30, "days")?;
@@ -297,6 +303,8 @@ impl Config {
             bank_transfer_days,
             cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
             capture,
+            demo: flag("SHOP_DEMO")?,
+            demo_reset_hours,
             metrics_token: get("SHOP_METRICS_TOKEN")
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty()),

@@ -19,6 +19,7 @@ mod checkout;
 mod cli;
 mod concurrency;
 mod customers;
+mod demo;
 mod emails;
 mod holds;
 mod invoices;

@@ -44,6 +44,8 @@ pub struct Options {
     /// Cards are authorized at checkout, captured by staff
     /// (`SHOP_CAPTURE=shipping`).
     pub capture_at_shipping: bool,
+    /// A public demo (`SHOP_DEMO=1`).
+    pub demo: bool,
 }
 
 pub struct TestApp {
@@ -194,6 +196,7 @@ impl TestApp {
             prices_include_tax,
             tax_per_order,
             capture_at_shipping,
+            demo,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -221,6 +224,7 @@ impl TestApp {
         config.staff_2fa = staff_2fa;
         config.prices_include_tax = prices_include_tax;
         config.cash_on_delivery = cash_on_delivery;
+        config.demo = demo;
         if capture_at_shipping {
             config.capture = site_core::config::Capture::AtShipping;
         }

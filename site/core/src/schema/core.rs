@@ -47,3 +47,11 @@ diesel::table! {
         changes -> Text,
     }
 }
+
+diesel::table! {
+    /// Demo mode: when the data was last reset to the seeded demo.
+    core_demo_reset (id) {
+        id -> BigInt,
+        reset_at -> Timestamp,
+    }
+}
