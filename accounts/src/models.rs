@@ -31,6 +31,8 @@ pub struct User {
     #[serde(skip)]
     pub totp_last_step: Option<i64>,
     pub pending_email: Option<String>,
+    #[serde(skip)]
+    pub auth_version: i64,
 }
 
 #[derive(Debug, thiserror::Error)]

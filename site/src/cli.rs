@@ -433,6 +433,8 @@ fn serve(
     let env = shop.job_env();
     let apps = shop.apps.clone();
     actix_web::rt::System::new().block_on(async move {
+        let mut shop = shop;
+        shop.connect_redis().await?;
         let server = shop.server(listener)?;
         let jobs = (!no_jobs).then(|| crate::jobs::spawn(&apps, env));
         println!("Demo Shop is running at http://{addr}/  (database: {backend}, mail: {mail})");

@@ -21,6 +21,20 @@ struct Readiness {
     status: &'static str,
     database: String,
     migrations: String,
+    /// Only when REDIS_URL is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<String>,
+}
+
+/// Whether Redis answers a PING within two seconds.
+async fn ping_redis(mut conn: redis::aio::ConnectionManager) -> Result<(), String> {
+    let cmd = redis::cmd("PING");
+    let ping = cmd.query_async::<String>(&mut conn);
+    match tokio::time::timeout(std::time::Duration::from_secs(2), ping).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!("unreachable: {e}")),
+        Err(_) => Err("unreachable: no answer within 2 s".into()),
+    }
 }
 
 fn json(status: actix_web::http::StatusCode, body: &impl Serialize) -> HttpResponse {
@@ -56,14 +70,21 @@ fn check(db: &Database) -> (Result<(), String>, Result<(), String>) {
     (reachable, migrated)
 }
 
-async fn readyz(db: web::Data<Database>) -> HttpResponse {
+async fn readyz(
+    db: web::Data<Database>,
+    redis: web::Data<Option<redis::aio::ConnectionManager>>,
+) -> HttpResponse {
+    let redis = match redis.as_ref().clone() {
+        Some(conn) => Some(ping_redis(conn).await),
+        None => None,
+    };
     let db = db.into_inner();
     let checked = web::block(move || check(&db)).await;
     let (database, migrations) = checked.unwrap_or_else(|e| {
         let e = format!("not checked: {e}");
         (Err(e.clone()), Err(e))
     });
-    let ready = database.is_ok() && migrations.is_ok();
+    let ready = database.is_ok() && migrations.is_ok() && redis.as_ref().is_none_or(Result::is_ok);
     let words = |r: Result<(), String>| r.map_or_else(|e| e, |()| "ok".to_string());
     json(
         if ready {
@@ -75,6 +96,7 @@ async fn readyz(db: web::Data<Database>) -> HttpResponse {
             status: if ready { "ok" } else { "unavailable" },
             database: words(database),
             migrations: words(migrations),
+            redis: redis.map(words),
         },
     )
 }

@@ -28,7 +28,7 @@ use site_core::db::Database;
 use site_core::hooks::AccountHooks;
 use site_core::http::csrf::CookieSecurity;
 use site_core::http::security::{self, SecurityHeaders};
-use site_core::http::session_store::DbSessionStore;
+use site_core::http::session_store::{DbSessionStore, ShopSessionStore};
 use site_core::http::{csrf, AppError};
 use site_core::mail::Mailer;
 use site_core::signing::Signer;
@@ -63,6 +63,16 @@ pub struct Shop {
     pub mail_send_limit: web::Data<site_core::http::MailSendLimit>,
     /// The site's secret, from which keys are derived.
     secret: Arc<str>,
+    /// Redis, once `connect_redis` reached it (REDIS_URL set).
+    pub redis: Option<Redis>,
+}
+
+/// Redis, when `REDIS_URL` is set: where sessions live, and a connection
+/// for the readiness probe. Both reconnect by themselves after an outage.
+#[derive(Clone)]
+pub struct Redis {
+    pub sessions: actix_session::storage::RedisSessionStore,
+    pub conn: redis::aio::ConnectionManager,
 }
 
 /// The shop's apps. Adding an app is one line here (and its crate in the
@@ -191,7 +201,32 @@ impl Shop {
             apps: Arc::new(apps),
             account_hooks,
             mail_send_limit: web::Data::new(site_core::http::MailSendLimit::default()),
+            redis: None,
         })
+    }
+
+    /// Connects to Redis when `REDIS_URL` is set (call before `server`,
+    /// inside the runtime); an unreachable Redis stops the start here,
+    /// with its address.
+    pub async fn connect_redis(&mut self) -> anyhow::Result<()> {
+        let Some(url) = self.config.redis_url.clone() else {
+            return Ok(());
+        };
+        // Named in errors without its password.
+        let shown = url::Url::parse(&url)
+            .map(|mut u| {
+                let _ = u.set_password(None);
+                u.to_string()
+            })
+            .unwrap_or_else(|_| "(an unreadable URL)".into());
+        let sessions = site_core::http::session_store::redis_store(&url)
+            .await
+            .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
+        let conn = redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?)
+            .await
+            .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
+        self.redis = Some(Redis { sessions, conn });
+        Ok(())
     }
 
     /// What the apps' background jobs need.
@@ -224,6 +259,7 @@ impl Shop {
             .app_data(self.mail_send_limit.clone())
             .app_data(web::Data::new(self.signer.clone()))
             .app_data(web::Data::new(self.account_hooks.clone()))
+            .app_data(web::Data::new(self.redis.as_ref().map(|r| r.conn.clone())))
             // Uploads (avatars, product images): the CSRF check reads the
             // body, so this is the largest request accepted at all; each
             // form refuses more than its own limit with a form error.
@@ -270,19 +306,20 @@ impl Shop {
         let blocking_threads = (self.db.pool.max_size() as usize).div_ceil(workers).max(2);
         let shop = self;
         let server = HttpServer::new(move || {
-            let session = SessionMiddleware::builder(
-                DbSessionStore::new(shop.db.clone()),
-                shop.session_key.clone(),
-            )
-            .cookie_name("sessionid".into())
-            .cookie_secure(shop.config.https)
-            .cookie_http_only(true)
-            .cookie_same_site(SameSite::Lax)
-            .cookie_content_security(CookieContentSecurity::Signed)
-            .session_lifecycle(PersistentSession::default().session_ttl(
-                actix_web::cookie::time::Duration::days(shop.config.session_days),
-            ))
-            .build();
+            let store = match &shop.redis {
+                Some(redis) => ShopSessionStore::Redis(redis.sessions.clone()),
+                None => ShopSessionStore::Db(DbSessionStore::new(shop.db.clone())),
+            };
+            let session = SessionMiddleware::builder(store, shop.session_key.clone())
+                .cookie_name("sessionid".into())
+                .cookie_secure(shop.config.https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_content_security(CookieContentSecurity::Signed)
+                .session_lifecycle(PersistentSession::default().session_ttl(
+                    actix_web::cookie::time::Duration::days(shop.config.session_days),
+                ))
+                .build();
             ActixApp::new()
                 .configure(|cfg| shop.configure(cfg))
                 .default_service(web::to(security::not_found))
@@ -291,6 +328,7 @@ impl Shop {
                 // the cart and consumes flash messages for good), then the
                 // CSRF check nearest the handlers.
                 .wrap(from_fn(demo::guard))
+                .wrap(from_fn(site_core::http::auth::verify_middleware))
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(security::middleware))
                 .wrap(session)

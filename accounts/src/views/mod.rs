@@ -159,6 +159,7 @@ pub fn session_user(user: &User) -> SessionUser {
         email: user.email.clone(),
         is_staff: user.is_staff,
         email_verified: user.email_verified,
+        auth_version: user.auth_version,
     }
 }
 

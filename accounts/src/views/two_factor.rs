@@ -114,10 +114,11 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
                 if !User::enable_totp(conn, id, &secret)? {
                     return Ok(None);
                 }
+                // Sessions signed in with the password alone end (this
+                // one signs in again below, as the user is now).
+                site_core::http::auth::end_sessions(conn, id)?;
                 let user = User::find(conn, id)?;
                 twofactor::use_code(conn, &user, &secret, &code)?;
-                // Sessions signed in with the password alone end.
-                site_core::http::auth::end_sessions(conn, id)?;
                 Ok(Some((user, twofactor::new_recovery_codes(conn, id)?)))
             })
         })

@@ -70,6 +70,9 @@ pub struct Config {
     /// Shoppers may pay in cash when the order is delivered
     /// (SHOP_CASH_ON_DELIVERY=1).
     pub cash_on_delivery: bool,
+    /// Redis (REDIS_URL, e.g. redis://127.0.0.1:6379/0): sessions live
+    /// there, shared by every app server; unset, in the database.
+    pub redis_url: Option<String>,
     /// A public demo (SHOP_DEMO=1): a banner on every page, a shared
     /// view-only staff login shown on the login page, and the data reset
     /// to the seeded demo every `demo_reset_hours` (SHOP_DEMO_RESET_HOURS).
@@ -303,6 +306,9 @@ impl Config {
             bank_transfer_days,
             cash_on_delivery: flag("SHOP_CASH_ON_DELIVERY")?,
             capture,
+            redis_url: get("REDIS_URL")
+                .map(|u| u.trim().to_string())
+                .filter(|u| !u.is_empty()),
             demo: flag("SHOP_DEMO")?,
             demo_reset_hours,
             metrics_token: get("SHOP_METRICS_TOKEN")

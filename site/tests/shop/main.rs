@@ -28,6 +28,7 @@ mod passwords;
 mod payments;
 mod platform;
 mod profile;
+mod redis_sessions;
 mod refunds;
 mod registration;
 mod shipping;

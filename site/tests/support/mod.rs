@@ -46,6 +46,8 @@ pub struct Options {
     pub capture_at_shipping: bool,
     /// A public demo (`SHOP_DEMO=1`).
     pub demo: bool,
+    /// Sessions in Redis (`REDIS_URL`, from `TEST_REDIS_URL`).
+    pub redis: Option<String>,
 }
 
 pub struct TestApp {
@@ -61,6 +63,19 @@ pub struct TestApp {
     renderer: std::sync::Arc<site_core::templates::Renderer>,
     /// The provider's failures to inject, with `Options::flaky`.
     pub flaky: Option<std::sync::Arc<Flaky>>,
+}
+
+/// The Redis server for the tests that need one: `TEST_REDIS_URL`. Unset,
+/// they pass without running unless `SHOP_REQUIRE_REDIS=1` (as `.ci/run`
+/// sets), which makes a missing one fail them.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() && std::env::var_os("SHOP_REQUIRE_REDIS").is_some() {
+        panic!("SHOP_REQUIRE_REDIS is set but TEST_REDIS_URL is not");
+    }
+    url
 }
 
 /// The PostgreSQL server to test against, if any. When `.ci/run` sets it,
@@ -197,6 +212,7 @@ impl TestApp {
             tax_per_order,
             capture_at_shipping,
             demo,
+            redis,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -225,6 +241,7 @@ impl TestApp {
         config.prices_include_tax = prices_include_tax;
         config.cash_on_delivery = cash_on_delivery;
         config.demo = demo;
+        config.redis_url = redis;
         if capture_at_shipping {
             config.capture = site_core::config::Capture::AtShipping;
         }
@@ -259,6 +276,7 @@ impl TestApp {
             shop.payment_provider = f.clone();
             f
         });
+        shop.connect_redis().await.expect("Redis (TEST_REDIS_URL)");
         let server = shop.server(listener).expect("server");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -780,6 +798,32 @@ impl Client {
             &[("email", email), ("password", password)],
         )
         .await
+    }
+
+    /// Changes the signed-in user's password on the password page; the
+    /// page it leads to.
+    pub async fn change_password(&self, current: &str, new: &str) -> Page {
+        let form = self.get("/accounts/password/").await;
+        self.submit(
+            &form,
+            "/accounts/password/",
+            &[
+                ("current_password", current),
+                ("password1", new),
+                ("password2", new),
+            ],
+        )
+        .await
+    }
+
+    /// Whether this client's session has ended: its profile page sends it
+    /// to log in.
+    pub async fn signed_out(&self) -> bool {
+        let page = self.get_raw("/accounts/profile/").await;
+        page.status == 303
+            && page
+                .location()
+                .is_some_and(|l| l.starts_with("/accounts/login/"))
     }
 
     /// Logs out through the nav's form.

@@ -20,6 +20,10 @@ pub struct SessionUser {
     /// shop, and are reminded).
     #[serde(default = "yes")]
     pub email_verified: bool,
+    /// The user's `auth_version` at sign-in: the session counts only while
+    /// it is still theirs (see [`end_sessions`]).
+    #[serde(default)]
+    pub auth_version: i64,
 }
 
 fn yes() -> bool {
@@ -44,11 +48,60 @@ pub fn user_id_in_state(state: &std::collections::HashMap<String, String>) -> Op
     serde_json::from_str::<SessionUser>(raw).ok().map(|u| u.id)
 }
 
-/// Ends every stored session of `user_id` (after a password change or a
-/// reset; the caller renews its own session afterwards).
+/// Ends every session of `user_id` (after a password change or a reset;
+/// the caller signs its own session in again with the user as they are
+/// now). Whatever store keeps them: the user's `auth_version` moves on, so
+/// sessions signed in before stop counting ([`still_signed_in`]); the
+/// database store's rows also go.
 pub fn end_sessions(conn: &mut DbConn, user_id: i64) -> QueryResult<usize> {
-    use crate::schema::core_session as s;
+    use crate::schema::{accounts_user as u, core_session as s};
+    diesel::update(u::table.find(user_id))
+        .set(u::auth_version.eq(u::auth_version + 1))
+        .execute(conn)?;
     diesel::delete(s::table.filter(s::user_id.eq(user_id))).execute(conn)
+}
+
+/// Whether the session's user still exists, is active, and signed in
+/// under their current `auth_version`.
+pub fn still_signed_in(conn: &mut DbConn, user: &SessionUser) -> QueryResult<bool> {
+    use crate::schema::accounts_user as u;
+    let now: Option<(bool, i64)> = u::table
+        .find(user.id)
+        .select((u::is_active, u::auth_version))
+        .first(conn)
+        .optional()?;
+    Ok(now == Some((true, user.auth_version)))
+}
+
+/// Signs out a session whose user was logged out everywhere (or removed,
+/// or deactivated) since it signed in. Static files are left alone.
+pub async fn verify_middleware(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    use actix_session::SessionExt;
+    let path = req.path();
+    let assets = path.starts_with("/static/") || path.starts_with("/media/");
+    if !assets {
+        let session = req.get_session();
+        if let Some(user) = current_user(&session) {
+            let db = req
+                .app_data::<actix_web::web::Data<crate::db::Database>>()
+                .cloned();
+            if let Some(db) = db {
+                let valid = actix_web::web::block(move || -> anyhow::Result<bool> {
+                    Ok(still_signed_in(&mut *db.get()?, &user)?)
+                })
+                .await
+                .map_err(actix_web::error::ErrorServiceUnavailable)?
+                .map_err(actix_web::error::ErrorServiceUnavailable)?;
+                if !valid {
+                    session.purge();
+                }
+            }
+        }
+    }
+    next.call(req).await.map(|r| r.map_into_boxed_body())
 }
 
 /// Whether the user may do `codename` (`app.action_model`, e.g.

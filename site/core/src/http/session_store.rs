@@ -1,5 +1,7 @@
-//! Sessions in the database (actix-session's `SessionStore`): the cookie
-//! holds a random key, the state lives in `core_session` until it expires.
+//! Where sessions live (actix-session's `SessionStore`): the cookie holds
+//! a random key; the state lives in `core_session` until it expires, or in
+//! Redis when `REDIS_URL` is set (shared by every app server, expiring by
+//! itself).
 
 use std::collections::HashMap;
 
@@ -135,5 +137,65 @@ impl SessionStore for DbSessionStore {
             Ok(())
         })
         .await
+    }
+}
+
+/// The store the shop uses: the database's, or Redis's when configured.
+#[derive(Clone)]
+pub enum ShopSessionStore {
+    Db(DbSessionStore),
+    Redis(actix_session::storage::RedisSessionStore),
+}
+
+/// Keys of sessions in Redis (beside whatever else the server holds).
+pub const REDIS_PREFIX: &str = "shop:session:";
+
+/// Connects the Redis session store (keys under [`REDIS_PREFIX`]).
+pub async fn redis_store(url: &str) -> anyhow::Result<actix_session::storage::RedisSessionStore> {
+    actix_session::storage::RedisSessionStore::builder(url)
+        .cache_keygen(|key| format!("{REDIS_PREFIX}{key}"))
+        .build()
+        .await
+}
+
+impl SessionStore for ShopSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        match self {
+            ShopSessionStore::Db(s) => s.load(key).await,
+            ShopSessionStore::Redis(s) => s.load(key).await,
+        }
+    }
+
+    async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        match self {
+            ShopSessionStore::Db(s) => s.save(state, ttl).await,
+            ShopSessionStore::Redis(s) => s.save(state, ttl).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: State,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        match self {
+            ShopSessionStore::Db(s) => s.update(key, state, ttl).await,
+            ShopSessionStore::Redis(s) => s.update(key, state, ttl).await,
+        }
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        match self {
+            ShopSessionStore::Db(s) => s.update_ttl(key, ttl).await,
+            ShopSessionStore::Redis(s) => s.update_ttl(key, ttl).await,
+        }
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        match self {
+            ShopSessionStore::Db(s) => s.delete(key).await,
+            ShopSessionStore::Redis(s) => s.delete(key).await,
+        }
     }
 }

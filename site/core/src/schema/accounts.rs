@@ -19,6 +19,9 @@ diesel::table! {
         totp_last_step -> Nullable<BigInt>,
         /// An email change waiting for its confirmation link.
         pending_email -> Nullable<Text>,
+        /// Sessions signed in under another version no longer count
+        /// ("log out everywhere").
+        auth_version -> BigInt,
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE accounts_user DROP COLUMN auth_version;
