@@ -398,8 +398,12 @@ fn serve(
     let admin_note = if accounts::User::count_superusers(&mut conn)? == 0 {
         let email = Email::parse("admin@example.com").map_err(|e| anyhow::anyhow!("{e}"))?;
         let password = site_core::random_token(16);
-        accounts::User::create_superuser(&mut conn, &email, &password)?;
-        Some(format!("Staff login: admin@example.com / {password} (shown once; change it with createsuperuser)"))
+        match accounts::User::create_superuser(&mut conn, &email, &password) {
+            Ok(_) => Some(format!("Staff login: admin@example.com / {password} (shown once; change it with createsuperuser)")),
+            // Another server starting beside this one made it (and says so).
+            Err(accounts::UserError::Exists(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
     } else {
         None
     };

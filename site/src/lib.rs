@@ -139,10 +139,15 @@ pub fn admin_site(apps: &[Arc<dyn App>]) -> AdminSite {
 /// apps declare (as Django does after migrating). Returns the migrations
 /// run.
 pub fn migrate(db: &Database, apps: &[Arc<dyn App>]) -> anyhow::Result<Vec<String>> {
-    let applied = db.migrate().context("migrating the database")?;
     let declared = site_core::app::declared_permissions(apps);
-    let synced = site_core::app::sync_permissions(&mut *db.get()?, &declared)
-        .context("creating the declared permissions")?;
+    // One server at a time: two starting together would both create the
+    // permissions.
+    let (applied, synced) = db.while_migrating(|conn| -> anyhow::Result<_> {
+        let applied = site_core::db::run_migrations(conn).context("migrating the database")?;
+        let synced = site_core::app::sync_permissions(conn, &declared)
+            .context("creating the declared permissions")?;
+        Ok((applied, synced))
+    })?;
     if !synced.removed.is_empty() {
         tracing::info!(
             removed = synced.removed.join(", "),

@@ -190,7 +190,17 @@ impl Database {
     /// the others then find nothing pending (PostgreSQL: an advisory lock;
     /// SQLite: a lock on a file beside the database).
     pub fn migrate(&self) -> Result<Vec<String>, DbError> {
-        let mut conn = self.get()?;
+        self.while_migrating(run_migrations)
+    }
+
+    /// Runs `f` on one connection holding the migration lock, so servers
+    /// starting together do their setup (migrations, the permissions the
+    /// apps declare) one after the other.
+    pub fn while_migrating<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut conn = self.get().map_err(DbError::from)?;
         match &self.backend {
             Backend::Sqlite(path) => {
                 let mut lock_path = path.clone().into_os_string();
@@ -204,18 +214,19 @@ impl Database {
                 lock.lock()
                     .map_err(|e| DbError::Migration(format!("locking {lock_path:?}: {e}")))?;
                 // Unlocked when `lock` is closed, however this ends.
-                run_migrations(&mut conn)
+                f(&mut conn)
             }
             Backend::Postgres(_) => {
                 use diesel::connection::SimpleConnection;
-                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
-                let applied = run_migrations(&mut conn);
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                    .map_err(DbError::from)?;
+                let done = f(&mut conn);
                 // Also released if the connection drops.
                 let unlocked =
                     conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
-                let applied = applied?;
-                unlocked?;
-                Ok(applied)
+                let done = done?;
+                unlocked.map_err(DbError::from)?;
+                Ok(done)
             }
         }
     }
@@ -367,7 +378,10 @@ pub fn estimate_rows(conn: &mut DbConn, table: &str) -> QueryResult<Option<i64>>
     debug_assert!(table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
     if let DbConn::Postgres(pg) = conn {
         let analysed: Option<Estimate> = diesel::sql_query(
-            "SELECT reltuples::BIGINT AS n FROM pg_class WHERE relname = $1 AND reltuples > 0",
+            // The table the search path finds: other schemas (other shops,
+            // parallel tests) may hold a table of the same name.
+            "SELECT reltuples::BIGINT AS n FROM pg_class \
+             WHERE oid = to_regclass($1) AND reltuples > 0",
         )
         .bind::<diesel::sql_types::Text, _>(table)
         .get_result(pg)

@@ -31,6 +31,7 @@ mod profile;
 mod redis_sessions;
 mod refunds;
 mod registration;
+mod scale_out;
 mod shipping;
 mod taxes;
 mod two_factor;

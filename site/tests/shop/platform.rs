@@ -612,8 +612,9 @@ async fn rebuilding_the_payment_tables_keeps_payments_and_their_transactions() {
     assert_eq!(rows(&mut conn), (0, 0));
 }
 
-/// Servers started together on one database take turns to migrate it: one
-/// applies every migration, the others find nothing left, none fails.
+/// Servers started together on one database take turns to migrate it
+/// and create the permissions the apps declare: one applies every
+/// migration, the others find nothing left, none fails.
 #[actix_web::test]
 async fn servers_starting_at_once_migrate_once() {
     use diesel::migration::MigrationSource;
@@ -622,8 +623,14 @@ async fn servers_starting_at_once_migrate_once() {
     let dbs: Vec<site_core::db::Database> = (0..4)
         .map(|_| site_core::db::Database::open(&url, 1).unwrap())
         .collect();
+    let vars = std::collections::HashMap::from([("DATABASE_URL", url.clone())]);
+    let config = site_core::Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let apps = site::apps(&config);
     let applied: Vec<Vec<String>> = std::thread::scope(|s| {
-        let starts: Vec<_> = dbs.iter().map(|db| s.spawn(|| db.migrate())).collect();
+        let starts: Vec<_> = dbs
+            .iter()
+            .map(|db| s.spawn(|| site::migrate(db, &apps)))
+            .collect();
         starts
             .into_iter()
             .map(|r| r.join().unwrap().expect("every start succeeds"))

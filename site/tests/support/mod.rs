@@ -532,6 +532,16 @@ impl Client {
         }
     }
 
+    /// The same browser (cookies and all) talking to another server of
+    /// the shop, at `base`.
+    pub fn at(&self, base: &str) -> Client {
+        Client {
+            http: self.http.clone(),
+            base: base.to_string(),
+            jar: self.jar.clone(),
+        }
+    }
+
     /// The value of the cookie `name` this browser holds for the shop.
     pub fn cookie(&self, name: &str) -> Option<String> {
         use reqwest::cookie::CookieStore;
