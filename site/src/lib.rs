@@ -71,7 +71,7 @@ pub struct Shop {
 /// for the readiness probe. Both reconnect by themselves after an outage.
 #[derive(Clone)]
 pub struct Redis {
-    pub sessions: actix_session::storage::RedisSessionStore,
+    pub sessions: site_core::http::session_store::RedisSessionStore,
     pub conn: redis::aio::ConnectionManager,
 }
 
@@ -224,10 +224,10 @@ impl Shop {
                 u.to_string()
             })
             .unwrap_or_else(|_| "(an unreadable URL)".into());
-        let sessions = site_core::http::session_store::redis_store(&url)
+        let sessions = site_core::http::session_store::RedisSessionStore::connect(&url)
             .await
             .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
-        let conn = redis::aio::ConnectionManager::new(redis::Client::open(url.as_str())?)
+        let conn = site_core::http::session_store::redis_connection(&url)
             .await
             .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
         self.redis = Some(Redis { sessions, conn });
@@ -337,6 +337,7 @@ impl Shop {
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(security::middleware))
                 .wrap(session)
+                .wrap(from_fn(security::unavailable))
                 .wrap(Compress::default())
         })
         // Database work runs on the blocking pool; threads beyond the

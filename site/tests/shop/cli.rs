@@ -445,6 +445,18 @@ fn terminate(mut child: std::process::Child, out: &std::path::Path) -> (bool, St
     panic!("still running 15 s after SIGTERM");
 }
 
+/// Whether the server on `port` answers `/healthz` with 200.
+fn answers_healthz(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let asked =
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let mut answer = String::new();
+    asked.is_ok() && conn.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 200")
+}
+
 #[test]
 fn sigterm_stops_the_server_and_the_worker_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -470,8 +482,10 @@ fn sigterm_stops_the_server_and_the_worker_cleanly() {
     };
 
     let (server, out) = spawn(&["serve", "--no-seed", "--no-jobs"], "serve.txt");
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+    // Answering, not just listening: the port is bound a moment before the
+    // server runs and handles signals.
+    for _ in 0..150 {
+        if answers_healthz(port) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

@@ -74,3 +74,100 @@ async fn the_readiness_probe_checks_redis_when_it_is_configured() {
         r#"{"status":"ok","database":"ok","migrations":"ok","redis":"ok"}"#
     );
 }
+
+/// A Redis of the test's own, on a free port, to stop and start again;
+/// stopped however the test ends.
+struct OwnRedis(std::process::Child);
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis(port: u16) -> OwnRedis {
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (installed by .ci/run)");
+    let redis = OwnRedis(child);
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    redis
+}
+
+/// Redis going away is a clear "try again" page (503), not a panic or a
+/// bare error; the shop serves again once Redis is back, without a
+/// restart.
+#[actix_web::test]
+async fn a_redis_outage_shows_a_clear_page_and_the_shop_recovers() {
+    if crate::support::redis_url().is_none() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = start_redis(port);
+    let app = TestApp::spawn_with(Options {
+        redis: Some(format!("redis://127.0.0.1:{port}/0")),
+        ..Options::default()
+    })
+    .await;
+    app.customer("ann@example.com", PW);
+    let c = app.client();
+    c.login("ann@example.com", PW).await;
+    assert!(!c.signed_out().await);
+
+    drop(redis);
+    let down = c.get_raw("/").await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(
+        down.contains("The shop cannot reach a service it needs just now"),
+        "{}",
+        down.text()
+    );
+    // The probes (no session) say what is wrong.
+    let probe = app.client();
+    assert_eq!(probe.get_raw("/healthz").await.status, 200, "alive");
+    let ready = probe.get_raw("/readyz").await;
+    assert_eq!(ready.status, 503);
+    assert!(
+        ready.body.contains(r#""redis":"unreachable"#),
+        "{}",
+        ready.body
+    );
+
+    let redis = start_redis(port);
+    let started = std::time::Instant::now();
+    loop {
+        let page = c.get_raw("/").await;
+        if page.status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(15),
+            "still {} after Redis came back",
+            page.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // This Redis kept nothing: the shopper logs in again, and can.
+    let again = app.client();
+    again.login("ann@example.com", PW).await;
+    assert!(!again.signed_out().await);
+    drop(redis);
+}

@@ -90,8 +90,8 @@ pub async fn middleware(
             }
         }
         // Middleware further in answer refusals as responses (see csrf);
-        // an Err here is a failure of the machinery itself (the session
-        // store, say): logged, and answered by actix's plain response.
+        // an Err here is a failure of the machinery itself: logged, and
+        // answered by `unavailable` (outside the session middleware).
         Err(err) => {
             tracing::error!(request_id = %id.0, error = %err, "request failed in middleware");
             return Err(err);
@@ -139,7 +139,11 @@ fn error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResponse<
                 }
                 None => tracing::error!(request_id = %id.0, "request failed"),
             }
-            ("Server error".to_string(), "Something went wrong on our side. It has been logged; please try again in a moment.".to_string())
+            if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+                ("Service unavailable".to_string(), "The shop cannot reach a service it needs just now. Please try again in a moment.".to_string())
+            } else {
+                ("Server error".to_string(), "Something went wrong on our side. It has been logged; please try again in a moment.".to_string())
+            }
         } else {
             let title = match status.as_u16() {
                 400 => "Bad request",
@@ -188,6 +192,44 @@ fn error_page(res: ServiceResponse<BoxBody>, id: &RequestId) -> ServiceResponse<
         }
     };
     ServiceResponse::new(req, builder.body(body))
+}
+
+/// Outermost but for compression: a failure of the machinery itself
+/// (the session store unreachable: Redis or the database down) becomes a
+/// 503 page saying to try again, instead of actix-session's empty 500.
+/// The shop answers normally again once the store is back.
+pub async fn unavailable(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    match next.call(req).await {
+        Ok(res) => Ok(res.map_into_boxed_body()),
+        Err(err) => {
+            let id = RequestId(crate::random_token(12));
+            tracing::error!(request_id = %id.0, error = %err, "the session store (or other machinery) failed");
+            let page = HttpResponse::ServiceUnavailable()
+                .content_type("text/html; charset=utf-8")
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .insert_header(("x-request-id", id.0.clone()))
+                .body(unavailable_page(&id));
+            Err(actix_web::error::InternalError::from_response(err.to_string(), page).into())
+        }
+    }
+}
+
+/// The page for a request the machinery could not take (no request is
+/// left to render a template with): plain HTML in the shop's style.
+fn unavailable_page(id: &RequestId) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Service unavailable · Demo Shop</title>\
+         <link rel=\"stylesheet\" href=\"/static/css/shop.css\"></head>\
+         <body><main class=\"container\"><h1>Service unavailable</h1>\
+         <p>The shop cannot reach a service it needs just now. Please try again in a moment.</p>\
+         <p class=\"muted\">Request id: {}</p><p><a href=\"/\">Demo Shop</a></p></main></body></html>\n",
+        id.0
+    )
 }
 
 /// The 404 for paths no app claims.

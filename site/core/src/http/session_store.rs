@@ -144,18 +144,128 @@ impl SessionStore for DbSessionStore {
 #[derive(Clone)]
 pub enum ShopSessionStore {
     Db(DbSessionStore),
-    Redis(actix_session::storage::RedisSessionStore),
+    Redis(RedisSessionStore),
 }
 
 /// Keys of sessions in Redis (beside whatever else the server holds).
 pub const REDIS_PREFIX: &str = "shop:session:";
 
-/// Connects the Redis session store (keys under [`REDIS_PREFIX`]).
-pub async fn redis_store(url: &str) -> anyhow::Result<actix_session::storage::RedisSessionStore> {
-    actix_session::storage::RedisSessionStore::builder(url)
-        .cache_keygen(|key| format!("{REDIS_PREFIX}{key}"))
-        .build()
-        .await
+/// How long a request waits for Redis: while it is down, a page should
+/// say so at once rather than hang.
+const REDIS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Sessions in Redis, each under `REDIS_PREFIX` + its key, expiring by
+/// itself. Its connection times out and reconnects quickly, so a Redis
+/// outage is a "try again" page while it lasts and nothing after.
+#[derive(Clone)]
+pub struct RedisSessionStore {
+    conn: redis::aio::ConnectionManager,
+}
+
+/// A connection to Redis that gives up on an answer after `REDIS_WAIT`
+/// and reconnects on the next command after a failure.
+pub async fn redis_connection(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(REDIS_WAIT)
+        .set_response_timeout(REDIS_WAIT)
+        .set_number_of_retries(1);
+    let client = redis::Client::open(url)?;
+    Ok(redis::aio::ConnectionManager::new_with_config(client, config).await?)
+}
+
+impl RedisSessionStore {
+    pub async fn connect(url: &str) -> anyhow::Result<RedisSessionStore> {
+        Ok(RedisSessionStore {
+            conn: redis_connection(url).await?,
+        })
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> anyhow::Result<T> {
+        let mut conn = self.conn.clone();
+        let answer = tokio::time::timeout(REDIS_WAIT * 2, cmd.query_async::<T>(&mut conn))
+            .await
+            .map_err(|_| anyhow::anyhow!("Redis did not answer"))?;
+        Ok(answer?)
+    }
+
+    /// Writes `state` under `key` for `ttl`; `only` is "NX" (a new key) or
+    /// "XX" (an existing one). Whether it was written.
+    async fn write(
+        &self,
+        key: &str,
+        state: &State,
+        ttl: &Duration,
+        only: &str,
+    ) -> anyhow::Result<bool> {
+        let data = serde_json::to_string(state)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(format!("{REDIS_PREFIX}{key}"))
+            .arg(data)
+            .arg(only)
+            .arg("EX")
+            .arg(ttl.whole_seconds().max(1));
+        let written: Option<String> = self.query(cmd).await?;
+        Ok(written.is_some())
+    }
+}
+
+impl SessionStore for RedisSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()));
+        let data: Option<String> = self.query(cmd).await.map_err(LoadError::Other)?;
+        data.map(|d| serde_json::from_str(&d).map_err(|e| LoadError::Deserialization(e.into())))
+            .transpose()
+    }
+
+    async fn save(&self, state: State, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let key = crate::random_token(64);
+        if !self
+            .write(&key, &state, ttl, "NX")
+            .await
+            .map_err(SaveError::Other)?
+        {
+            return Err(SaveError::Other(anyhow::anyhow!(
+                "a session key was drawn twice"
+            )));
+        }
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: State,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        if self
+            .write(key.as_ref(), &state, ttl, "XX")
+            .await
+            .map_err(UpdateError::Other)?
+        {
+            return Ok(key);
+        }
+        // Expired while this request ran: a new session, never a signed-in
+        // one (as the database store does).
+        let mut state = state;
+        state.remove(crate::http::auth::SESSION_KEY);
+        self.save(state, ttl)
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
+        let mut cmd = redis::cmd("EXPIRE");
+        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()))
+            .arg(ttl.whole_seconds().max(1));
+        self.query::<i64>(cmd).await.map(|_| ())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
+        let mut cmd = redis::cmd("DEL");
+        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()));
+        self.query::<i64>(cmd).await.map(|_| ())
+    }
 }
 
 impl SessionStore for ShopSessionStore {
