@@ -692,6 +692,7 @@ pub struct LookupLimit(site_core::http::ClientLimit);
 impl Default for LookupLimit {
     fn default() -> Self {
         LookupLimit(site_core::http::ClientLimit::new(
+            "order-lookup",
             5,
             std::time::Duration::from_secs(60),
         ))
@@ -720,10 +721,10 @@ pub async fn lookup(
     body: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let mut form = FormState::new(body.into_inner());
-    let allowed = rq
-        .req
-        .app_data::<web::Data<LookupLimit>>()
-        .is_none_or(|l| l.0.allow(&rq));
+    let allowed = match rq.req.app_data::<web::Data<LookupLimit>>() {
+        Some(limit) => limit.0.allow(&rq).await,
+        None => true,
+    };
     if !allowed {
         form.add_non_field_error(
             "Too many tries from here in a short time. Wait a minute and try again.",

@@ -90,7 +90,7 @@ async fn submit(
     else {
         return rq.render_form("site/contact.html", &form, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    if !MailSendLimit::allow(&rq) {
+    if !MailSendLimit::allow(&rq).await {
         form.add_non_field_error(MAIL_LIMITED);
         return rq.render_form("site/contact.html", &form, StatusCode::TOO_MANY_REQUESTS);
     }

@@ -224,9 +224,12 @@ impl Shop {
                 u.to_string()
             })
             .unwrap_or_else(|_| "(an unreadable URL)".into());
-        let sessions = site_core::http::session_store::RedisSessionStore::connect(&url)
-            .await
-            .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
+        let sessions = site_core::http::session_store::RedisSessionStore::connect(
+            &url,
+            &self.config.redis_prefix,
+        )
+        .await
+        .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;
         let conn = site_core::http::session_store::redis_connection(&url)
             .await
             .with_context(|| format!("connecting to Redis at {shown} (REDIS_URL)"))?;

@@ -129,7 +129,7 @@ pub async fn reset_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
         );
     };
     // Counted before looking the address up, so it is the same either way.
-    if !MailSendLimit::allow(&rq) {
+    if !MailSendLimit::allow(&rq).await {
         form.add_non_field_error(MAIL_LIMITED);
         return form_page(
             &rq,

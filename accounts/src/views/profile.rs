@@ -110,7 +110,7 @@ async fn request_email_change(
         form.add_error("email", "That is already your email address.");
         return Ok(Err(StatusCode::UNPROCESSABLE_ENTITY));
     }
-    if !MailSendLimit::allow(rq) {
+    if !MailSendLimit::allow(rq).await {
         form.add_non_field_error(MAIL_LIMITED);
         return Ok(Err(StatusCode::TOO_MANY_REQUESTS));
     }

@@ -77,7 +77,7 @@ pub async fn submit(rq: RequestContext, body: Fields) -> Result<HttpResponse, Ap
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    if !MailSendLimit::allow(&rq) {
+    if !MailSendLimit::allow(&rq).await {
         form.add_non_field_error(MAIL_LIMITED);
         return form_page(
             &rq,
@@ -222,7 +222,7 @@ pub async fn verify(
 /// Sends the verification link again (for the signed-in customer).
 pub async fn resend(rq: RequestContext) -> Result<HttpResponse, AppError> {
     let me = crate::login_required!(rq);
-    if !MailSendLimit::allow(&rq) {
+    if !MailSendLimit::allow(&rq).await {
         rq.flash(Level::Warning, MAIL_LIMITED);
         return Ok(redirect(&rq.url("accounts:profile", &[])?));
     }

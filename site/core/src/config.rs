@@ -73,6 +73,9 @@ pub struct Config {
     /// Redis (REDIS_URL, e.g. redis://127.0.0.1:6379/0): sessions live
     /// there, shared by every app server; unset, in the database.
     pub redis_url: Option<String>,
+    /// What this shop's keys in Redis start with (REDIS_KEY_PREFIX), so
+    /// shops (or test runs) can share one Redis.
+    pub redis_prefix: String,
     /// A public demo (SHOP_DEMO=1): a banner on every page, a shared
     /// view-only staff login shown on the login page, and the data reset
     /// to the seeded demo every `demo_reset_hours` (SHOP_DEMO_RESET_HOURS).
@@ -309,6 +312,10 @@ impl Config {
             redis_url: get("REDIS_URL")
                 .map(|u| u.trim().to_string())
                 .filter(|u| !u.is_empty()),
+            redis_prefix: get("REDIS_KEY_PREFIX")
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "shop:".into()),
             demo: flag("SHOP_DEMO")?,
             demo_reset_hours,
             metrics_token: get("SHOP_METRICS_TOKEN")

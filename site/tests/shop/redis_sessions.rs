@@ -21,12 +21,12 @@ async fn with_redis() -> Option<TestApp> {
     )
 }
 
-/// Session keys in Redis.
-fn redis_sessions() -> usize {
+/// The app's session keys in Redis.
+fn redis_sessions(app: &TestApp) -> usize {
     let url = crate::support::redis_url().unwrap();
     let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}*", site_core::http::session_store::REDIS_PREFIX))
+        .arg(format!("{}session:*", app.config.redis_prefix))
         .query(&mut conn)
         .unwrap();
     keys.len()
@@ -38,7 +38,7 @@ async fn sessions_live_in_redis_and_logging_out_everywhere_still_works() {
         return;
     };
     app.customer("ann@example.com", PW);
-    let before = redis_sessions();
+
     let (laptop, phone) = (app.client(), app.client());
     laptop.login("ann@example.com", PW).await;
     phone.login("ann@example.com", PW).await;
@@ -50,7 +50,7 @@ async fn sessions_live_in_redis_and_logging_out_everywhere_still_works() {
     }
     let rows: i64 = s::table.count().get_result(&mut *app.conn()).unwrap();
     assert_eq!(rows, 0, "no session in the database");
-    assert!(redis_sessions() >= before + 2, "both sessions in Redis");
+    assert_eq!(redis_sessions(&app), 2, "both sessions in Redis");
 
     let done = laptop.change_password(PW, NEW).await;
     assert!(
@@ -170,4 +170,40 @@ async fn a_redis_outage_shows_a_clear_page_and_the_shop_recovers() {
     again.login("ann@example.com", PW).await;
     assert!(!again.signed_out().await);
     drop(redis);
+}
+
+/// Two app servers on one Redis count a client's emails together: the
+/// mail limit (3, then one every 3 minutes) holds across both.
+#[actix_web::test]
+async fn app_servers_sharing_redis_share_the_mail_limit() {
+    let Some(url) = crate::support::redis_url() else {
+        return;
+    };
+    let prefix = format!("test-{}:", site_core::random_token(10).to_lowercase());
+    let server = || {
+        TestApp::spawn_with(Options {
+            redis: Some(url.clone()),
+            redis_prefix: Some(prefix.clone()),
+            ..Options::default()
+        })
+    };
+    let (a, b) = (server().await, server().await);
+    let contact = |app: &TestApp| {
+        let c = app.client();
+        async move { c.send_contact("Teapot", "Does it pour well?").await }
+    };
+    for app in [&a, &b, &a] {
+        let sent = contact(app).await;
+        assert!(
+            !sent.contains(site_core::http::MAIL_LIMITED),
+            "{}",
+            sent.text()
+        );
+    }
+    let fourth = contact(&b).await;
+    assert!(
+        fourth.contains(site_core::http::MAIL_LIMITED),
+        "the fourth, on the other server, waits: {}",
+        fourth.text()
+    );
 }

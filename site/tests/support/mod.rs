@@ -48,6 +48,9 @@ pub struct Options {
     pub demo: bool,
     /// Sessions in Redis (`REDIS_URL`, from `TEST_REDIS_URL`).
     pub redis: Option<String>,
+    /// `REDIS_KEY_PREFIX` (default: one of the test's own, so tests
+    /// sharing a Redis keep apart; shops sharing one give the same).
+    pub redis_prefix: Option<String>,
 }
 
 pub struct TestApp {
@@ -213,6 +216,7 @@ impl TestApp {
             capture_at_shipping,
             demo,
             redis,
+            redis_prefix,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -242,6 +246,8 @@ impl TestApp {
         config.cash_on_delivery = cash_on_delivery;
         config.demo = demo;
         config.redis_url = redis;
+        config.redis_prefix = redis_prefix
+            .unwrap_or_else(|| format!("test-{}:", site_core::random_token(10).to_lowercase()));
         if capture_at_shipping {
             config.capture = site_core::config::Capture::AtShipping;
         }
@@ -821,6 +827,23 @@ impl Client {
                 ("current_password", current),
                 ("password1", new),
                 ("password2", new),
+            ],
+        )
+        .await
+    }
+
+    /// Sends the contact form (as Grace, grace@example.com); the page it
+    /// leads to.
+    pub async fn send_contact(&self, subject: &str, message: &str) -> Page {
+        let form = self.get("/contact/").await;
+        self.submit(
+            &form,
+            "/contact/",
+            &[
+                ("name", "Grace"),
+                ("email", "grace@example.com"),
+                ("subject", subject),
+                ("message", message),
             ],
         )
         .await

@@ -258,42 +258,100 @@ pub fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> std::net::I
 
 /// A per-client allowance for forms that send email (contact, password
 /// reset, verification, email change): a burst of 3, then one every 3
-/// minutes. In memory, per process: it limits mail floods, not logins
-/// (those are throttled in the database).
+/// minutes. It limits mail floods, not logins (those are throttled in the
+/// database).
 pub struct MailSendLimit(ClientLimit);
 
 impl Default for MailSendLimit {
     fn default() -> Self {
-        MailSendLimit(ClientLimit::new(3, std::time::Duration::from_secs(180)))
+        MailSendLimit(ClientLimit::new(
+            "mail",
+            3,
+            std::time::Duration::from_secs(180),
+        ))
     }
 }
 
 impl MailSendLimit {
     /// Whether this request may send another email now (counts it if so).
-    pub fn allow(rq: &RequestContext) -> bool {
+    pub async fn allow(rq: &RequestContext) -> bool {
         match rq.req.app_data::<web::Data<MailSendLimit>>() {
-            Some(limit) => limit.0.allow(rq),
+            Some(limit) => limit.0.allow(rq).await,
             None => true,
         }
     }
 }
 
-/// A per-client allowance, in memory: a burst of `burst`, then one more
-/// every `period`.
-pub struct ClientLimit(governor::DefaultKeyedRateLimiter<std::net::IpAddr>);
+/// A per-client allowance: a burst of `burst`, then one more every
+/// `period`. In memory, per process; with Redis (REDIS_URL) one count
+/// shared by every app server: up to `burst` per `period`, in fixed
+/// windows. Should Redis not answer, this process's own count decides.
+pub struct ClientLimit {
+    local: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+    name: &'static str,
+    burst: u32,
+    period: std::time::Duration,
+}
 
 impl ClientLimit {
-    pub fn new(burst: u32, period: std::time::Duration) -> ClientLimit {
+    /// `name` keeps this limit's counts apart from others' in Redis.
+    pub fn new(name: &'static str, burst: u32, period: std::time::Duration) -> ClientLimit {
         use std::num::NonZeroU32;
         let quota = governor::Quota::with_period(period)
             .unwrap_or_else(|| governor::Quota::per_minute(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
-        ClientLimit(governor::RateLimiter::keyed(quota))
+        ClientLimit {
+            local: governor::RateLimiter::keyed(quota),
+            name,
+            burst,
+            period,
+        }
     }
 
     /// Whether this request's client may go on now (counts it if so).
-    pub fn allow(&self, rq: &RequestContext) -> bool {
-        self.0.check_key(&rq.client_ip()).is_ok()
+    pub async fn allow(&self, rq: &RequestContext) -> bool {
+        let ip = rq.client_ip();
+        let redis = rq
+            .req
+            .app_data::<web::Data<Option<redis::aio::ConnectionManager>>>()
+            .and_then(|r| r.as_ref().clone());
+        let prefix = rq.config.redis_prefix.clone();
+        if let Some(conn) = redis {
+            match self.count_in_redis(conn, &prefix, ip).await {
+                Ok(count) => return count <= i64::from(self.burst),
+                Err(e) => {
+                    tracing::warn!(limit = self.name, error = %e, "Redis did not count; counting here")
+                }
+            }
+        }
+        self.local.check_key(&ip).is_ok()
+    }
+
+    /// Counts one more for `ip` in this period's window; the count so far.
+    async fn count_in_redis(
+        &self,
+        mut conn: redis::aio::ConnectionManager,
+        prefix: &str,
+        ip: std::net::IpAddr,
+    ) -> anyhow::Result<i64> {
+        let seconds = self.period.as_secs().max(1);
+        let window = chrono::Utc::now().timestamp().max(0) as u64 / seconds;
+        let key = format!("{prefix}limit:{}:{ip}:{window}", self.name);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("EXPIRE")
+            .arg(&key)
+            .arg(seconds)
+            .ignore();
+        let counted = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            pipe.query_async::<(i64,)>(&mut conn),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("no answer within 1 s"))??;
+        Ok(counted.0)
     }
 }
 

@@ -147,19 +147,19 @@ pub enum ShopSessionStore {
     Redis(RedisSessionStore),
 }
 
-/// Keys of sessions in Redis (beside whatever else the server holds).
-pub const REDIS_PREFIX: &str = "shop:session:";
-
 /// How long a request waits for Redis: while it is down, a page should
 /// say so at once rather than hang.
 const REDIS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Sessions in Redis, each under `REDIS_PREFIX` + its key, expiring by
-/// itself. Its connection times out and reconnects quickly, so a Redis
-/// outage is a "try again" page while it lasts and nothing after.
+/// Sessions in Redis, each under `<REDIS_KEY_PREFIX>session:<key>`,
+/// expiring by itself. Its connection times out and reconnects quickly,
+/// so a Redis outage is a "try again" page while it lasts and nothing
+/// after.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: redis::aio::ConnectionManager,
+    /// What the keys start with: `<REDIS_KEY_PREFIX>session:`.
+    prefix: String,
 }
 
 /// A connection to Redis that gives up on an answer after `REDIS_WAIT`
@@ -174,9 +174,10 @@ pub async fn redis_connection(url: &str) -> anyhow::Result<redis::aio::Connectio
 }
 
 impl RedisSessionStore {
-    pub async fn connect(url: &str) -> anyhow::Result<RedisSessionStore> {
+    pub async fn connect(url: &str, key_prefix: &str) -> anyhow::Result<RedisSessionStore> {
         Ok(RedisSessionStore {
             conn: redis_connection(url).await?,
+            prefix: format!("{key_prefix}session:"),
         })
     }
 
@@ -199,7 +200,7 @@ impl RedisSessionStore {
     ) -> anyhow::Result<bool> {
         let data = serde_json::to_string(state)?;
         let mut cmd = redis::cmd("SET");
-        cmd.arg(format!("{REDIS_PREFIX}{key}"))
+        cmd.arg(format!("{}{key}", self.prefix))
             .arg(data)
             .arg(only)
             .arg("EX")
@@ -212,7 +213,7 @@ impl RedisSessionStore {
 impl SessionStore for RedisSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let mut cmd = redis::cmd("GET");
-        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()));
+        cmd.arg(format!("{}{}", self.prefix, key.as_ref()));
         let data: Option<String> = self.query(cmd).await.map_err(LoadError::Other)?;
         data.map(|d| serde_json::from_str(&d).map_err(|e| LoadError::Deserialization(e.into())))
             .transpose()
@@ -256,14 +257,14 @@ impl SessionStore for RedisSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, ttl: &Duration) -> Result<(), anyhow::Error> {
         let mut cmd = redis::cmd("EXPIRE");
-        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()))
+        cmd.arg(format!("{}{}", self.prefix, key.as_ref()))
             .arg(ttl.whole_seconds().max(1));
         self.query::<i64>(cmd).await.map(|_| ())
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<(), anyhow::Error> {
         let mut cmd = redis::cmd("DEL");
-        cmd.arg(format!("{REDIS_PREFIX}{}", key.as_ref()));
+        cmd.arg(format!("{}{}", self.prefix, key.as_ref()));
         self.query::<i64>(cmd).await.map(|_| ())
     }
 }
