@@ -167,7 +167,10 @@ impl Database {
             // A ping per checkout would be one more query on every page;
             // broken connections are still dropped by `has_broken`.
             .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(30))
+            // Requests never queue here (the blocking pool is no larger
+            // than this one), so waiting means the database is down: say
+            // so soon (a 503 page) rather than hold the shopper 30 s.
+            .connection_timeout(Duration::from_secs(5))
             .build(manager)?;
         Ok(Database {
             pool,

@@ -717,3 +717,126 @@ async fn postgres_connections_use_tls_when_asked() {
     let db = site_core::db::Database::open(&verified, 1).unwrap();
     site_core::db::ping(&mut db.get().unwrap()).unwrap();
 }
+
+/// A TCP proxy in front of PostgreSQL that a test can cut and restore, as
+/// a database restart does to the shop's connections.
+struct Cuttable {
+    port: u16,
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Cuttable {
+    fn start(target: std::net::SocketAddr) -> Cuttable {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (up2, open2) = (up.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                // Down: a connection is taken and closed at once.
+                if !up2.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut kept = open2.lock().unwrap();
+                kept.push(client.try_clone().unwrap());
+                kept.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Cuttable { port, up, open }
+    }
+
+    /// The database goes away: open connections drop, new ones fail.
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// PostgreSQL restarting under the shop: while it is away pages answer 503
+/// "try again" within seconds (not a hang, not a bare 500), the probes say
+/// what is wrong, and once it is back the shop serves again by itself.
+#[actix_web::test]
+async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
+    if crate::support::postgres_url().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (direct, pg) = crate::support::fresh_database(dir.path());
+    let mut url = url::Url::parse(&direct).unwrap();
+    let target = std::net::ToSocketAddrs::to_socket_addrs(&(
+        url.host_str().unwrap().to_string(),
+        url.port().unwrap_or(5432),
+    ))
+    .unwrap()
+    .next()
+    .unwrap();
+    let proxy = Cuttable::start(target);
+    url.set_host(Some("127.0.0.1")).unwrap();
+    url.set_port(Some(proxy.port)).unwrap();
+    let app = TestApp::spawn_with(crate::support::Options {
+        database_url: Some(url.to_string()),
+        ..Default::default()
+    })
+    .await;
+    let lamp = app.product("Lamp", 5, 2500);
+    let page = format!("/products/{}/", lamp.id);
+    let c = app.client();
+    assert_eq!(c.get_raw(&page).await.status, 200);
+
+    proxy.cut();
+    let asked = std::time::Instant::now();
+    let down = c.get_raw(&page).await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(
+        down.contains("The shop cannot reach a service it needs just now"),
+        "{}",
+        down.text()
+    );
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(15),
+        "answered in {:?}",
+        asked.elapsed()
+    );
+    let probe = app.client();
+    assert_eq!(probe.get_raw("/healthz").await.status, 200, "alive");
+    assert_eq!(probe.get_raw("/readyz").await.status, 503, "not ready");
+
+    proxy.restore();
+    let started = std::time::Instant::now();
+    loop {
+        let again = c.get_raw(&page).await;
+        if again.status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "still {} after the database came back",
+            again.status
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(probe.get_raw("/readyz").await.status, 200);
+    drop(app);
+    crate::support::drop_database(pg);
+}

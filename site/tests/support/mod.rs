@@ -51,6 +51,9 @@ pub struct Options {
     /// `REDIS_KEY_PREFIX` (default: one of the test's own, so tests
     /// sharing a Redis keep apart; shops sharing one give the same).
     pub redis_prefix: Option<String>,
+    /// This database instead of a fresh one (the test made it, and drops
+    /// it).
+    pub database_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -217,6 +220,7 @@ impl TestApp {
             demo,
             redis,
             redis_prefix,
+            database_url: given_database,
         } = options;
         if std::env::var_os("TEST_LOG").is_some() {
             // TEST_LOG=1 shows the server's log (errors behind a 500 page).
@@ -226,7 +230,10 @@ impl TestApp {
                 .try_init();
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let (database_url, pg_schema) = fresh_database(dir.path());
+        let (database_url, pg_schema) = match given_database {
+            Some(url) => (url, None),
+            None => fresh_database(dir.path()),
+        };
         let vars: HashMap<&str, String> = HashMap::from([
             ("DATABASE_URL", database_url),
             ("SHOP_VAR_DIR", dir.path().display().to_string()),

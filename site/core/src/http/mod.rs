@@ -38,9 +38,15 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// The database (or another service the shop needs) cannot be
+    /// reached: 503, "try again in a moment".
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
+
+const DATABASE_DOWN: &str = "The shop cannot reach its database just now.";
 
 impl AppError {
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -50,16 +56,25 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
         match e {
-            diesel::result::Error::NotFound => AppError::NotFound,
+            Error::NotFound => AppError::NotFound,
+            // The server went away (restarted, unreachable).
+            Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, info) => {
+                tracing::warn!(error = info.message(), "the database connection failed");
+                AppError::Unavailable(DATABASE_DOWN.into())
+            }
             other => AppError::Internal(other.into()),
         }
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
+    /// No connection within the pool's timeout: the database is down (or
+    /// every connection busy far longer than any page takes).
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Internal(e.into())
+        tracing::warn!(error = %e, "no database connection");
+        AppError::Unavailable(DATABASE_DOWN.into())
     }
 }
 
@@ -85,6 +100,7 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
