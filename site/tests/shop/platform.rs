@@ -823,19 +823,8 @@ async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
     assert_eq!(probe.get_raw("/readyz").await.status, 503, "not ready");
 
     proxy.restore();
-    let started = std::time::Instant::now();
-    loop {
-        let again = c.get_raw(&page).await;
-        if again.status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "still {} after the database came back",
-            again.status
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    c.until_served(&page, std::time::Duration::from_secs(30))
+        .await;
     assert_eq!(probe.get_raw("/readyz").await.status, 200);
     drop(app);
     crate::support::drop_database(pg);

@@ -152,19 +152,8 @@ async fn a_redis_outage_shows_a_clear_page_and_the_shop_recovers() {
     );
 
     let redis = start_redis(port);
-    let started = std::time::Instant::now();
-    loop {
-        let page = c.get_raw("/").await;
-        if page.status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(15),
-            "still {} after Redis came back",
-            page.status
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    c.until_served("/", std::time::Duration::from_secs(15))
+        .await;
     // This Redis kept nothing: the shopper logs in again, and can.
     let again = app.client();
     again.login("ann@example.com", PW).await;

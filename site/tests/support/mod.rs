@@ -856,6 +856,24 @@ impl Client {
         .await
     }
 
+    /// Asks for `path` until it answers 200 (a service came back), failing
+    /// after `within`.
+    pub async fn until_served(&self, path: &str, within: std::time::Duration) {
+        let started = std::time::Instant::now();
+        loop {
+            let page = self.get_raw(path).await;
+            if page.status == 200 {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "{path} still answers {} after {within:?}",
+                page.status
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Whether this client's session has ended: its profile page sends it
     /// to log in.
     pub async fn signed_out(&self) -> bool {
