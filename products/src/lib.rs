@@ -9,6 +9,7 @@ pub mod domain;
 pub mod images;
 pub mod import;
 pub mod models;
+pub mod sitemap;
 mod views;
 
 use std::sync::Arc;
@@ -26,6 +27,10 @@ pub const ROUTES: &[Route] = &[
     ("products:list", "/products/"),
     ("products:detail", "/products/{id}/"),
     ("products:category", "/products/category/{slug}/"),
+    ("products:robots", "/robots.txt"),
+    ("products:sitemap", "/sitemap.xml"),
+    ("products:sitemap_pages", "/sitemap-pages.xml"),
+    ("products:sitemap_products", "/sitemap-products-{n}.xml"),
 ];
 
 pub fn templates() -> TemplateSource {
@@ -36,7 +41,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource(ROUTES, "products:home").route(web::get().to(views::home)))
         .service(resource(ROUTES, "products:list").route(web::get().to(views::list)))
         .service(resource(ROUTES, "products:category").route(web::get().to(views::category)))
-        .service(resource(ROUTES, "products:detail").route(web::get().to(views::detail)));
+        .service(resource(ROUTES, "products:detail").route(web::get().to(views::detail)))
+        .service(resource(ROUTES, "products:robots").route(web::get().to(sitemap::robots)))
+        .service(resource(ROUTES, "products:sitemap").route(web::get().to(sitemap::index)))
+        .service(resource(ROUTES, "products:sitemap_pages").route(web::get().to(sitemap::pages)))
+        .service(
+            resource(ROUTES, "products:sitemap_products").route(web::get().to(sitemap::products)),
+        );
 }
 
 /// The catalogue app, with the listing cache every worker shares.

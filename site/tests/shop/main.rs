@@ -32,6 +32,7 @@ mod redis_sessions;
 mod refunds;
 mod registration;
 mod scale_out;
+mod seo;
 mod shipping;
 mod taxes;
 mod two_factor;

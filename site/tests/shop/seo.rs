@@ -1,0 +1,90 @@
+//! What search engines read: robots.txt and the sitemap index, whose
+//! product files cover 50,000 ids each (so a million products fit).
+
+use diesel::prelude::*;
+use site_core::schema::products_product as p;
+
+use crate::support::TestApp;
+
+#[actix_web::test]
+async fn robots_keeps_crawlers_out_of_private_pages_and_names_the_sitemap() {
+    let app = TestApp::spawn().await;
+    let robots = app.client().get_raw("/robots.txt").await;
+    assert_eq!(robots.status, 200);
+    for line in [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /cart/",
+        "Disallow: /orders/",
+        "Disallow: /accounts/",
+        &format!("Sitemap: {}/sitemap.xml", app.base),
+    ] {
+        assert!(
+            robots.body.lines().any(|l| l == line),
+            "{line}: {}",
+            robots.body
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_sitemap_lists_every_product_on_sale_in_files_of_fifty_thousand() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Lamp", 5, 2500);
+    let hidden = app.product("Retired Lamp", 5, 2500);
+    diesel::update(p::table.find(hidden.id))
+        .set(p::is_active.eq(false))
+        .execute(&mut *app.conn())
+        .unwrap();
+    // A product far along the ids: the second file's.
+    let far = app.product("Far Lamp", 5, 2500);
+    diesel::update(p::table.find(far.id))
+        .set(p::id.eq(50_001))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let c = app.client();
+    let index = c.get_raw("/sitemap.xml").await;
+    assert_eq!(index.status, 200);
+    assert!(index.body.starts_with("<?xml"));
+    for file in [
+        "sitemap-pages.xml",
+        "sitemap-products-1.xml",
+        "sitemap-products-2.xml",
+    ] {
+        assert!(
+            index
+                .body
+                .contains(&format!("<loc>{}/{file}</loc>", app.base)),
+            "{file}: {}",
+            index.body
+        );
+    }
+    assert!(!index.body.contains("sitemap-products-3.xml"));
+
+    let first = c.get_raw("/sitemap-products-1.xml").await;
+    assert!(first
+        .body
+        .contains(&format!("<loc>{}/products/{}/</loc>", app.base, lamp.id)));
+    assert!(first.body.contains("<lastmod>"));
+    assert!(
+        !first.body.contains(&format!("/products/{}/", hidden.id)),
+        "not on sale, not listed"
+    );
+    assert!(!first.body.contains("/products/50001/"));
+    let second = c.get_raw("/sitemap-products-2.xml").await;
+    assert!(second
+        .body
+        .contains(&format!("<loc>{}/products/50001/</loc>", app.base)));
+    assert_eq!(c.get_raw("/sitemap-products-3.xml").await.status, 404);
+    assert_eq!(c.get_raw("/sitemap-products-0.xml").await.status, 404);
+
+    let pages = c.get_raw("/sitemap-pages.xml").await;
+    assert!(pages
+        .body
+        .contains(&format!("<loc>{}/products/</loc>", app.base)));
+    assert!(
+        pages.body.contains("/products/category/"),
+        "the categories: {}",
+        pages.body
+    );
+}
