@@ -242,6 +242,97 @@ async fn listing(
     rq.render("products/list.html", ctx)
 }
 
+/// What a product page tells search engines and link previews: its
+/// canonical URL, a description, a picture, and schema.org `Product`
+/// (with its `Offer`) and `BreadcrumbList` as JSON-LD.
+#[derive(serde::Serialize)]
+struct Seo {
+    /// Shown unescaped (`safe`): built here from the site's URL and a
+    /// reversed route, never from what a user typed.
+    canonical: String,
+    description: String,
+    image: Option<String>,
+    json_ld: String,
+}
+
+fn seo(
+    rq: &RequestContext,
+    product: &Product,
+    category: &Category,
+    images: &[crate::images::ProductImage],
+) -> Result<Seo, AppError> {
+    let base = rq.config.site_url.trim_end_matches('/');
+    let canonical = format!(
+        "{base}{}",
+        rq.url("products:detail", &[("id", &product.id.to_string())])?
+    );
+    let category_url = format!(
+        "{base}{}",
+        rq.url("products:category", &[("slug", &category.slug)])?
+    );
+    let text: String = product
+        .description
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let description = if text.chars().count() > 160 {
+        let cut: String = text.chars().take(157).collect();
+        format!("{}…", cut.trim_end())
+    } else if text.is_empty() {
+        format!("{} from Demo Shop.", product.name)
+    } else {
+        text
+    };
+    let image = images
+        .first()
+        .map(|i| format!("{base}/media/{}", i.large_path));
+    let price = product.price();
+    let ld = serde_json::json!([
+        {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": product.name,
+            "sku": product.sku,
+            "description": description,
+            "image": image.iter().collect::<Vec<_>>(),
+            "url": canonical,
+            "offers": {
+                "@type": "Offer",
+                "price": price.amount().to_string(),
+                "priceCurrency": price.currency().code(),
+                "availability": if product.stock > 0 {
+                    "https://schema.org/InStock"
+                } else {
+                    "https://schema.org/OutOfStock"
+                },
+                "url": canonical,
+            },
+        },
+        {
+            "@context": "https://schema.org",
+            "@type": "BreadcrumbList",
+            "itemListElement": [
+                {"@type": "ListItem", "position": 1, "name": "Products",
+                 "item": format!("{base}{}", rq.url("products:list", &[])?)},
+                {"@type": "ListItem", "position": 2, "name": category.name, "item": category_url},
+                {"@type": "ListItem", "position": 3, "name": product.name, "item": canonical},
+            ],
+        },
+    ]);
+    // Inside <script>: no "</script>" or "<!--" may come out of a name.
+    let json_ld = ld
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    Ok(Seo {
+        canonical,
+        description,
+        image,
+        json_ld,
+    })
+}
+
 pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpResponse, AppError> {
     // Like Django's <int:id>: anything but a number is simply not a page.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
@@ -259,6 +350,7 @@ pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpRes
         .map(|r| cards.card(r, &category.name))
         .collect::<Result<_, _>>()?;
     let mut ctx = Context::new();
+    ctx.insert("seo", &seo(&rq, &product, &category, &images)?);
     ctx.insert("product", &product.view(&category));
     ctx.insert("images", &images);
     ctx.insert("category", &category);

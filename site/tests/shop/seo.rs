@@ -88,3 +88,48 @@ async fn the_sitemap_lists_every_product_on_sale_in_files_of_fifty_thousand() {
         pages.body
     );
 }
+
+/// The JSON-LD blocks of a page, parsed.
+fn json_ld(body: &str) -> Vec<serde_json::Value> {
+    body.split("<script type=\"application/ld+json\">")
+        .skip(1)
+        .map(|rest| serde_json::from_str(rest.split("</script>").next().unwrap()).unwrap())
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_product_page_tells_search_engines_what_it_sells() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Lamp </script><script>alert(1)</script>", 5, 2500);
+    let page = app
+        .client()
+        .get_raw(&format!("/products/{}/", lamp.id))
+        .await;
+    assert_eq!(page.status, 200);
+    let canonical = format!("{}/products/{}/", app.base, lamp.id);
+    assert!(page
+        .body
+        .contains(&format!("<link rel=\"canonical\" href=\"{canonical}\">")));
+    assert!(page
+        .body
+        .contains("<meta property=\"og:type\" content=\"product\">"));
+    assert!(page.body.contains("<meta name=\"description\" content=\""));
+    assert!(
+        !page.body.contains("<script>alert(1)"),
+        "a product's name cannot end the JSON-LD script"
+    );
+    let blocks = json_ld(&page.body);
+    assert_eq!(blocks.len(), 1, "one block: {}", page.body);
+    let (product, crumbs) = (&blocks[0][0], &blocks[0][1]);
+    assert_eq!(product["@type"], "Product");
+    assert_eq!(product["name"], "Lamp </script><script>alert(1)</script>");
+    assert_eq!(product["url"], canonical.as_str());
+    assert_eq!(product["offers"]["price"], "25.00");
+    assert_eq!(product["offers"]["priceCurrency"], "USD");
+    assert_eq!(
+        product["offers"]["availability"],
+        "https://schema.org/InStock"
+    );
+    assert_eq!(crumbs["@type"], "BreadcrumbList");
+    assert_eq!(crumbs["itemListElement"][2]["item"], canonical.as_str());
+}
