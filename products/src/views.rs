@@ -217,8 +217,23 @@ async fn listing(
         page_query.push('&');
     }
 
+    // One URL per listing for search engines: sorting and filtering do not
+    // make another page, and `?category=` is the category's own page.
+    // Search results are not for indexing at all.
+    let base = rq.config.site_url.trim_end_matches('/');
+    let own_path = match &current {
+        Some(c) => rq.url("products:category", &[("slug", &c.slug)])?,
+        None => rq.url("products:list", &[])?,
+    };
+    let canonical = match page.number {
+        1 => format!("{base}{own_path}"),
+        n => format!("{base}{own_path}?page={n}"),
+    };
+
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
+    ctx.insert("canonical", &canonical);
+    ctx.insert("noindex", &query.is_some());
     ctx.insert(
         "categories",
         &cards.links(&categories, current.as_ref().map(|c| c.id))?,

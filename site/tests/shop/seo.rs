@@ -133,3 +133,56 @@ async fn a_product_page_tells_search_engines_what_it_sells() {
     assert_eq!(crumbs["@type"], "BreadcrumbList");
     assert_eq!(crumbs["itemListElement"][2]["item"], canonical.as_str());
 }
+
+/// The canonical link of a page, if it has one.
+fn canonical(body: &str) -> Option<String> {
+    let rest = body.split("<link rel=\"canonical\" href=\"").nth(1)?;
+    Some(rest.split('"').next()?.to_string())
+}
+
+#[actix_web::test]
+async fn sorted_and_filtered_listings_name_one_page_and_searches_are_not_indexed() {
+    let app = TestApp::spawn().await;
+    app.seed(30, 1);
+    let slug: String = site_core::schema::products_category::table
+        .select(site_core::schema::products_category::slug)
+        .first(&mut *app.conn())
+        .unwrap();
+    let c = app.client();
+    let list = format!("{}/products/", app.base);
+    for variant in [
+        "/products/",
+        "/products/?sort=price",
+        "/products/?in_stock=1&sort=-price",
+    ] {
+        let page = c.get_raw(variant).await;
+        assert_eq!(
+            canonical(&page.body).as_deref(),
+            Some(list.as_str()),
+            "{variant}"
+        );
+    }
+    let second = c.get_raw("/products/?sort=price&page=2").await;
+    assert_eq!(
+        canonical(&second.body),
+        Some(format!("{list}?page=2")),
+        "a later page is its own"
+    );
+    let own = format!("{}/products/category/{slug}/", app.base);
+    for variant in [
+        format!("/products/?category={slug}"),
+        format!("/products/category/{slug}/?sort=name"),
+    ] {
+        let page = c.get_raw(&variant).await;
+        assert_eq!(
+            canonical(&page.body).as_deref(),
+            Some(own.as_str()),
+            "{variant}"
+        );
+    }
+    let search = c.get_raw("/products/?q=lamp").await;
+    assert_eq!(canonical(&search.body), None);
+    assert!(search
+        .body
+        .contains("<meta name=\"robots\" content=\"noindex, follow\">"));
+}
