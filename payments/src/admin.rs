@@ -343,6 +343,20 @@ impl ModelAdmin for TransactionAdmin {
     }
 }
 
+/// Whether the order counts as paid by an authorization that was then
+/// released uncaptured (its latest payment is voided): it paid for nothing.
+fn released_before_capture(conn: &mut DbConn, order_id: i64) -> QueryResult<bool> {
+    let voided = Payment::for_order(conn, order_id)?
+        .pop()
+        .is_some_and(|p| p.status() == PaymentStatus::Voided);
+    if !voided {
+        return Ok(false);
+    }
+    let paid: Option<chrono::NaiveDateTime> =
+        o::table.find(order_id).select(o::paid_at).first(conn)?;
+    Ok(paid.is_some())
+}
+
 /// An order's payments, on its admin page.
 pub struct PaymentsOfOrders;
 
@@ -362,36 +376,24 @@ impl Related for PaymentsOfOrders {
         if (app, model) != ("orders", "order") || !matches!(action, "cancel" | "mark_shipped") {
             return Ok(None);
         }
-        let Some(live) = Payment::live(conn, id)? else {
-            // An authorization released before its capture paid for nothing.
-            let released = Payment::for_order(conn, id)?
-                .pop()
-                .is_some_and(|p| p.status() == PaymentStatus::Voided);
-            let paid: Option<chrono::NaiveDateTime> =
-                o::table.find(id).select(o::paid_at).first(conn)?;
-            if action == "mark_shipped" && released && paid.is_some() {
-                let public_id: String = o::table.find(id).select(o::public_id).first(conn)?;
-                return Ok(Some(format!(
-                    "Order {}: its card authorization was released before it was captured, so \
-                     nothing was paid: cancel the order (the customer may order again).",
-                    orders::emails::short_ref(&public_id)
-                )));
-            }
-            return Ok(None);
-        };
-        let reason = match (action, live.status()) {
-            (_, PaymentStatus::Succeeded) => return Ok(None),
-            ("cancel", PaymentStatus::Authorized) => {
+        let live = Payment::live(conn, id)?.map(|p| p.status());
+        let reason = match (action, live) {
+            (_, Some(PaymentStatus::Succeeded)) => return Ok(None),
+            ("cancel", Some(PaymentStatus::Authorized)) => {
                 "its card payment is authorized, not captured: use Void payment, which \
                  releases the money held on the card and cancels the order."
             }
-            (_, PaymentStatus::Authorized) => {
+            (_, Some(PaymentStatus::Authorized)) => {
                 "its card payment is only authorized: capture it (Capture payment) before \
                  the order ships."
             }
-            ("cancel", _) => {
+            ("cancel", Some(_)) => {
                 "its payment is still being processed. Cancel it once the payment has \
                  failed (or refund it once it has succeeded)."
+            }
+            ("mark_shipped", None) if released_before_capture(conn, id)? => {
+                "its card authorization was released before it was captured, so nothing \
+                 was paid: cancel the order (the customer may order again)."
             }
             _ => return Ok(None),
         };
@@ -605,4 +607,19 @@ impl ModelAdmin for WebhookEventAdmin {
                 .with("payload", Value::Text(ev.payload)),
         }))
     }
+}
+
+/// The order's page in the admin, where the payment pages send staff back.
+pub(crate) fn order_change_url(
+    rq: &site_core::http::RequestContext,
+    order_id: i64,
+) -> Result<String, site_core::AppError> {
+    rq.url(
+        "admin:change",
+        &[
+            ("app", "orders"),
+            ("model", "order"),
+            ("id", &order_id.to_string()),
+        ],
+    )
 }

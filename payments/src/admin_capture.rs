@@ -91,14 +91,7 @@ async fn load(rq: &RequestContext, raw: &str) -> Result<Held, AppError> {
 }
 
 fn order_page(rq: &RequestContext, order_id: i64) -> Result<HttpResponse, AppError> {
-    Ok(redirect(&rq.url(
-        "admin:change",
-        &[
-            ("app", "orders"),
-            ("model", "order"),
-            ("id", &order_id.to_string()),
-        ],
-    )?))
+    Ok(redirect(&crate::admin::order_change_url(rq, order_id)?))
 }
 
 fn page(rq: &RequestContext, held: &Held, voiding: bool) -> Result<HttpResponse, AppError> {

@@ -357,7 +357,7 @@ pub async fn submit(
             .await?;
         let Some(res) = found.filter(|r| r.payment.order_id == id) else {
             rq.flash(Level::Info, "That refund has been answered already.");
-            return Ok(redirect(&change_url(&rq, id)?));
+            return Ok(redirect(&crate::admin::order_change_url(&rq, id)?));
         };
         let answer = ask_and_settle(&rq, &staff, res, what == "sent").await?;
         return finish(&rq, id, answer).await;
@@ -386,7 +386,7 @@ pub async fn submit(
             Ok(Reserved::Ask(r)) => r,
             Ok(Reserved::Answered(_)) => {
                 rq.flash(Level::Info, "This refund was already made.");
-                return Ok(redirect(&change_url(&rq, id)?));
+                return Ok(redirect(&crate::admin::order_change_url(&rq, id)?));
             }
             Err(RefundError::Db(e)) => return Err(e.into()),
             Err(e) => {
@@ -411,7 +411,7 @@ async fn finish(rq: &RequestContext, id: i64, answer: Answer) -> Result<HttpResp
                 Level::Success,
                 "The refund is made; the customer was emailed.",
             );
-            return Ok(redirect(&change_url(rq, id)?));
+            return Ok(redirect(&crate::admin::order_change_url(rq, id)?));
         }
         Answer::Declined(reason) => {
             form.add_non_field_error(format!("The payment service declined the refund: {reason}"));
@@ -427,15 +427,4 @@ async fn finish(rq: &RequestContext, id: i64, answer: Answer) -> Result<HttpResp
     };
     let loaded = load(rq, id).await?;
     page(rq, &loaded, &form, &key, status)
-}
-
-fn change_url(rq: &RequestContext, id: i64) -> Result<String, AppError> {
-    rq.url(
-        "admin:change",
-        &[
-            ("app", "orders"),
-            ("model", "order"),
-            ("id", &id.to_string()),
-        ],
-    )
 }

@@ -251,12 +251,5 @@ pub async fn submit(
         ),
         Err(message) => rq.flash(Level::Warning, message),
     }
-    Ok(redirect(&rq.url(
-        "admin:change",
-        &[
-            ("app", "orders"),
-            ("model", "order"),
-            ("id", &order_id.to_string()),
-        ],
-    )?))
+    Ok(redirect(&crate::admin::order_change_url(&rq, order_id)?))
 }

@@ -310,18 +310,7 @@ pub fn record_outcome(
                     .execute(conn)?;
             }
         }
-        diesel::insert_into(t::table)
-            .values((
-                t::payment_id.eq(payment.id),
-                t::kind.eq(kind),
-                t::status.eq(tx_status),
-                t::amount_minor.eq(payment.amount_minor),
-                t::currency.eq(&payment.currency),
-                t::reference.eq(reference),
-                t::message.eq(message),
-                t::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        insert_transaction(conn, payment, kind, tx_status, reference, message)?;
         // An authorization secures the order as a charge does: it is paid
         // (its receipt, its invoice number) and waits for staff to capture
         // the money before it ships.
@@ -343,6 +332,7 @@ fn insert_transaction(
     conn: &mut DbConn,
     payment: &Payment,
     kind: TransactionKind,
+    status: TransactionStatus,
     reference: &str,
     message: &str,
 ) -> QueryResult<()> {
@@ -350,7 +340,7 @@ fn insert_transaction(
         .values((
             t::payment_id.eq(payment.id),
             t::kind.eq(kind),
-            t::status.eq(TransactionStatus::Approved),
+            t::status.eq(status),
             t::amount_minor.eq(payment.amount_minor),
             t::currency.eq(&payment.currency),
             t::reference.eq(reference),
@@ -397,6 +387,7 @@ pub fn record_capture(
                 conn,
                 payment,
                 TransactionKind::Charge,
+                TransactionStatus::Approved,
                 reference,
                 "Captured",
             )?;
@@ -434,7 +425,14 @@ pub fn record_void(
         ))
         .execute(conn)?;
         if moved == 1 {
-            insert_transaction(conn, payment, TransactionKind::Void, reference, message)?;
+            insert_transaction(
+                conn,
+                payment,
+                TransactionKind::Void,
+                TransactionStatus::Approved,
+                reference,
+                message,
+            )?;
         }
         Ok(moved == 1)
     })
@@ -453,19 +451,14 @@ pub fn record_declined_attempt(
     } else {
         format!("{} (card ending {})", event.reason, event.card_last4)
     };
-    diesel::insert_into(t::table)
-        .values((
-            t::payment_id.eq(payment.id),
-            t::kind.eq(TransactionKind::Charge),
-            t::status.eq(TransactionStatus::Declined),
-            t::amount_minor.eq(payment.amount_minor),
-            t::currency.eq(&payment.currency),
-            t::reference.eq(&event.charge),
-            t::message.eq(message),
-            t::created_at.eq(site_core::now()),
-        ))
-        .execute(conn)?;
-    Ok(())
+    insert_transaction(
+        conn,
+        payment,
+        TransactionKind::Charge,
+        TransactionStatus::Declined,
+        &event.charge,
+        &message,
+    )
 }
 
 #[cfg(test)]

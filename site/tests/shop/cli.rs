@@ -288,11 +288,7 @@ fn products_import_from_csv_on_the_command_line_twice_safely() {
 /// `site serve` with these log settings: what it wrote to stdout after a
 /// few requests (a 404 among them).
 fn serve_and_log(var_dir: &std::path::Path, format: &str) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let out = var_dir.join(format!("log-{format}.txt"));
     let mut server = Command::new(env!("CARGO_BIN_EXE_site"))
         .args(["serve", "--no-seed"])
@@ -461,11 +457,7 @@ fn answers_healthz(port: u16) -> bool {
 fn sigterm_stops_the_server_and_the_worker_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     assert!(site(dir.path(), &["migrate"], None).status.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let spawn = |args: &[&str], name: &str| {
         let out = dir.path().join(name);
         let child = Command::new(env!("CARGO_BIN_EXE_site"))

@@ -2,7 +2,6 @@
 //! the staff page for failures, and the contact form.
 
 use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -93,7 +92,7 @@ async fn failures_are_retried_with_backoff_then_shown_to_staff() {
     let app = TestApp::spawn().await;
     send_contact(&app, "Hello").await;
     // A server that refuses connections.
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut cfg = app.config.clone();
     cfg.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     let down = Mailer::from_config(&cfg).unwrap();
@@ -272,14 +271,6 @@ async fn staff_pages_check_permissions() {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `python3 -m aiosmtpd` if it can run here; CI installs it and sets
 /// SHOP_REQUIRE_SMTP=1 so a missing server fails instead of skipping.
 fn aiosmtpd_available() -> bool {
@@ -359,7 +350,7 @@ async fn smtp_server() -> Option<Smtp> {
     if !aiosmtpd_available() {
         return None;
     }
-    let port = free_port();
+    let port = crate::support::free_port();
     let (child, log) = start_aiosmtpd(port).await;
     Some(Smtp {
         url: format!("smtp://127.0.0.1:{port}"),
@@ -454,7 +445,7 @@ async fn mail_sent_while_smtp_is_down_is_delivered_once_it_is_back() {
         return;
     }
     let app = TestApp::spawn().await;
-    let port = free_port();
+    let port = crate::support::free_port();
     let mut cfg = app.config.clone();
     cfg.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     let smtp = Mailer::from_config(&cfg).unwrap();

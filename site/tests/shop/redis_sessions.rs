@@ -116,11 +116,7 @@ async fn a_redis_outage_shows_a_clear_page_and_the_shop_recovers() {
     if crate::support::redis_url().is_none() {
         return;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let redis = start_redis(port);
     let app = TestApp::spawn_with(Options {
         redis: Some(format!("redis://127.0.0.1:{port}/0")),

@@ -5,7 +5,6 @@
 //! worker), and shoppers racing through both never oversell. Runs where
 //! PostgreSQL, Redis and nginx are at hand (`.ci/run` requires it).
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -38,14 +37,6 @@ impl Drop for Running {
             let _ = child.wait();
         }
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn nginx() -> Option<&'static str> {
@@ -134,7 +125,11 @@ async fn two_app_servers_behind_nginx_share_sessions_carts_throttle_mail_and_sto
     let dir = tempfile::tempdir().unwrap();
     let (database_url, schema) = crate::support::fresh_database(dir.path());
     assert!(database_url.starts_with("postgres"), "{pg}");
-    let (a, b, front) = (free_port(), free_port(), free_port());
+    let (a, b, front) = (
+        crate::support::free_port(),
+        crate::support::free_port(),
+        crate::support::free_port(),
+    );
     let front_url = format!("http://127.0.0.1:{front}");
     let env = vec![
         ("DATABASE_URL", database_url.clone()),

@@ -42,10 +42,6 @@ async fn paid_at_the_gateway_only(app: &TestApp, c: &Client) -> (String, Vec<Str
     (id, bodies)
 }
 
-fn key(app: &TestApp) -> Vec<u8> {
-    payments::gateway::webhook_key(app.config.secret_key.as_deref().unwrap())
-}
-
 async fn post(c: &Client, body: &str, signature: Option<&str>) -> Page {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(s) = signature {
@@ -55,9 +51,7 @@ async fn post(c: &Client, body: &str, signature: Option<&str>) -> Page {
 }
 
 async fn deliver(app: &TestApp, c: &Client, body: &str) -> Page {
-    let signature =
-        payments::gateway::sign(&key(app), chrono::Utc::now().timestamp(), body.as_bytes());
-    post(c, body, Some(&signature)).await
+    app.post_signed_webhook(c, body).await
 }
 
 /// Receipts queued (or sent).
@@ -143,7 +137,7 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
     let (id, bodies) = paid_at_the_gateway_only(&app, &c).await;
     let body = &bodies[1];
     let now = chrono::Utc::now().timestamp();
-    let good = payments::gateway::sign(&key(&app), now, body.as_bytes());
+    let good = payments::gateway::sign(&app.webhook_key(), now, body.as_bytes());
     let tampered = body.replace("\"amount_minor\":2500", "\"amount_minor\":1");
     assert_ne!(&tampered, body);
     let refusals = [
@@ -173,7 +167,7 @@ async fn a_webhook_with_a_bad_signature_is_refused_and_changes_nothing() {
                 &c,
                 body,
                 Some(&payments::gateway::sign(
-                    &key(&app),
+                    &app.webhook_key(),
                     now - 3600,
                     body.as_bytes(),
                 )),
@@ -229,7 +223,7 @@ async fn the_gateway_retries_a_webhook_the_shop_did_not_take() {
     let delivered = payments::gateway::deliver_due(
         &app.db,
         "http://127.0.0.1:9/payments/webhooks/demo-pay/",
-        &key(&app),
+        &app.webhook_key(),
     )
     .unwrap();
     assert_eq!(delivered, 0);
@@ -317,11 +311,7 @@ async fn a_webhook_stored_before_a_crash_is_processed_once_after_the_restart() {
         .unwrap();
     assert!(migrated.status.success(), "{migrated:?}");
     let lamp = crate::support::stock_shop(&db);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
 
     // The first server dies the moment the webhook is stored, before it
     // processes it or answers the gateway.

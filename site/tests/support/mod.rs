@@ -71,6 +71,15 @@ pub struct TestApp {
     pub flaky: Option<std::sync::Arc<Flaky>>,
 }
 
+/// A port free on loopback now (for a server a test starts itself).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
 /// The Redis server for the tests that need one: `TEST_REDIS_URL`. Unset,
 /// they pass without running unless `SHOP_REQUIRE_REDIS=1` (as `.ci/run`
 /// sets), which makes a missing one fail them.
@@ -316,6 +325,30 @@ impl TestApp {
             .await
             .unwrap()
             .expect("webhook delivery")
+    }
+
+    /// The key the demo gateway signs its webhooks with.
+    pub fn webhook_key(&self) -> Vec<u8> {
+        payments::gateway::webhook_key(self.config.secret_key.as_deref().expect("a test secret"))
+    }
+
+    /// Posts `body` to the demo gateway's webhook endpoint through `c`,
+    /// signed now as the gateway signs it.
+    pub async fn post_signed_webhook(&self, c: &Client, body: &str) -> Page {
+        let signature = payments::gateway::sign(
+            &self.webhook_key(),
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        c.post_body(
+            "/payments/webhooks/demo-pay/",
+            body,
+            &[
+                ("content-type", "application/json"),
+                (payments::gateway::SIGNATURE_HEADER, &signature),
+            ],
+        )
+        .await
     }
 
     /// Processes stored webhook events left unprocessed (as the job does).
