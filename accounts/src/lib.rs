@@ -194,7 +194,7 @@ impl site_core::app::App for AccountsApp {
 
     fn jobs(&self) -> Vec<site_core::app::Job> {
         vec![site_core::app::Job::new(
-            "prune-login-failures",
+            "accounts.prune_login_failures",
             std::time::Duration::from_secs(3600),
             |env| Ok(throttle::prune(&mut *env.db.get()?, site_core::now())?),
         )]

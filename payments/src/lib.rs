@@ -140,21 +140,16 @@ impl site_core::app::App for PaymentsApp {
         &["/payments/webhooks/"]
     }
 
+    fn tasks(&self) -> Vec<site_core::jobs::Task> {
+        vec![webhooks::task()]
+    }
+
     fn jobs(&self) -> Vec<site_core::app::Job> {
         use site_core::app::Job;
         vec![
-            Job::new(
-                "process-payment-webhooks",
-                std::time::Duration::from_secs(2),
-                |env| {
-                    let on_paid =
-                        webhooks::receipt(env.renderer.clone(), env.config.site_url.clone());
-                    webhooks::process_due(&env.db, &on_paid)
-                },
-            ),
             // The demo gateway's own work, as its service would do it.
             Job::new(
-                "demo-pay-webhooks",
+                "payments.send_demo_webhooks",
                 std::time::Duration::from_secs(2),
                 |env| {
                     gateway::deliver_due(
@@ -165,12 +160,12 @@ impl site_core::app::App for PaymentsApp {
                 },
             ),
             Job::new(
-                "demo-pay-expiry",
+                "payments.expire_demo_payments",
                 std::time::Duration::from_secs(60),
                 |env| Ok(gateway::expire(&mut *env.db.get()?, site_core::now())?),
             ),
             site_core::app::Job::new(
-                "release-unpaid-orders",
+                "payments.release_unpaid_orders",
                 std::time::Duration::from_secs(60),
                 |env| {
                     holds::release_unpaid_orders(

@@ -24,6 +24,14 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// How long a worker holds an event it is processing.
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// The job that processes one stored event (queued with it).
+pub const PROCESS_WEBHOOK: &str = "payments.process_webhook";
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ProcessArgs {
+    event: i64,
+}
+
 /// Stores `event` unless it was stored before; its row id when new.
 pub fn store(
     conn: &mut DbConn,
@@ -42,11 +50,21 @@ pub fn store(
                 e::received_at.eq(site_core::now()),
             ))
             .execute(conn)?;
-        e::table
+        let id = e::table
             .filter(e::provider.eq(provider))
             .filter(e::event_id.eq(&event.id))
             .select(e::id)
-            .first(conn)
+            .first(conn)?;
+        // Processing waits in the jobs table from the same commit: a crash
+        // right after the answer loses nothing.
+        site_core::jobs::enqueue_at(
+            conn,
+            PROCESS_WEBHOOK,
+            &ProcessArgs { event: id },
+            site_core::now(),
+            20,
+        )?;
+        Ok(id)
     });
     match inserted {
         Ok(id) => Ok(Some(id)),
@@ -61,8 +79,10 @@ pub fn store(
 pub enum Processed {
     /// Processed now (its effects, if any, were applied).
     Done,
-    /// Processed before, or being processed by another worker right now.
+    /// Processed before.
     Skipped,
+    /// Being processed by another worker right now.
+    Busy,
 }
 
 /// Processes stored event `id` once: takes a lease on it, applies it and
@@ -81,7 +101,15 @@ pub fn process(conn: &mut DbConn, id: i64, on_paid: &OnPaid<'_>) -> anyhow::Resu
     ))
     .execute(conn)?;
     if leased == 0 {
-        return Ok(Processed::Skipped);
+        let processed = e::table
+            .find(id)
+            .select(e::processed_at.is_not_null())
+            .first::<bool>(conn)
+            .optional()?;
+        return Ok(match processed {
+            Some(false) => Processed::Busy,
+            _ => Processed::Skipped,
+        });
     }
     let applied = write_transaction(conn, |conn| -> anyhow::Result<Processed> {
         let (payload, processed_at): (String, Option<NaiveDateTime>) = e::table
@@ -103,12 +131,12 @@ pub fn process(conn: &mut DbConn, id: i64, on_paid: &OnPaid<'_>) -> anyhow::Resu
         Ok(Processed::Done)
     });
     if let Err(err) = &applied {
-        // Keep it for the job, after a pause.
+        // Kept for its job, which paces the retries.
         tracing::warn!(event = id, error = %err, "webhook event not processed; will retry");
         diesel::update(e::table.find(id))
             .set((
                 e::last_error.eq(err.to_string()),
-                e::locked_until.eq(site_core::now() + LEASE),
+                e::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
     }
@@ -219,25 +247,21 @@ fn apply(
     Ok(None)
 }
 
-/// Processes every stored event not processed yet (oldest first). Returns
-/// how many were processed.
-pub fn process_due(db: &Database, on_paid: &OnPaid<'_>) -> anyhow::Result<usize> {
-    let mut conn = db.get()?;
-    let now = site_core::now();
-    let due: Vec<i64> = e::table
-        .filter(e::processed_at.is_null())
-        .filter(e::locked_until.is_null().or(e::locked_until.lt(now)))
-        .order(e::id.asc())
-        .limit(200)
-        .select(e::id)
-        .load(&mut conn)?;
-    let mut done = 0;
-    for id in due {
-        if let Ok(Processed::Done) = process(&mut conn, id, on_paid) {
-            done += 1;
+/// The task that processes stored events: a crash, an error, or an event
+/// another worker held when the request that stored it tried.
+pub fn task() -> site_core::jobs::Task {
+    site_core::jobs::Task::new(PROCESS_WEBHOOK, |env, job| {
+        let ProcessArgs { event } = job.args()?;
+        let on_paid = receipt(env.renderer.clone(), env.config.site_url.clone());
+        match process(&mut *env.db.get()?, event, &on_paid)? {
+            Processed::Done | Processed::Skipped => Ok(()),
+            Processed::Busy => Err(site_core::jobs::JobError::Retry(
+                "another worker is processing this event".into(),
+            )),
         }
-    }
-    Ok(done)
+    })
+    .max_attempts(20)
+    .first_retry(chrono::TimeDelta::seconds(5))
 }
 
 /// The receipt, queued in the transaction that marks an order paid (or

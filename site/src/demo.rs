@@ -180,6 +180,8 @@ const KEPT: &[&str] = &[
     "accounts_group",
     "accounts_group_permission",
     "core_demo_reset",
+    // Its recurring rows (this job's among them); queued jobs go below.
+    "core_job",
 ];
 /// Tables a reset keeps the staff's rows of.
 const STAFF_ROWS: &[&str] = &[
@@ -188,8 +190,10 @@ const STAFF_ROWS: &[&str] = &[
     "accounts_recovery_code",
 ];
 
-/// The rows migrations put into emptied tables, put back.
-const MIGRATION_ROWS: &str = "INSERT INTO orders_invoice_counter (id, last_number) VALUES (1, 0);";
+/// The rows migrations put into emptied tables, put back, and the queued
+/// jobs (about rows that are gone) dropped.
+const MIGRATION_ROWS: &str = "INSERT INTO orders_invoice_counter (id, last_number) VALUES (1, 0); \
+                              DELETE FROM core_job WHERE every_seconds IS NULL;";
 
 #[derive(QueryableByName)]
 struct TableName {
@@ -295,22 +299,26 @@ pub fn due(conn: &mut DbConn, hours: i64, now: chrono::NaiveDateTime) -> QueryRe
 
 /// The reset, as a job: looks every few minutes, resets when due.
 pub fn job() -> site_core::app::Job {
-    site_core::app::Job::new("demo-reset", std::time::Duration::from_secs(300), |env| {
-        if !env.config.demo {
-            return Ok(0);
-        }
-        let due = due(
-            &mut *env.db.get()?,
-            env.config.demo_reset_hours,
-            site_core::now(),
-        )?;
-        if !due {
-            return Ok(0);
-        }
-        reset(&env.db, &env.config, &Demo::STANDARD)?;
-        tracing::info!("the demo data was reset");
-        Ok(1)
-    })
+    site_core::app::Job::new(
+        "site.demo_reset",
+        std::time::Duration::from_secs(300),
+        |env| {
+            if !env.config.demo {
+                return Ok(0);
+            }
+            let due = due(
+                &mut *env.db.get()?,
+                env.config.demo_reset_hours,
+                site_core::now(),
+            )?;
+            if !due {
+                return Ok(0);
+            }
+            reset(&env.db, &env.config, &Demo::STANDARD)?;
+            tracing::info!("the demo data was reset");
+            Ok(1)
+        },
+    )
 }
 
 /// In demo mode, the shared staff login's own account cannot be changed

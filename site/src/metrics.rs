@@ -2,7 +2,7 @@
 //! `SHOP_METRICS_TOKEN` is set, and answers only requests bearing it
 //! (`Authorization: Bearer <token>`). Besides this process's request and
 //! job counters it reports, at scrape time, the database pool's use, the
-//! backlogs of webhooks and mail, and the paid orders and revenue.
+//! backlogs of jobs, webhooks and mail, and the paid orders and revenue.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -55,6 +55,9 @@ fn refresh(db: &Database) -> anyhow::Result<()> {
     METRICS
         .mail_failed
         .set(mail(site_core::mail::outbox::Status::Failed, &mut conn)?);
+    let (jobs_waiting, jobs_failed) = site_core::jobs::backlog(&mut conn)?;
+    METRICS.jobs_waiting.set(jobs_waiting);
+    METRICS.jobs_failed.set(jobs_failed);
     // Raw SQL: the sum comes back as the same BIGINT on both backends.
     let paid = diesel::sql_query(
         "SELECT currency, COUNT(*) AS orders, CAST(COALESCE(SUM(total_minor), 0) AS BIGINT) AS total \

@@ -78,8 +78,14 @@ pub trait App: Send + Sync + 'static {
         Vec::new()
     }
 
-    /// Work the server (or `site worker`) does on a timer.
+    /// Work the server (or `site worker`) does on a timer: one run per
+    /// period across every worker (see `crate::jobs`).
     fn jobs(&self) -> Vec<Job> {
+        Vec::new()
+    }
+
+    /// What runs the jobs the app queues (`crate::jobs::enqueue`).
+    fn tasks(&self) -> Vec<crate::jobs::Task> {
         Vec::new()
     }
 

@@ -1,6 +1,7 @@
 //! What the shop's platform contributes as an app: its templates and flash
-//! messages, the admin's own pages, outgoing email in the admin, and the
-//! jobs that deliver email and clear expired sessions.
+//! messages, the admin's own pages, outgoing email and background jobs in
+//! the admin, the task that sends email and the job that clears expired
+//! sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,9 +10,6 @@ use crate::admin::ModelAdmin;
 use crate::app::{App, Job};
 use crate::templates::{ContextProcessor, TemplateSource};
 use crate::urls::Route;
-
-/// How often the worker looks for email to send.
-pub const MAIL_POLL: Duration = Duration::from_secs(2);
 
 pub struct CoreApp;
 
@@ -37,26 +35,21 @@ impl App for CoreApp {
     }
 
     fn admin_models(&self) -> Vec<Arc<dyn ModelAdmin>> {
-        vec![Arc::new(crate::mail::admin::OutboxAdmin::default())]
+        vec![
+            Arc::new(crate::mail::admin::OutboxAdmin::default()),
+            Arc::new(crate::jobs::admin::JobAdmin::default()),
+        ]
+    }
+
+    fn tasks(&self) -> Vec<crate::jobs::Task> {
+        vec![crate::mail::outbox::task()]
     }
 
     fn jobs(&self) -> Vec<Job> {
-        vec![
-            Job::new("deliver-mail", MAIL_POLL, |env| {
-                let report = crate::mail::outbox::deliver_due(&env.db, &env.mailer, crate::now())?;
-                if report.deferred + report.failed > 0 {
-                    tracing::warn!(
-                        sent = report.sent,
-                        deferred = report.deferred,
-                        failed = report.failed,
-                        "mail delivery round"
-                    );
-                }
-                Ok(report.sent)
-            }),
-            Job::new("clear-sessions", Duration::from_secs(3600), |env| {
-                Ok(crate::db::clear_expired_sessions(&mut *env.db.get()?)?)
-            }),
-        ]
+        vec![Job::new(
+            "core.clear_sessions",
+            Duration::from_secs(3600),
+            |env| Ok(crate::db::clear_expired_sessions(&mut *env.db.get()?)?),
+        )]
     }
 }

@@ -14,6 +14,7 @@ pub mod forms;
 pub mod hooks;
 pub mod http;
 pub mod images;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod money;

@@ -23,6 +23,9 @@ pub struct Metrics {
     pub webhooks_waiting: IntGauge,
     pub mail_waiting: IntGauge,
     pub mail_failed: IntGauge,
+    /// Background jobs due and not claimed yet, and failed for good.
+    pub jobs_waiting: IntGauge,
+    pub jobs_failed: IntGauge,
     pub orders_paid: IntGauge,
     /// Paid orders' totals, in minor units, by currency.
     pub revenue_minor: IntGaugeVec,
@@ -61,6 +64,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
     )?;
     let mail_waiting = gauge("mail_waiting", "Emails queued and not sent yet")?;
     let mail_failed = gauge("mail_failed", "Emails that failed for good")?;
+    let jobs_waiting = gauge("jobs_waiting", "Background jobs due and not started yet")?;
+    let jobs_failed = gauge("jobs_failed", "Background jobs that failed for good")?;
     let orders_paid = gauge("orders_paid", "Orders paid, ever")?;
     let revenue_minor = IntGaugeVec::new(
         Opts::new("revenue_paid_minor", "Paid orders' totals, in minor units"),
@@ -80,6 +85,8 @@ fn build() -> Result<Metrics, prometheus::Error> {
         webhooks_waiting,
         mail_waiting,
         mail_failed,
+        jobs_waiting,
+        jobs_failed,
         orders_paid,
         revenue_minor,
     })

@@ -114,12 +114,42 @@ async fn a_public_demo_shows_its_logins_lets_staff_look_and_resets_its_data() {
     // 2 demo customers, the viewer, the operator, the visitor.
     assert_eq!(before.2, 5);
 
+    use site_core::schema::core_job as j;
+    site::jobs::runner(&site::apps(&app.config))
+        .schedule(&mut app.conn())
+        .unwrap();
+    let jobs = |recurring: bool| -> i64 {
+        let q = j::table.into_boxed();
+        let q = if recurring {
+            q.filter(j::every_seconds.is_not_null())
+        } else {
+            q.filter(j::every_seconds.is_null())
+        };
+        q.count().get_result(&mut *app.conn()).unwrap()
+    };
+    let recurring = jobs(true);
+    assert!(recurring >= 5, "{recurring} recurring jobs");
+    assert!(jobs(false) > 0, "the visitor's order queued its emails");
+
     let now = site_core::now();
     assert!(!site::demo::due(&mut app.conn(), 6, now).unwrap());
     let later = now + chrono::TimeDelta::hours(6);
     assert!(site::demo::due(&mut app.conn(), 6, later).unwrap());
     site::demo::reset(&app.db, &app.config, &SMALL).unwrap();
     assert!(!site::demo::due(&mut app.conn(), 6, later).unwrap());
+    assert_eq!(jobs(true), recurring, "the recurring jobs stay scheduled");
+    // Queued jobs about wiped rows are gone: what is queued now is the
+    // seeded demo's own email.
+    let queued: Vec<String> = j::table
+        .filter(j::every_seconds.is_null())
+        .select(j::payload)
+        .load(&mut *app.conn())
+        .unwrap();
+    let waiting = app.outbox(site_core::mail::outbox::Status::Pending);
+    assert_eq!(queued.len(), waiting.len(), "{queued:?}");
+    for m in waiting {
+        assert!(queued.contains(&format!("{{\"outbox\":{}}}", m.id)));
+    }
 
     assert_eq!(
         counts(&app),

@@ -23,6 +23,7 @@ mod demo;
 mod emails;
 mod holds;
 mod invoices;
+mod jobs;
 mod mail;
 mod passwords;
 mod payments;

@@ -568,6 +568,8 @@ async fn metrics_exist_only_with_a_token_and_count_requests_orders_and_revenue()
         "the receipt and the confirmation"
     );
     assert!(has("shop_webhook_events_waiting "));
+    assert!(has("shop_jobs_waiting "), "{body}");
+    assert!(has("shop_jobs_failed 0"), "{body}");
 }
 
 /// The migration that rebuilds the payment tables (SQLite cannot change a

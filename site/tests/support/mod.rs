@@ -351,15 +351,50 @@ impl TestApp {
         .await
     }
 
-    /// Processes stored webhook events left unprocessed (as the job does).
+    /// What the apps' jobs get.
+    pub fn job_env(&self) -> site_core::app::JobEnv {
+        site_core::app::JobEnv {
+            db: self.db.clone(),
+            mailer: self.mailer.clone(),
+            config: self.config.clone(),
+            renderer: self.renderer.clone(),
+            secret: self
+                .config
+                .secret_key
+                .as_deref()
+                .expect("a test secret")
+                .into(),
+        }
+    }
+
+    /// Runs the queued jobs of `kinds` (every kind when `None`) due at
+    /// `now`, as a worker would (the test server runs none); what ran.
+    pub async fn run_jobs_at(
+        &self,
+        kinds: Option<&[&'static str]>,
+        now: chrono::NaiveDateTime,
+    ) -> Vec<site_core::jobs::Ran> {
+        let env = self.job_env();
+        let apps = site::apps(&self.config);
+        let kinds = kinds.map(<[_]>::to_vec);
+        actix_web::web::block(move || {
+            let runner = site::jobs::runner(&apps);
+            runner.run_due(&env, kinds.as_deref(), now)
+        })
+        .await
+        .unwrap()
+        .expect("running jobs")
+    }
+
+    /// Processes stored webhook events left unprocessed (as the job does);
+    /// how many jobs ran.
     pub async fn process_webhooks(&self) -> usize {
-        let db = self.db.clone();
-        let on_paid =
-            payments::webhooks::receipt(self.renderer.clone(), self.config.site_url.clone());
-        actix_web::web::block(move || payments::webhooks::process_due(&db, &on_paid))
-            .await
-            .unwrap()
-            .expect("webhook processing")
+        self.run_jobs_at(
+            Some(&[payments::webhooks::PROCESS_WEBHOOK]),
+            site_core::now(),
+        )
+        .await
+        .len()
     }
 
     pub fn backend(&self) -> &'static str {

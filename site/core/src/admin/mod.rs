@@ -77,6 +77,31 @@ pub fn activation_message(n: usize, singular: &str, plural: &str, active: bool) 
     }
 }
 
+/// What a "retry" action says after queueing `queued` of `asked` failed
+/// objects again ("2 messages were queued again; 1 had not failed and was
+/// left as it was.").
+pub fn retry_message(
+    queued: usize,
+    asked: usize,
+    singular: &str,
+    plural: &str,
+    done: &str,
+) -> String {
+    let were = |n: usize| if n == 1 { "was" } else { "were" };
+    let noun = |n: usize| if n == 1 { singular } else { plural };
+    match (queued, asked.saturating_sub(queued)) {
+        (0, _) => format!("None of those {plural} had failed, so none was queued again."),
+        (n, 0) => format!("{n} {} {} {done}.", noun(n), were(n)),
+        (n, s) => format!(
+            "{n} {} {} {done}; {s} had not failed and {} left as {}.",
+            noun(n),
+            were(n),
+            were(s),
+            if s == 1 { "it was" } else { "they were" }
+        ),
+    }
+}
+
 /// What deleting an object would do, for the confirmation page.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DeletePlan {

@@ -167,28 +167,13 @@ impl ModelAdmin for OutboxAdmin {
                 queued += 1;
             }
         }
-        let skipped = ids.len() - queued;
-        Ok(match (queued, skipped) {
-            (0, _) => "None of those messages had failed, so none was queued again.".into(),
-            (n, 0) => format!(
-                "{n} {} queued again.",
-                if n == 1 {
-                    "message was"
-                } else {
-                    "messages were"
-                }
-            ),
-            (n, s) => format!(
-                "{n} {} queued again; {s} had not failed and {} left as {}.",
-                if n == 1 {
-                    "message was"
-                } else {
-                    "messages were"
-                },
-                if s == 1 { "was" } else { "were" },
-                if s == 1 { "it was" } else { "they were" }
-            ),
-        })
+        Ok(crate::admin::retry_message(
+            queued,
+            ids.len(),
+            "message",
+            "messages",
+            "queued again",
+        ))
     }
 
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {

@@ -1,11 +1,12 @@
-//! The outbox: email waits in `core_outbox` until the mail worker has
-//! handed it to the mail server. A message is written in the transaction
-//! of the change that causes it, so a rolled-back change sends nothing and
+//! The outbox: email waits in `core_outbox` until a worker has handed it
+//! to the mail server. A message and the job that sends it
+//! (`core.send_email`, see `crate::jobs`) are written in the transaction of
+//! the change that causes them, so a rolled-back change sends nothing and
 //! a committed one always sends, even if the mail server is down for hours.
 //!
-//! Delivery claims a row with a conditional UPDATE (a lease), so two
-//! workers (the server's and `site worker`) never send the same message
-//! twice. Every attempt carries the same Message-ID.
+//! The job's lease keeps two workers from sending the same message; the
+//! message keeps what became of it for staff. Every attempt carries the
+//! same Message-ID.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -13,21 +14,29 @@ use serde::Serialize;
 
 use super::{Email, Mailer};
 use crate::db::{Database, DbConn};
+use crate::jobs::{JobError, JobRow, Outcome, Task};
 use crate::schema::core_outbox as o;
 
 /// After this many failed attempts a message is marked failed and waits
 /// for staff (the delays add up to about a day).
 pub const MAX_ATTEMPTS: i32 = 12;
 
-/// How long a worker owns a claimed message; longer than any SMTP timeout.
-const LEASE_SECONDS: i64 = 300;
+/// The job that sends one message.
+pub const SEND_EMAIL: &str = "core.send_email";
+
+/// The wait after the first failure; it doubles after each.
+const FIRST_RETRY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize)]
+struct SendArgs {
+    outbox: i64,
+}
 
 crate::text_enum! {
     /// Where a message is: waiting (for its first attempt or a retry),
-    /// being sent by a worker, sent, or failed for good.
+    /// sent, or failed for good.
     pub enum Status {
         Pending = "pending",
-        Sending = "sending",
         Sent = "sent",
         Failed = "failed",
     }
@@ -37,7 +46,6 @@ impl Status {
     pub fn label(self) -> &'static str {
         match self {
             Status::Pending => "Waiting",
-            Status::Sending => "Sending",
             Status::Sent => "Sent",
             Status::Failed => "Failed",
         }
@@ -56,7 +64,6 @@ pub struct OutboxMessage {
     pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
-    pub claimed_until: Option<NaiveDateTime>,
     pub last_error: String,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
@@ -76,13 +83,14 @@ impl OutboxMessage {
 /// Queues `email`; it is sent once the surrounding transaction commits.
 pub fn enqueue(conn: &mut DbConn, email: &Email) -> QueryResult<()> {
     let now = crate::now();
+    let message_id = crate::random_token(32);
     diesel::insert_into(o::table)
         .values((
             o::recipient.eq(&email.to),
             o::subject.eq(&email.subject),
             o::text_body.eq(&email.text),
             o::html_body.eq(&email.html),
-            o::message_id.eq(crate::random_token(32)),
+            o::message_id.eq(&message_id),
             o::status.eq(Status::Pending),
             o::attempts.eq(0),
             o::next_attempt_at.eq(now),
@@ -90,13 +98,16 @@ pub fn enqueue(conn: &mut DbConn, email: &Email) -> QueryResult<()> {
             o::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
+    let outbox = o::table
+        .filter(o::message_id.eq(&message_id))
+        .select(o::id)
+        .first(conn)?;
+    crate::jobs::enqueue_at(conn, SEND_EMAIL, &SendArgs { outbox }, now, MAX_ATTEMPTS)
 }
 
 /// The wait before attempt `attempts + 1`: 30 s, doubling, at most 6 h.
 pub fn retry_delay(attempts: i32) -> chrono::TimeDelta {
-    let exp = attempts.clamp(1, 16) - 1;
-    chrono::TimeDelta::seconds((30i64 << exp).min(6 * 3600))
+    crate::jobs::retry_delay(FIRST_RETRY, attempts)
 }
 
 /// What one delivery round did.
@@ -115,112 +126,87 @@ impl Delivery {
     }
 }
 
-fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<i64>> {
-    o::table
-        .filter(
-            o::status
-                .eq(Status::Pending)
-                .and(o::next_attempt_at.le(now))
-                .or(o::status.eq(Status::Sending).and(o::claimed_until.lt(now))),
-        )
-        .order(o::id)
-        .select(o::id)
-        .limit(limit)
-        .load(conn)
-}
-
-/// Takes the message for this worker if nobody else has it. The lease runs
-/// from the real clock (a round can take long with a slow server), and
-/// its end doubles as this claim's token.
-fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<Option<OutboxMessage>> {
-    let lease = now.max(crate::now()) + chrono::TimeDelta::seconds(LEASE_SECONDS);
-    let claimed = diesel::update(
-        o::table.find(id).filter(
-            o::status
-                .eq(Status::Pending)
-                .and(o::next_attempt_at.le(now))
-                .or(o::status.eq(Status::Sending).and(o::claimed_until.lt(now))),
-        ),
-    )
-    .set((
-        o::status.eq(Status::Sending),
-        o::claimed_until.eq(Some(lease)),
-        o::attempts.eq(o::attempts + 1),
-    ))
-    .execute(conn)?;
-    if claimed == 0 {
-        return Ok(None);
-    }
-    o::table
-        .find(id)
+/// Sends the message of one `core.send_email` job and records on it what
+/// happened. Holds no connection while talking to the mail server.
+pub fn send(db: &Database, mailer: &Mailer, job: &JobRow) -> Result<(), JobError> {
+    let SendArgs { outbox } = job.args()?;
+    let Some(msg) = o::table
+        .find(outbox)
         .select(OutboxMessage::as_select())
-        .first(conn)
-        .map(Some)
-}
-
-/// Sends every message that is due at `now` (tests pass a later `now`
-/// instead of waiting out the backoff). Holds no connection while talking
-/// to the mail server.
-pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow::Result<Delivery> {
-    let mut report = Delivery::default();
-    loop {
-        let ids = due(&mut *db.get()?, now, 50)?;
-        let mut progressed = false;
-        for id in &ids {
-            let Some(msg) = claim(&mut *db.get()?, *id, now)? else {
-                continue;
-            };
-            progressed = true;
-            let message_id = format!("<{}@{}>", msg.message_id, mailer.domain());
-            let outcome = mailer.send(&msg.email(), Some(&message_id));
-            let mut conn = db.get()?;
-            // Still ours: nobody re-claimed it after the lease ran out.
-            let row = o::table
-                .find(msg.id)
-                .filter(o::status.eq(Status::Sending))
-                .filter(o::claimed_until.eq(msg.claimed_until));
-            match outcome {
-                Ok(()) => {
-                    diesel::update(row)
-                        .set((
-                            o::status.eq(Status::Sent),
-                            o::sent_at.eq(Some(crate::now())),
-                            o::claimed_until.eq(None::<NaiveDateTime>),
-                            o::last_error.eq(""),
-                        ))
-                        .execute(&mut conn)?;
-                    report.sent += 1;
-                }
-                Err(e) if e.is_permanent() || msg.attempts >= MAX_ATTEMPTS => {
-                    tracing::error!(outbox_id = msg.id, to = %msg.recipient, attempts = msg.attempts, error = %e, "email failed for good; staff can retry it");
-                    diesel::update(row)
-                        .set((
-                            o::status.eq(Status::Failed),
-                            o::claimed_until.eq(None::<NaiveDateTime>),
-                            o::last_error.eq(e.to_string()),
-                        ))
-                        .execute(&mut conn)?;
-                    report.failed += 1;
-                }
-                Err(e) => {
-                    let next = now + retry_delay(msg.attempts);
-                    tracing::warn!(outbox_id = msg.id, attempts = msg.attempts, error = %e, retry_at = %next, "email not sent; will retry");
-                    diesel::update(row)
-                        .set((
-                            o::status.eq(Status::Pending),
-                            o::claimed_until.eq(None::<NaiveDateTime>),
-                            o::next_attempt_at.eq(next),
-                            o::last_error.eq(e.to_string()),
-                        ))
-                        .execute(&mut conn)?;
-                    report.deferred += 1;
-                }
-            }
+        .first(&mut *db.get()?)
+        .optional()?
+    else {
+        // Deleted by staff: nothing to send.
+        return Ok(());
+    };
+    if msg.status == Status::Sent {
+        return Ok(());
+    }
+    let message_id = format!("<{}@{}>", msg.message_id, mailer.domain());
+    let outcome = mailer.send(&msg.email(), Some(&message_id));
+    let mut conn = db.get()?;
+    let row = o::table.find(msg.id);
+    match &outcome {
+        Ok(()) => {
+            diesel::update(row)
+                .set((
+                    o::status.eq(Status::Sent),
+                    o::attempts.eq(job.attempts),
+                    o::sent_at.eq(Some(crate::now())),
+                    o::last_error.eq(""),
+                ))
+                .execute(&mut conn)?;
+            Ok(())
         }
-        if ids.len() < 50 || !progressed {
-            return Ok(report);
+        Err(e) if e.is_permanent() || job.last_attempt() => {
+            tracing::error!(outbox_id = msg.id, to = %msg.recipient, attempts = job.attempts, error = %e, "email failed for good; staff can retry it");
+            diesel::update(row)
+                .set((
+                    o::status.eq(Status::Failed),
+                    o::attempts.eq(job.attempts),
+                    o::last_error.eq(e.to_string()),
+                ))
+                .execute(&mut conn)?;
+            Err(JobError::Permanent(e.to_string()))
+        }
+        Err(e) => {
+            diesel::update(row)
+                .set((
+                    o::status.eq(Status::Pending),
+                    o::attempts.eq(job.attempts),
+                    o::next_attempt_at.eq(crate::now() + retry_delay(job.attempts)),
+                    o::last_error.eq(e.to_string()),
+                ))
+                .execute(&mut conn)?;
+            Err(JobError::Retry(e.to_string()))
         }
     }
+}
+
+/// Sends every message that is due at `now` with `mailer` (tests pass a
+/// later `now` instead of waiting out the backoff, and their own mailer);
+/// each message gets one attempt.
+pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow::Result<Delivery> {
+    let outcomes = crate::jobs::run_kind(db, SEND_EMAIL, now, FIRST_RETRY, |job| {
+        send(db, mailer, job)
+    })?;
+    let mut report = Delivery::default();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Done => report.sent += 1,
+            Outcome::Retry(_) => report.deferred += 1,
+            Outcome::Failed => report.failed += 1,
+            Outcome::Lost => {}
+        }
+    }
+    Ok(report)
+}
+
+/// The task that sends queued email, for the workers.
+pub fn task() -> Task {
+    Task::new(SEND_EMAIL, |env, job| send(&env.db, &env.mailer, job))
+        .max_attempts(MAX_ATTEMPTS)
+        .first_retry(FIRST_RETRY)
 }
 
 /// Messages in `status`, newest first.
@@ -235,14 +221,19 @@ pub fn list(conn: &mut DbConn, status: Status, limit: i64) -> QueryResult<Vec<Ou
 
 /// Puts a failed message back in the queue with a fresh set of attempts.
 pub fn retry(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
-    diesel::update(o::table.find(id).filter(o::status.eq(Status::Failed)))
+    let now = crate::now();
+    let again = diesel::update(o::table.find(id).filter(o::status.eq(Status::Failed)))
         .set((
             o::status.eq(Status::Pending),
             o::attempts.eq(0),
-            o::next_attempt_at.eq(crate::now()),
+            o::next_attempt_at.eq(now),
         ))
-        .execute(conn)
-        .map(|n| n == 1)
+        .execute(conn)?
+        == 1;
+    if again {
+        crate::jobs::retry_or_enqueue(conn, SEND_EMAIL, &SendArgs { outbox: id })?;
+    }
+    Ok(again)
 }
 
 #[cfg(test)]

@@ -10,6 +10,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Background work: queued jobs and one row per recurring job.
+    core_job (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        every_seconds -> Nullable<Integer>,
+        status -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claim_token -> Text,
+        claimed_by -> Text,
+        last_error -> Text,
+        created_at -> Timestamp,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Outgoing email, delivered by the mail worker.
     core_outbox (id) {
         id -> BigInt,
@@ -21,7 +41,6 @@ diesel::table! {
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
-        claimed_until -> Nullable<Timestamp>,
         last_error -> Text,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,

@@ -28,6 +28,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts_user_permission,
     core_session,
     core_outbox,
+    core_job,
     admin_log,
     cart_line,
     products_category,
