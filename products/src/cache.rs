@@ -3,13 +3,23 @@
 //! (`SHOP_CATALOGUE_CACHE_SECONDS`), so every app server sees a change
 //! within it without any invalidation messages; a TTL of zero turns the
 //! cache off. Searches are never cached.
+//!
+//! Two tiers: this process's memory, then, with `REDIS_URL`, Redis
+//! ([`SharedCache`]), so what one server counted the others reuse: at a
+//! million products a count costs far more than the round trip. A page
+//! fills the memory tier from Redis before its database work
+//! ([`CatalogueCache::fetch_shared`]) and shares what it computed after
+//! ([`CatalogueCache::share`]). Values keep the time they were computed
+//! across tiers, so no copy outlives the TTL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::QueryResult;
+use serde::{Deserialize, Serialize};
 use site_core::db::DbConn;
+use site_core::http::shared_cache::SharedCache;
 
 use crate::domain::Listing;
 use crate::models::{Category, Product};
@@ -18,16 +28,55 @@ type CountKey = (Option<i64>, bool);
 
 /// A listing's size: exact, or an estimate of a catalogue too large to
 /// count on every page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
     pub n: i64,
     pub estimated: bool,
 }
 
+/// A value in memory: when it was computed, and whether Redis has it.
+#[derive(Clone)]
+struct Entry<T> {
+    at: Instant,
+    value: T,
+    shared: bool,
+}
+
+impl<T> Entry<T> {
+    fn new(value: T) -> Self {
+        Entry {
+            at: Instant::now(),
+            value,
+            shared: false,
+        }
+    }
+
+    /// A value another server computed `age` ago.
+    fn from_shared(value: T, age: Duration) -> Option<Self> {
+        Some(Entry {
+            at: Instant::now().checked_sub(age)?,
+            value,
+            shared: true,
+        })
+    }
+}
+
+const CATEGORIES: &str = "catalogue:categories";
+
+/// The Redis name of a listing's count: by category slug (a page knows the
+/// slug before it has the categories), or `all`.
+fn count_name(slug: Option<&str>, in_stock_only: bool) -> String {
+    format!(
+        "catalogue:count:{}:{}",
+        slug.map_or("all".to_string(), |s| format!("c-{s}")),
+        u8::from(in_stock_only)
+    )
+}
+
 pub struct CatalogueCache {
     ttl: Duration,
-    categories: Mutex<Option<(Instant, Arc<Vec<Category>>)>>,
-    counts: Mutex<HashMap<CountKey, (Instant, Count)>>,
+    categories: Mutex<Option<Entry<Arc<Vec<Category>>>>>,
+    counts: Mutex<HashMap<CountKey, Entry<Count>>>,
 }
 
 impl CatalogueCache {
@@ -43,22 +92,130 @@ impl CatalogueCache {
         at.elapsed() < self.ttl
     }
 
+    fn cached_categories(&self) -> Option<Arc<Vec<Category>>> {
+        let held = self.categories.lock().unwrap_or_else(|e| e.into_inner());
+        held.as_ref()
+            .filter(|e| self.fresh(e.at))
+            .map(|e| e.value.clone())
+    }
+
+    fn cached_count(&self, key: &CountKey) -> Option<Count> {
+        let held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        held.get(key).filter(|e| self.fresh(e.at)).map(|e| e.value)
+    }
+
+    /// Fills this process's tier from Redis with what it lacks: the
+    /// categories, and the count of the listing of category `slug` (all
+    /// products when `None`) a page is about to show. Searches have no
+    /// count to fetch (`count: None`).
+    pub async fn fetch_shared(
+        &self,
+        shared: Option<&SharedCache>,
+        count: Option<(Option<&str>, bool)>,
+    ) {
+        let Some(shared) = shared.filter(|_| !self.ttl.is_zero()) else {
+            return;
+        };
+        let mut categories = self.cached_categories();
+        if categories.is_none() {
+            if let Some(Some((cats, age))) = shared
+                .get::<Vec<Category>>(&[CATEGORIES.to_string()])
+                .await
+                .pop()
+            {
+                let cats = Arc::new(cats);
+                if let Some(entry) = Entry::from_shared(cats.clone(), age) {
+                    if self.fresh(entry.at) {
+                        *self.categories.lock().unwrap_or_else(|e| e.into_inner()) = Some(entry);
+                        categories = Some(cats);
+                    }
+                }
+            }
+        }
+        let (Some((slug, in_stock)), Some(categories)) = (count, categories) else {
+            return;
+        };
+        let category_id = match slug {
+            None => None,
+            Some(s) => match categories.iter().find(|c| c.slug == s) {
+                Some(c) => Some(c.id),
+                None => return,
+            },
+        };
+        let key = (category_id, in_stock);
+        if self.cached_count(&key).is_some() {
+            return;
+        }
+        if let Some(Some((n, age))) = shared
+            .get::<Count>(&[count_name(slug, in_stock)])
+            .await
+            .pop()
+        {
+            if let Some(entry) = Entry::from_shared(n, age).filter(|e| self.fresh(e.at)) {
+                self.counts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, entry);
+            }
+        }
+    }
+
+    /// Puts in Redis what this process computed and has not shared yet.
+    pub async fn share(&self, shared: Option<&SharedCache>) {
+        let Some(shared) = shared.filter(|_| !self.ttl.is_zero()) else {
+            return;
+        };
+        let categories = {
+            let mut held = self.categories.lock().unwrap_or_else(|e| e.into_inner());
+            held.as_mut().and_then(|e| {
+                let new = !e.shared && self.fresh(e.at);
+                e.shared = true;
+                new.then(|| (e.value.clone(), e.at.elapsed()))
+            })
+        };
+        let counts: Vec<(CountKey, Count, Duration)> = {
+            let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            held.iter_mut()
+                .filter(|(_, e)| !e.shared && self.fresh(e.at))
+                .map(|(k, e)| {
+                    e.shared = true;
+                    (*k, e.value, e.at.elapsed())
+                })
+                .collect()
+        };
+        if let Some((cats, age)) = &categories {
+            shared
+                .put(&[(CATEGORIES.to_string(), cats.as_ref(), *age)], self.ttl)
+                .await;
+        }
+        if counts.is_empty() {
+            return;
+        }
+        let Some(cats) = categories.map(|c| c.0).or_else(|| self.cached_categories()) else {
+            return;
+        };
+        let named: Vec<(String, Count, Duration)> = counts
+            .into_iter()
+            .filter_map(|((category, in_stock), n, age)| {
+                let slug = match category {
+                    None => None,
+                    Some(id) => Some(cats.iter().find(|c| c.id == id)?.slug.as_str()),
+                };
+                Some((count_name(slug, in_stock), n, age))
+            })
+            .collect();
+        shared.put(&named, self.ttl).await;
+    }
+
     /// All categories, ordered by name.
     pub fn categories(&self, conn: &mut DbConn) -> QueryResult<Arc<Vec<Category>>> {
-        if let Some((at, cats)) = self
-            .categories
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            if self.fresh(*at) {
-                return Ok(cats.clone());
-            }
+        if let Some(cats) = self.cached_categories() {
+            return Ok(cats);
         }
         let cats = Arc::new(Category::all(conn)?);
         if !self.ttl.is_zero() {
             *self.categories.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some((Instant::now(), cats.clone()));
+                Some(Entry::new(cats.clone()));
         }
         Ok(cats)
     }
@@ -78,15 +235,8 @@ impl CatalogueCache {
             });
         }
         let key = (listing.category_id, listing.in_stock_only);
-        if let Some((at, n)) = self
-            .counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            if self.fresh(*at) {
-                return Ok(*n);
-            }
+        if let Some(n) = self.cached_count(&key) {
+            return Ok(n);
         }
         let n = if listing.is_everything() {
             let (n, estimated) = Product::everything_count(conn, listing)?;
@@ -98,7 +248,7 @@ impl CatalogueCache {
             self.counts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(key, (Instant::now(), n));
+                .insert(key, Entry::new(n));
         }
         Ok(n)
     }

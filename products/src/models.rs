@@ -10,7 +10,7 @@ use site_core::schema::{products_category as c, products_product as p};
 
 use crate::domain::{Listing, SortOrder, COUNT_CAP};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize, serde::Deserialize)]
 #[diesel(table_name = c)]
 pub struct Category {
     pub id: i64,

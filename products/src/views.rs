@@ -9,6 +9,7 @@ use site_core::AppError;
 use crate::cache::CatalogueCache;
 use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
 use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
+use site_core::http::shared_cache::SharedCache;
 
 /// What a card in a grid shows, ready to print: links and prices are made
 /// here once rather than by template calls per card.
@@ -108,9 +109,14 @@ fn cache(rq: &RequestContext) -> Result<web::Data<CatalogueCache>, AppError> {
 
 pub async fn home(rq: RequestContext) -> Result<HttpResponse, AppError> {
     let cache = cache(&rq)?;
-    let (categories, newest) = rq
-        .db(move |conn| Ok((cache.categories(conn)?, newest_cards(conn, HOME_NEWEST)?)))
-        .await?;
+    let shared = SharedCache::of(&rq);
+    cache.fetch_shared(shared.as_ref(), None).await;
+    let (categories, newest) = {
+        let cache = cache.clone();
+        rq.db(move |conn| Ok((cache.categories(conn)?, newest_cards(conn, HOME_NEWEST)?)))
+            .await?
+    };
+    cache.share(shared.as_ref()).await;
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
     ctx.insert("categories", &cards.links(&categories, None)?);
@@ -158,8 +164,13 @@ async fn listing(
 
     let q = query.clone();
     let cache = cache(&rq)?;
+    let shared = SharedCache::of(&rq);
+    let counted = query.is_none().then_some((slug.as_deref(), in_stock_only));
+    cache.fetch_shared(shared.as_ref(), counted).await;
+    let computing = cache.clone();
     let (categories, current, page, rows, estimated, prefix) = rq
         .db(move |conn| {
+            let cache = computing;
             let categories = cache.categories(conn)?;
             let current = match &slug {
                 None => None,
@@ -197,6 +208,7 @@ async fn listing(
             ))
         })
         .await?;
+    cache.share(shared.as_ref()).await;
 
     // Links to other pages keep every other parameter.
     let mut keep = url::form_urlencoded::Serializer::new(String::new());

@@ -34,6 +34,7 @@ mod refunds;
 mod registration;
 mod scale_out;
 mod seo;
+mod shared_cache;
 mod shipping;
 mod taxes;
 mod two_factor;

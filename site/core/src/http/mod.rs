@@ -8,6 +8,7 @@ pub mod flash;
 pub mod pagination;
 pub mod security;
 pub mod session_store;
+pub mod shared_cache;
 
 use actix_session::{Session, SessionExt};
 use actix_web::{
@@ -159,6 +160,13 @@ impl FromRequest for RequestContext {
 }
 
 impl RequestContext {
+    /// The shop's Redis connection, when it has `REDIS_URL`.
+    pub fn redis(&self) -> Option<redis::aio::ConnectionManager> {
+        self.req
+            .app_data::<web::Data<Option<redis::aio::ConnectionManager>>>()
+            .and_then(|r| r.as_ref().clone())
+    }
+
     /// Runs blocking database work on the blocking pool.
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -327,10 +335,7 @@ impl ClientLimit {
     /// Whether this request's client may go on now (counts it if so).
     pub async fn allow(&self, rq: &RequestContext) -> bool {
         let ip = rq.client_ip();
-        let redis = rq
-            .req
-            .app_data::<web::Data<Option<redis::aio::ConnectionManager>>>()
-            .and_then(|r| r.as_ref().clone());
+        let redis = rq.redis();
         let prefix = rq.config.redis_prefix.clone();
         if let Some(conn) = redis {
             match self.count_in_redis(conn, &prefix, ip).await {

@@ -1,0 +1,129 @@
+//! The Redis tier of the caches every app server keeps (with `REDIS_URL`):
+//! what one server computed (a listing's count at a million products, the
+//! category list) the others reuse until it expires, instead of each
+//! computing it once per period. Every value carries the time it was
+//! computed, so a value read from Redis into a local cache is no fresher
+//! than it was: the TTL bounds how stale any server's copy is.
+//!
+//! A cache must never make a page fail: Redis errors and slow answers
+//! (over 250 ms) are logged and the caller computes the value itself.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::RequestContext;
+
+/// How long a page waits for the cache before computing the value itself.
+const PATIENCE: Duration = Duration::from_millis(250);
+
+#[derive(Clone)]
+pub struct SharedCache {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Stamped<T> {
+    /// When the value was computed, in Unix milliseconds.
+    at_ms: u128,
+    value: T,
+}
+
+fn unix_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+impl SharedCache {
+    /// The shared tier, when the shop has Redis.
+    pub fn of(rq: &RequestContext) -> Option<SharedCache> {
+        Some(SharedCache {
+            conn: rq.redis()?,
+            prefix: format!("{}cache:", rq.config.redis_prefix),
+        })
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// The values under `names` (one round trip), each with how long ago it
+    /// was computed; `None` for a value missing, expired or unreadable.
+    pub async fn get<T: DeserializeOwned>(&self, names: &[String]) -> Vec<Option<(T, Duration)>> {
+        let none = || names.iter().map(|_| None).collect();
+        if names.is_empty() {
+            return none();
+        }
+        let keys: Vec<String> = names.iter().map(|n| self.key(n)).collect();
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("MGET");
+        cmd.arg(&keys);
+        let found = match tokio::time::timeout(
+            PATIENCE,
+            cmd.query_async::<Vec<Option<String>>>(&mut conn),
+        )
+        .await
+        {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "shared cache: Redis did not answer; computing here");
+                return none();
+            }
+            Err(_) => {
+                tracing::warn!("shared cache: Redis was slow; computing here");
+                return none();
+            }
+        };
+        let now = unix_ms();
+        found
+            .into_iter()
+            .map(|v| {
+                let s: Stamped<T> = serde_json::from_str(&v?).ok()?;
+                let age = now.saturating_sub(s.at_ms);
+                Some((
+                    s.value,
+                    Duration::from_millis(age.try_into().unwrap_or(u64::MAX)),
+                ))
+            })
+            .collect()
+    }
+
+    /// Stores each `(name, value, age)` until it is `ttl` old.
+    pub async fn put<T: Serialize>(&self, entries: &[(String, T, Duration)], ttl: Duration) {
+        let now = unix_ms();
+        let mut pipe = redis::pipe();
+        let mut any = false;
+        for (name, value, age) in entries {
+            let Some(left) = ttl.checked_sub(*age).filter(|d| !d.is_zero()) else {
+                continue;
+            };
+            let stamped = Stamped {
+                at_ms: now.saturating_sub(age.as_millis()),
+                value,
+            };
+            let Ok(json) = serde_json::to_string(&stamped) else {
+                continue;
+            };
+            pipe.cmd("SET")
+                .arg(self.key(name))
+                .arg(json)
+                .arg("PX")
+                .arg(left.as_millis().max(1) as u64)
+                .ignore();
+            any = true;
+        }
+        if !any {
+            return;
+        }
+        let mut conn = self.conn.clone();
+        match tokio::time::timeout(PATIENCE, pipe.query_async::<()>(&mut conn)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "shared cache: Redis did not store"),
+            Err(_) => tracing::warn!("shared cache: Redis was slow to store"),
+        }
+    }
+}
