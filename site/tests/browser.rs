@@ -311,6 +311,68 @@ async fn cart_count(c: &Client) -> String {
         .unwrap()
 }
 
+/// At 390 px wide nothing scrolls sideways, the cart stays on screen, and
+/// the account links open from a menu (a details element: no script).
+#[actix_web::test]
+async fn on_a_phone_the_cart_and_the_account_menu_stay_on_screen() {
+    let app = TestApp::spawn().await;
+    app.seed(12, 3);
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
+    c.set_window_size(390, 844).await.unwrap();
+    for path in [
+        "/",
+        "/products/",
+        "/products/1/",
+        "/cart/",
+        "/accounts/login/",
+    ] {
+        c.goto(&app.url(path)).await.unwrap();
+        let measured = c
+            .execute(
+                "const widest = [...document.querySelectorAll('body *')]\
+                   .map(e => [e.getBoundingClientRect().right, e.tagName + '.' + e.className])\
+                   .sort((a, b) => b[0] - a[0])[0];\
+                 return [document.documentElement.scrollWidth, window.innerWidth, \
+                 document.querySelector('.cart-link').getBoundingClientRect().right, widest];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let [scroll, inner, cart] = [0, 1, 2].map(|i| measured[i].as_f64().unwrap());
+        assert!(inner <= 400.0, "a phone-sized window: {inner}");
+        assert!(
+            scroll <= inner,
+            "{path}: {scroll} px wide in a {inner} px window (widest: {})",
+            measured[3]
+        );
+        assert!(cart <= inner, "{path}: the cart link ends at {cart} px");
+    }
+    c.goto(&app.url("/products/")).await.unwrap();
+    let login = c
+        .find(Locator::Css("details.menu a[href='/accounts/login/']"))
+        .await
+        .unwrap();
+    assert!(!login.is_displayed().await.unwrap(), "folded away");
+    click(&c, "details.menu > summary").await;
+    assert!(login.is_displayed().await.unwrap());
+    login.click().await.unwrap();
+    wait_path(&c, "/accounts/login/").await;
+    // The categories are one row to scroll sideways, not a screen of links.
+    c.goto(&app.url("/products/")).await.unwrap();
+    let rows = c
+        .execute(
+            "return new Set([...document.querySelectorAll('.filters li')]\
+             .map(li => Math.round(li.getBoundingClientRect().top))).size;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.as_u64(), Some(1));
+}
+
 #[actix_web::test]
 async fn a_customer_registers_verifies_and_finds_their_cart_after_logging_in_again() {
     let app = TestApp::spawn().await;
