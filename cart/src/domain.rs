@@ -135,6 +135,8 @@ impl Cart {
 pub struct PricedLine {
     pub product_id: i64,
     pub name: String,
+    /// For the product page's URL.
+    pub slug: String,
     pub sku: String,
     pub image_url: Option<String>,
     pub unit_price: Money,
@@ -175,6 +177,7 @@ impl PricedCart {
             lines.push(PricedLine {
                 product_id: id,
                 name: p.name.clone(),
+                slug: p.slug.clone(),
                 sku: p.sku.clone(),
                 image_url: p.image_url(),
                 unit_price,

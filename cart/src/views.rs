@@ -46,7 +46,7 @@ pub async fn add(
     let product = rq
         .db(move |conn| Ok(Product::find_active(conn, id)?.0))
         .await?;
-    let back = rq.url("products:detail", &[("id", &id.to_string())])?;
+    let back = products::views::product_url(&rq, product.id, &product.slug)?;
     let quantity = match Quantity::parse(form.get("quantity").map(String::as_str).unwrap_or("")) {
         Ok(q) => q,
         Err(e) => {

@@ -505,7 +505,7 @@ impl ModelAdmin for ProductAdmin {
         match obj.values.get("is_active") {
             Some(Value::Bool(true)) => vec![(
                 "View on site".into(),
-                Link::route("products:detail", &[("id", &obj.id.to_string())]),
+                Link::route("products:detail_by_id", &[("id", &obj.id.to_string())]),
             )],
             _ => Vec::new(),
         }

@@ -10,7 +10,7 @@ pub mod images;
 pub mod import;
 pub mod models;
 pub mod sitemap;
-mod views;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -25,7 +25,9 @@ pub use models::{Category, Product};
 pub const ROUTES: &[Route] = &[
     ("products:home", "/"),
     ("products:list", "/products/"),
-    ("products:detail", "/products/{id}/"),
+    ("products:detail", "/products/{id}/{slug}/"),
+    // The short form (links made before slugs, typed by hand): redirects.
+    ("products:detail_by_id", "/products/{id}/"),
     ("products:category", "/products/category/{slug}/"),
     ("products:robots", "/robots.txt"),
     ("products:sitemap", "/sitemap.xml"),
@@ -42,6 +44,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource(ROUTES, "products:list").route(web::get().to(views::list)))
         .service(resource(ROUTES, "products:category").route(web::get().to(views::category)))
         .service(resource(ROUTES, "products:detail").route(web::get().to(views::detail)))
+        .service(
+            resource(ROUTES, "products:detail_by_id").route(web::get().to(views::detail_by_id)),
+        )
         .service(resource(ROUTES, "products:robots").route(web::get().to(sitemap::robots)))
         .service(resource(ROUTES, "products:sitemap").route(web::get().to(sitemap::index)))
         .service(resource(ROUTES, "products:sitemap_pages").route(web::get().to(sitemap::pages)))

@@ -104,6 +104,7 @@ macro_rules! filter_listing {
 pub struct CardRow {
     pub id: i64,
     pub name: String,
+    pub slug: String,
     pub price_minor: i64,
     pub currency: String,
     pub stock: i64,

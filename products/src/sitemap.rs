@@ -128,14 +128,14 @@ pub async fn products(rq: RequestContext, n: web::Path<String>) -> Result<HttpRe
                 .filter(p::id.between(low, high))
                 .filter(p::is_active.eq(true))
                 .order(p::id)
-                .select((p::id, p::updated_at))
-                .load::<(i64, NaiveDateTime)>(conn)?)
+                .select((p::id, p::slug, p::updated_at))
+                .load::<(i64, String, NaiveDateTime)>(conn)?)
         })
         .await?;
     let base = site_url(&rq);
     let mut urls = Vec::with_capacity(rows.len());
-    for (id, updated) in rows {
-        let path = rq.url("products:detail", &[("id", &id.to_string())])?;
+    for (id, slug, updated) in rows {
+        let path = crate::views::product_url(&rq, id, &slug)?;
         urls.push((format!("{base}{path}"), Some(updated)));
     }
     Ok(answer("application/xml; charset=utf-8", urlset(urls)))

@@ -57,9 +57,7 @@ impl<'a> Cards<'a> {
         Ok(ProductCard {
             id: row.id,
             name: row.name.clone(),
-            url: self
-                .rq
-                .url("products:detail", &[("id", &row.id.to_string())])?,
+            url: product_url(self.rq, row.id, &row.slug)?,
             image_url: if row.image.is_empty() {
                 self.placeholder.clone()
             } else {
@@ -289,10 +287,7 @@ fn seo(
     images: &[crate::images::ProductImage],
 ) -> Result<Seo, AppError> {
     let base = rq.config.site_url.trim_end_matches('/');
-    let canonical = format!(
-        "{base}{}",
-        rq.url("products:detail", &[("id", &product.id.to_string())])?
-    );
+    let canonical = format!("{base}{}", product_url(rq, product.id, &product.slug)?);
     let category_url = format!(
         "{base}{}",
         rq.url("products:category", &[("slug", &category.slug)])?
@@ -360,7 +355,40 @@ fn seo(
     })
 }
 
-pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpResponse, AppError> {
+/// A product page's URL: its id, then its slug for people and search
+/// engines to read.
+pub fn product_url(rq: &RequestContext, id: i64, slug: &str) -> Result<String, AppError> {
+    // A product saved without a slug still has a page.
+    let slug = if slug.is_empty() { "-" } else { slug };
+    rq.url(
+        "products:detail",
+        &[("id", &id.to_string()), ("slug", slug)],
+    )
+}
+
+fn permanent_redirect(to: &str) -> HttpResponse {
+    HttpResponse::MovedPermanently()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
+}
+
+/// `/products/<id>/`: the product's page moved under its slug.
+pub async fn detail_by_id(
+    rq: RequestContext,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    let product = rq
+        .db(move |conn| Ok(Product::find_active(conn, id)?.0))
+        .await?;
+    Ok(permanent_redirect(&product_url(&rq, id, &product.slug)?))
+}
+
+pub async fn detail(
+    rq: RequestContext,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, slug) = path.into_inner();
     // Like Django's <int:id>: anything but a number is simply not a page.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
     let (product, category, related, images) = rq
@@ -371,6 +399,15 @@ pub async fn detail(rq: RequestContext, id: web::Path<String>) -> Result<HttpRes
             Ok((product, category, related, images))
         })
         .await?;
+    // A renamed product's old slug, or a mistyped one: one URL per page.
+    let own = if product.slug.is_empty() {
+        "-"
+    } else {
+        product.slug.as_str()
+    };
+    if slug != own {
+        return Ok(permanent_redirect(&product_url(&rq, id, &product.slug)?));
+    }
     let cards = Cards::new(&rq);
     let related: Vec<ProductCard> = related
         .iter()

@@ -48,6 +48,9 @@ SHOP_CATEGORY="${SHOP_CATEGORY:-outdoor}"
 wait_up() { for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "server at $1 did not come up" >&2; return 1; }
 stop_pid() { kill "$1" 2>/dev/null || true; for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done; kill -9 "$1" 2>/dev/null || true; }
 
+# "1234/<slug>": where /products/1234/ redirects.
+detail_of() { curl -s -o /dev/null -w '%{redirect_url}' "$1/products/1234/" | sed -E 's#^.*/products/##; s#/$##'; }
+
 start() {
   case "$1" in
     django)
@@ -72,7 +75,11 @@ for r in $(seq 1 "$ROUNDS"); do
     start "$which"
     label="$which-run$r"
     echo ">>> $label (pid $PID)"
-    LABEL="$label" RESULTS_TSV="$TSV" CATEGORY_SLUG="$CAT" nice -n "$NICE" "$BENCH/load.sh" "$URL" "$PID" >"$OUT/$label.txt" 2>&1 || true
+    # The shop's product pages live under their slug (/products/1234/ redirects):
+    # load.sh appends DETAIL_ID to /products/, so it can carry the slug.
+    DETAIL="1234"
+    if [[ "$which" == shop ]]; then DETAIL="$(detail_of "$URL")"; fi
+    LABEL="$label" RESULTS_TSV="$TSV" CATEGORY_SLUG="$CAT" DETAIL_ID="$DETAIL" nice -n "$NICE" "$BENCH/load.sh" "$URL" "$PID" >"$OUT/$label.txt" 2>&1 || true
     tail -5 "$OUT/$label.txt"
     stop_pid "$PID"
     sleep 2

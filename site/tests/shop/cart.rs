@@ -53,7 +53,7 @@ async fn adding_more_than_in_stock_adds_nothing_and_says_so() {
     let c = app.client();
     let page = c.add_to_cart(p.id, 3).await;
     assert!(
-        page.url.ends_with(&format!("/products/{}/", p.id)),
+        page.url.ends_with(&crate::support::product_path(&p)),
         "back on the product page"
     );
     assert!(

@@ -296,7 +296,7 @@ async fn https_mode_adds_hsts_and_secure_cookies() {
     .await;
     let p = app.product("Secure Thing", 5, 100);
     let c = app.client();
-    let page = c.get_raw(&format!("/products/{}/", p.id)).await;
+    let page = c.get_raw(&crate::support::product_path(&p)).await;
     assert_eq!(
         page.header("strict-transport-security").as_deref(),
         Some("max-age=31536000; includeSubDomains")
@@ -552,7 +552,9 @@ async fn metrics_exist_only_with_a_token_and_count_requests_orders_and_revenue()
     let body = ok.text().await.unwrap();
     let has = |needle: &str| body.lines().any(|l| l.contains(needle));
     assert!(
-        has(r#"shop_http_requests_total{method="GET",route="/products/{id}/",status="200"}"#),
+        has(
+            r#"shop_http_requests_total{method="GET",route="/products/{id}/{slug}/",status="200"}"#
+        ),
         "{body}"
     );
     assert!(has(r#"route="(no route)",status="404""#), "{body}");
@@ -802,7 +804,7 @@ async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
     })
     .await;
     let lamp = app.product("Lamp", 5, 2500);
-    let page = format!("/products/{}/", lamp.id);
+    let page = crate::support::product_path(&lamp);
     let c = app.client();
     assert_eq!(c.get_raw(&page).await.status, 200);
 

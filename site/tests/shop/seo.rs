@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use site_core::schema::products_product as p;
 
-use crate::support::TestApp;
+use crate::support::{product_path, TestApp};
 
 #[actix_web::test]
 async fn robots_keeps_crawlers_out_of_private_pages_and_names_the_sitemap() {
@@ -64,7 +64,7 @@ async fn the_sitemap_lists_every_product_on_sale_in_files_of_fifty_thousand() {
     let first = c.get_raw("/sitemap-products-1.xml").await;
     assert!(first
         .body
-        .contains(&format!("<loc>{}/products/{}/</loc>", app.base, lamp.id)));
+        .contains(&format!("<loc>{}{}</loc>", app.base, product_path(&lamp))));
     assert!(first.body.contains("<lastmod>"));
     assert!(
         !first.body.contains(&format!("/products/{}/", hidden.id)),
@@ -74,7 +74,7 @@ async fn the_sitemap_lists_every_product_on_sale_in_files_of_fifty_thousand() {
     let second = c.get_raw("/sitemap-products-2.xml").await;
     assert!(second
         .body
-        .contains(&format!("<loc>{}/products/50001/</loc>", app.base)));
+        .contains(&format!("<loc>{}/products/50001/", app.base)));
     assert_eq!(c.get_raw("/sitemap-products-3.xml").await.status, 404);
     assert_eq!(c.get_raw("/sitemap-products-0.xml").await.status, 404);
 
@@ -101,12 +101,9 @@ fn json_ld(body: &str) -> Vec<serde_json::Value> {
 async fn a_product_page_tells_search_engines_what_it_sells() {
     let app = TestApp::spawn().await;
     let lamp = app.product("Lamp </script><script>alert(1)</script>", 5, 2500);
-    let page = app
-        .client()
-        .get_raw(&format!("/products/{}/", lamp.id))
-        .await;
+    let page = app.client().get_raw(&product_path(&lamp)).await;
     assert_eq!(page.status, 200);
-    let canonical = format!("{}/products/{}/", app.base, lamp.id);
+    let canonical = format!("{}{}", app.base, product_path(&lamp));
     assert!(page
         .body
         .contains(&format!("<link rel=\"canonical\" href=\"{canonical}\">")));
@@ -185,4 +182,49 @@ async fn sorted_and_filtered_listings_name_one_page_and_searches_are_not_indexed
     assert!(search
         .body
         .contains("<meta name=\"robots\" content=\"noindex, follow\">"));
+}
+
+/// A product's URL carries its slug; the short form, an old slug and a
+/// mistyped one move there permanently, so links made before keep working
+/// and search engines index one URL.
+#[actix_web::test]
+async fn product_urls_carry_a_slug_and_every_other_form_redirects_there() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Brass Desk Lamp", 5, 2500);
+    assert_eq!(lamp.slug, "brass-desk-lamp");
+    let own = product_path(&lamp);
+    assert_eq!(own, format!("/products/{}/brass-desk-lamp/", lamp.id));
+    let c = app.client();
+    assert_eq!(c.get_raw(&own).await.status, 200);
+    for old in [
+        format!("/products/{}/", lamp.id),
+        format!("/products/{}/desk-lamp/", lamp.id),
+        format!("/products/{}/-/", lamp.id),
+    ] {
+        let moved = c.get_raw(&old).await;
+        assert_eq!(moved.status, 301, "{old}");
+        assert_eq!(
+            moved.headers.get("location").and_then(|l| l.to_str().ok()),
+            Some(own.as_str()),
+            "{old}"
+        );
+    }
+    // Renamed: the slug changes, the old URL follows.
+    diesel::update(p::table.find(lamp.id))
+        .set(p::slug.eq("brass-reading-lamp"))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let moved = c.get_raw(&own).await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(
+        moved.headers.get("location").and_then(|l| l.to_str().ok()),
+        Some(format!("/products/{}/brass-reading-lamp/", lamp.id).as_str())
+    );
+    // Cards and the cart link to the slug URL.
+    let list = c.get("/products/").await;
+    assert!(list.body.contains("brass-reading-lamp"), "{}", list.body);
+    // Not a product: 404, with or without a slug.
+    assert_eq!(c.get_raw("/products/999999/").await.status, 404);
+    assert_eq!(c.get_raw("/products/999999/lamp/").await.status, 404);
+    assert_eq!(c.get_raw("/products/lamp/").await.status, 404);
 }

@@ -71,6 +71,11 @@ pub struct TestApp {
     pub flaky: Option<std::sync::Arc<Flaky>>,
 }
 
+/// A product page's path (its id, then its slug).
+pub fn product_path(p: &products::Product) -> String {
+    format!("/products/{}/{}/", p.id, p.slug)
+}
+
 /// A port free on loopback now (for a server a test starts itself).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
