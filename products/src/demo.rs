@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
 use site_core::db::{write_transaction, DbConn};
 use site_core::forms::Slug;
 use site_core::money::Currency;
@@ -69,6 +70,40 @@ const CATEGORY_NAMES: [(&str, &str); 24] = [
     ("Tools", "The right tool for the job."),
     ("Watches", "Time, beautifully kept."),
 ];
+/// Departments a full demo groups its first categories under (by their
+/// index in `CATEGORY_NAMES`), so the shop has a tree to browse. The
+/// others stay at the top level.
+const DEPARTMENTS: [(&str, &str, &[usize]); 5] = [
+    (
+        "Food & Drink",
+        "Coffee, tea and what goes with them.",
+        &[0, 1],
+    ),
+    (
+        "Home & Garden",
+        "The kitchen, the garden and every room between.",
+        &[3, 4, 9, 12, 13],
+    ),
+    (
+        "Books & Hobbies",
+        "Reading, writing, making and playing.",
+        &[2, 5, 7, 15, 17, 18],
+    ),
+    (
+        "Outdoor & Sport",
+        "For the trail, the road and the gym.",
+        &[6, 14, 19, 21],
+    ),
+    (
+        "Clothing & Accessories",
+        "Bags, shoes and watches.",
+        &[10, 11, 23],
+    ),
+];
+
+/// A demo with at least this many categories groups them in departments.
+pub const DEPARTMENTS_FROM: usize = 12;
+
 const ADJECTIVES: [&str; 12] = [
     "Classic", "Deluxe", "Eco", "Smart", "Vintage", "Ultra", "Compact", "Pro", "Rustic", "Nordic",
     "Everyday", "Studio",
@@ -148,6 +183,34 @@ pub fn seed(
                     created_at: base,
                 },
             )?);
+        }
+        if opts.categories >= DEPARTMENTS_FROM {
+            for (name, description, members) in DEPARTMENTS {
+                let leaves: Vec<i64> = members
+                    .iter()
+                    .filter_map(|i| categories.get(*i).map(|c| c.id))
+                    .collect();
+                if leaves.is_empty() {
+                    continue;
+                }
+                let slug = Slug::from_name(name);
+                let department = Category::insert(
+                    conn,
+                    &NewCategory {
+                        name,
+                        slug: slug.as_str(),
+                        description,
+                        parent_id: None,
+                        created_at: base,
+                    },
+                )?;
+                diesel::update(
+                    site_core::schema::products_category::table
+                        .filter(site_core::schema::products_category::id.eq_any(&leaves)),
+                )
+                .set(site_core::schema::products_category::parent_id.eq(Some(department.id)))
+                .execute(conn)?;
+            }
         }
         // Multi-row INSERTs of a thousand: a million products take
         // minutes, not hours.

@@ -92,7 +92,10 @@ pub struct Listing {
     /// The search's matches, already found: page through these rather
     /// than searching again.
     pub only: Option<Vec<i64>>,
+    /// The category shown (the cache's key for its count).
     pub category_id: Option<i64>,
+    /// That category and every one below it: whose products it lists.
+    pub within: Vec<i64>,
     pub in_stock_only: bool,
     pub sort: SortOrder,
 }

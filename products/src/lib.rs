@@ -10,6 +10,7 @@ pub mod images;
 pub mod import;
 pub mod models;
 pub mod sitemap;
+pub mod tree;
 pub mod views;
 
 use std::sync::Arc;

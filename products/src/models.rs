@@ -75,8 +75,10 @@ macro_rules! filter_listing {
     ($query:expr, $listing:expr, $dialect:expr) => {{
         let l: &Listing = $listing;
         let mut q = $query.filter(p::is_active.eq(true));
-        if let Some(cat) = l.category_id {
-            q = q.filter(p::category_id.eq(cat));
+        match (l.within.as_slice(), l.category_id) {
+            ([], Some(cat)) | (&[cat], _) => q = q.filter(p::category_id.eq(cat)),
+            ([], None) => {}
+            (all, _) => q = q.filter(p::category_id.eq_any(all.to_vec())),
         }
         if l.in_stock_only {
             q = q.filter(p::stock.gt(0));

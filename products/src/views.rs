@@ -9,6 +9,7 @@ use site_core::AppError;
 use crate::cache::CatalogueCache;
 use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
 use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
+use crate::tree::Tree;
 use site_core::http::shared_cache::SharedCache;
 
 /// What a card in a grid shows, ready to print: links and prices are made
@@ -34,6 +35,17 @@ pub struct CategoryLink<'a> {
     pub url: String,
     /// The category being shown (highlighted in the sidebar).
     pub active: bool,
+    /// How deep it sits in the tree (the sidebar indents by it, up to 4).
+    pub depth: usize,
+    /// An ancestor of the category being shown.
+    pub on_path: bool,
+}
+
+/// One step of a breadcrumb trail.
+#[derive(Debug, Serialize)]
+pub struct Crumb<'a> {
+    pub name: &'a str,
+    pub url: String,
 }
 
 /// Builds cards and links for one request.
@@ -75,22 +87,54 @@ impl<'a> Cards<'a> {
         rows.iter().map(|(row, cat)| self.card(row, cat)).collect()
     }
 
-    fn links<'c>(
+    fn link<'c>(&self, c: &'c Category) -> Result<CategoryLink<'c>, AppError> {
+        Ok(CategoryLink {
+            id: c.id,
+            name: &c.name,
+            url: self.rq.url("products:category", &[("slug", &c.slug)])?,
+            active: false,
+            depth: 0,
+            on_path: false,
+        })
+    }
+
+    /// The top-level categories.
+    fn roots<'c>(&self, tree: &Tree<'c>) -> Result<Vec<CategoryLink<'c>>, AppError> {
+        tree.roots().iter().map(|c| self.link(c)).collect()
+    }
+
+    /// The sidebar: the top level, opened down to `current`.
+    fn branch<'c>(
         &self,
-        categories: &'c [Category],
+        tree: &Tree<'c>,
         current: Option<i64>,
     ) -> Result<Vec<CategoryLink<'c>>, AppError> {
-        categories
-            .iter()
-            .map(|c| {
+        tree.branch(current)
+            .into_iter()
+            .map(|e| {
                 Ok(CategoryLink {
-                    id: c.id,
-                    name: &c.name,
-                    url: self.rq.url("products:category", &[("slug", &c.slug)])?,
-                    active: Some(c.id) == current,
+                    active: e.current,
+                    depth: e.depth.min(4),
+                    on_path: e.on_path,
+                    ..self.link(e.category)?
                 })
             })
             .collect()
+    }
+
+    /// "Products", then each of `path`'s categories.
+    fn crumbs<'c>(&self, path: &[&'c Category]) -> Result<Vec<Crumb<'c>>, AppError> {
+        let mut crumbs = vec![Crumb {
+            name: "Products",
+            url: self.rq.url("products:list", &[])?,
+        }];
+        for c in path {
+            crumbs.push(Crumb {
+                name: &c.name,
+                url: self.rq.url("products:category", &[("slug", &c.slug)])?,
+            });
+        }
+        Ok(crumbs)
     }
 }
 
@@ -117,7 +161,7 @@ pub async fn home(rq: RequestContext) -> Result<HttpResponse, AppError> {
     cache.share(shared.as_ref()).await;
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
-    ctx.insert("categories", &cards.links(&categories, None)?);
+    ctx.insert("categories", &cards.roots(&Tree::new(&categories))?);
     ctx.insert("products", &cards.cards(&newest)?);
     rq.render("products/home.html", ctx)
 }
@@ -186,9 +230,14 @@ async fn listing(
                         })?,
                 ),
             };
+            let within = current
+                .as_ref()
+                .map(|c| Tree::new(&categories).descendants(c.id))
+                .unwrap_or_default();
             let mut listing = Listing {
                 query: q,
                 category_id: current.as_ref().map(|c| c.id),
+                within,
                 in_stock_only,
                 sort,
                 ..Listing::default()
@@ -244,10 +293,16 @@ async fn listing(
     let mut ctx = Context::new();
     ctx.insert("canonical", &canonical);
     ctx.insert("noindex", &query.is_some());
+    let tree = Tree::new(&categories);
     ctx.insert(
         "categories",
-        &cards.links(&categories, current.as_ref().map(|c| c.id))?,
+        &cards.branch(&tree, current.as_ref().map(|c| c.id))?,
     );
+    // A category's trail: Products, its ancestors (the page's own name ends
+    // the trail, unlinked, in the template).
+    if let Some(c) = &current {
+        ctx.insert("crumbs", &cards.crumbs(&tree.ancestors(c.id))?);
+    }
     ctx.insert("category", &current);
     ctx.insert("products", &cards.cards(&rows)?);
     ctx.insert("page", &page);
@@ -283,15 +338,11 @@ struct Seo {
 fn seo(
     rq: &RequestContext,
     product: &Product,
-    category: &Category,
+    trail: &[Crumb<'_>],
     images: &[crate::images::ProductImage],
 ) -> Result<Seo, AppError> {
     let base = rq.config.site_url.trim_end_matches('/');
     let canonical = format!("{base}{}", product_url(rq, product.id, &product.slug)?);
-    let category_url = format!(
-        "{base}{}",
-        rq.url("products:category", &[("slug", &category.slug)])?
-    );
     let text: String = product
         .description
         .split_whitespace()
@@ -333,12 +384,15 @@ fn seo(
         {
             "@context": "https://schema.org",
             "@type": "BreadcrumbList",
-            "itemListElement": [
-                {"@type": "ListItem", "position": 1, "name": "Products",
-                 "item": format!("{base}{}", rq.url("products:list", &[])?)},
-                {"@type": "ListItem", "position": 2, "name": category.name, "item": category_url},
-                {"@type": "ListItem", "position": 3, "name": product.name, "item": canonical},
-            ],
+            "itemListElement": trail
+                .iter()
+                .map(|c| (c.name, format!("{base}{}", c.url)))
+                .chain([(product.name.as_str(), canonical.clone())])
+                .enumerate()
+                .map(|(i, (name, item))| serde_json::json!({
+                    "@type": "ListItem", "position": i + 1, "name": name, "item": item,
+                }))
+                .collect::<Vec<_>>(),
         },
     ]);
     // Inside <script>: no "</script>" or "<!--" may come out of a name.
@@ -391,12 +445,25 @@ pub async fn detail(
     let (id, slug) = path.into_inner();
     // Like Django's <int:id>: anything but a number is simply not a page.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
-    let (product, category, related, images) = rq
+    let cache = cache(&rq)?;
+    let (product, category, related, images, above) = rq
         .db(move |conn| {
             let (product, category) = Product::find_active(conn, id)?;
             let related = Product::related(conn, &product, RELATED)?;
             let images = crate::images::ProductImage::for_product(conn, id)?;
-            Ok((product, category, related, images))
+            // Only a nested category needs the (cached) list for its trail.
+            let above: Vec<Category> = match category.parent_id {
+                Some(_) => {
+                    let all = cache.categories(conn)?;
+                    Tree::new(&all)
+                        .ancestors(category.id)
+                        .into_iter()
+                        .cloned()
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            Ok((product, category, related, images, above))
         })
         .await?;
     // A renamed product's old slug, or a mistyped one: one URL per page.
@@ -413,8 +480,11 @@ pub async fn detail(
         .iter()
         .map(|r| cards.card(r, &category.name))
         .collect::<Result<_, _>>()?;
+    let path: Vec<&Category> = above.iter().chain([&category]).collect();
+    let crumbs = cards.crumbs(&path)?;
     let mut ctx = Context::new();
-    ctx.insert("seo", &seo(&rq, &product, &category, &images)?);
+    ctx.insert("seo", &seo(&rq, &product, &crumbs, &images)?);
+    ctx.insert("crumbs", &crumbs);
     ctx.insert("product", &product.view(&category));
     ctx.insert("images", &images);
     ctx.insert("category", &category);

@@ -211,3 +211,117 @@ async fn the_sidebar_marks_the_category_being_shown() {
     let all = app.client().get("/products/").await;
     assert_eq!(all.count("aria-current=\"page\""), 0);
 }
+
+/// Home › Kitchen › Cookware, and Garden beside Kitchen: a category's page
+/// lists what is anywhere below it, the sidebar opens the branch being
+/// shown, and every page carries the trail down to it.
+#[actix_web::test]
+async fn categories_nest_and_a_parent_lists_everything_below_it() {
+    use diesel::prelude::*;
+    use products::models::{Category, NewCategory};
+    use site_core::schema::products_product as p;
+    let app = TestApp::spawn().await;
+    let category = |name: &str, slug: &str, parent: Option<i64>| -> Category {
+        Category::insert(
+            &mut app.conn(),
+            &NewCategory {
+                name,
+                slug,
+                description: "",
+                parent_id: parent,
+                created_at: site_core::now(),
+            },
+        )
+        .unwrap()
+    };
+    let home = category("Home", "home", None);
+    let kitchen = category("Kitchen", "kitchen", Some(home.id));
+    let cookware = category("Cookware", "cookware", Some(kitchen.id));
+    let garden = category("Garden", "garden", Some(home.id));
+    let toys = category("Toys", "toys", None);
+    let put = |name: &str, stock: i64, cat: &Category| {
+        let made = app.product(name, stock, 1000);
+        diesel::update(p::table.find(made.id))
+            .set(p::category_id.eq(cat.id))
+            .execute(&mut *app.conn())
+            .unwrap();
+        made
+    };
+    put("Bread Knife", 3, &kitchen);
+    let pan = put("Cast Iron Pan", 0, &cookware);
+    put("Copper Pot", 2, &cookware);
+    put("Trowel", 4, &garden);
+    put("Kite", 1, &toys);
+    let c = app.client();
+
+    let all_home = c.get("/products/category/home/").await;
+    assert_eq!(all_home.status, 200);
+    assert_eq!(
+        all_home.testid_texts("listing-count"),
+        ["1–4 of 4 products"]
+    );
+    for name in ["Bread Knife", "Cast Iron Pan", "Copper Pot", "Trowel"] {
+        assert!(all_home.contains(name), "{name} is under Home");
+    }
+    assert!(!all_home.contains("Kite"));
+    let kitchen_page = c.get("/products/category/kitchen/?in_stock=1").await;
+    assert_eq!(
+        kitchen_page.testid_texts("listing-count"),
+        ["1–2 of 2 products"],
+        "the knife and the pot; the pan is sold out"
+    );
+
+    // The trail and the open branch.
+    let page = c.get("/products/category/cookware/").await;
+    let trail = page.body.split("aria-label=\"Breadcrumb\"").nth(1).unwrap();
+    let trail = trail.split("</nav>").next().unwrap();
+    for step in [">Products<", ">Home<", ">Kitchen<", ">Cookware<"] {
+        assert!(trail.contains(step), "{step} in {trail}");
+    }
+    assert!(
+        page.body.contains(
+            "<li class=\"depth-2\"><a href=\"&#x2F;products&#x2F;category&#x2F;cookware&#x2F;\" \
+             class=\"active\" aria-current=\"page\">Cookware</a>"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(
+        "<li class=\"depth-1\"><a href=\"&#x2F;products&#x2F;category&#x2F;garden&#x2F;\">"
+    ));
+    assert!(page.body.contains("class=\"on-path\">Kitchen</a>"));
+    assert!(page.body.contains(">Garden</a>"), "Kitchen's sibling shows");
+    let top = c.get("/products/").await;
+    assert!(
+        !top.body.contains(">Cookware</a>"),
+        "closed branches stay closed"
+    );
+    assert!(top.body.contains(">Home</a>") && top.body.contains(">Toys</a>"));
+
+    // The product page's trail, also for search engines.
+    let product = c.get(&crate::support::product_path(&pan)).await;
+    let crumbs = product
+        .body
+        .split("aria-label=\"Breadcrumb\"")
+        .nth(1)
+        .unwrap();
+    let crumbs = crumbs.split("</nav>").next().unwrap();
+    for step in [">Home<", ">Kitchen<", ">Cookware<", ">Cast Iron Pan<"] {
+        assert!(crumbs.contains(step), "{step} in {crumbs}");
+    }
+    let ld = product.body.split("\"BreadcrumbList\"").nth(1).unwrap();
+    for (i, name) in ["Products", "Home", "Kitchen", "Cookware", "Cast Iron Pan"]
+        .iter()
+        .enumerate()
+    {
+        assert!(
+            ld.contains(&format!("\"name\":\"{name}\",\"position\":{}", i + 1))
+                || ld.contains(&format!("\"position\":{},\"name\":\"{name}\"", i + 1)),
+            "{name} at {} in {ld}",
+            i + 1
+        );
+    }
+    // The home page offers the top level only.
+    let front = c.get("/").await;
+    assert!(front.body.contains(">Home</a>") && !front.body.contains(">Kitchen</a>"));
+}
