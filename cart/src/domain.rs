@@ -223,6 +223,8 @@ pub(crate) mod tests {
             created_at: Default::default(),
             updated_at: Default::default(),
             weight_grams: 0,
+            rating_count: 0,
+            rating_sum: 0,
         }
     }
 

@@ -3,12 +3,14 @@
 
 pub mod admin;
 mod admin_import;
+pub mod admin_reviews;
 pub mod cache;
 pub mod demo;
 pub mod domain;
 pub mod images;
 pub mod import;
 pub mod models;
+pub mod reviews;
 pub mod sitemap;
 pub mod tree;
 pub mod views;
@@ -29,6 +31,7 @@ pub const ROUTES: &[Route] = &[
     ("products:detail", "/products/{id}/{slug}/"),
     // The short form (links made before slugs, typed by hand): redirects.
     ("products:detail_by_id", "/products/{id}/"),
+    ("products:review", "/products/{id}/{slug}/review/"),
     ("products:category", "/products/category/{slug}/"),
     ("products:robots", "/robots.txt"),
     ("products:sitemap", "/sitemap.xml"),
@@ -48,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource(ROUTES, "products:detail_by_id").route(web::get().to(views::detail_by_id)),
         )
+        .service(resource(ROUTES, "products:review").route(web::post().to(views::review)))
         .service(resource(ROUTES, "products:robots").route(web::get().to(sitemap::robots)))
         .service(resource(ROUTES, "products:sitemap").route(web::get().to(sitemap::index)))
         .service(resource(ROUTES, "products:sitemap_pages").route(web::get().to(sitemap::pages)))
@@ -105,6 +109,7 @@ impl site_core::app::App for ProductsApp {
         vec![
             Arc::new(admin::CategoryAdmin::default()),
             Arc::new(admin::ProductAdmin::default()),
+            Arc::new(admin_reviews::ReviewAdmin::default()),
         ]
     }
 

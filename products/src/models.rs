@@ -39,6 +39,9 @@ pub struct Product {
     pub updated_at: NaiveDateTime,
     /// Shipping weight; 0 when not known.
     pub weight_grams: i64,
+    /// Shown reviews: how many, and the sum of their stars.
+    pub rating_count: i64,
+    pub rating_sum: i64,
 }
 
 #[derive(Debug, Insertable)]
@@ -111,6 +114,8 @@ pub struct CardRow {
     pub currency: String,
     pub stock: i64,
     pub image: String,
+    pub rating_count: i64,
+    pub rating_sum: i64,
 }
 
 impl CardRow {
@@ -206,6 +211,7 @@ impl Product {
             image_url: self.image_url(),
             category_name: category.name.clone(),
             category_slug: category.slug.clone(),
+            rating: crate::reviews::Rating::of(self.rating_count, self.rating_sum),
         }
     }
 }
@@ -224,6 +230,7 @@ pub struct ProductView {
     pub image_url: Option<String>,
     pub category_name: String,
     pub category_slug: String,
+    pub rating: Option<crate::reviews::Rating>,
 }
 
 impl Category {

@@ -1,7 +1,11 @@
 //! Catalogue pages: parse the request, ask the models, render.
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use site_core::forms::FormState;
+use site_core::http::{redirect, Level};
 use site_core::http::{Paginator, RequestContext};
 use site_core::tera::Context;
 use site_core::AppError;
@@ -9,6 +13,7 @@ use site_core::AppError;
 use crate::cache::CatalogueCache;
 use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
 use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
+use crate::reviews::{self, ReviewForm};
 use crate::tree::Tree;
 use site_core::http::shared_cache::SharedCache;
 
@@ -25,6 +30,7 @@ pub struct ProductCard {
     pub low_stock: bool,
     pub stock: i64,
     pub category_name: String,
+    pub rating: Option<crate::reviews::Rating>,
 }
 
 /// A category link in a list or sidebar.
@@ -80,6 +86,7 @@ impl<'a> Cards<'a> {
             low_stock: in_stock && row.stock <= LOW_STOCK,
             stock: row.stock,
             category_name: category_name.to_string(),
+            rating: crate::reviews::Rating::of(row.rating_count, row.rating_sum),
         })
     }
 
@@ -380,6 +387,14 @@ fn seo(
                 },
                 "url": canonical,
             },
+            "aggregateRating": crate::reviews::Rating::of(product.rating_count, product.rating_sum)
+                .map(|r| serde_json::json!({
+                    "@type": "AggregateRating",
+                    "ratingValue": r.average,
+                    "reviewCount": r.count,
+                    "bestRating": 5,
+                    "worstRating": 1,
+                })),
         },
         {
             "@context": "https://schema.org",
@@ -395,6 +410,12 @@ fn seo(
                 .collect::<Vec<_>>(),
         },
     ]);
+    let mut ld = ld;
+    if let Some(product) = ld[0].as_object_mut() {
+        if product["aggregateRating"].is_null() {
+            product.remove("aggregateRating");
+        }
+    }
     // Inside <script>: no "</script>" or "<!--" may come out of a name.
     let json_ld = ld
         .to_string()
@@ -445,8 +466,80 @@ pub async fn detail(
     let (id, slug) = path.into_inner();
     // Like Django's <int:id>: anything but a number is simply not a page.
     let id: i64 = id.parse().map_err(|_| AppError::NotFound)?;
+    product_page(rq, id, Some(slug), None).await
+}
+
+/// Where the signed-in shopper stands with reviewing a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ReviewState {
+    SignedOut,
+    NotBought,
+    Reviewed,
+    CanReview,
+}
+
+/// `POST /products/<id>/<slug>/review/`: a buyer's review.
+pub async fn review(
+    rq: RequestContext,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let id: i64 = path.0.parse().map_err(|_| AppError::NotFound)?;
+    let Some(user) = site_core::http::auth::current_user(&rq.session) else {
+        let here = rq.url("products:detail_by_id", &[("id", &id.to_string())])?;
+        let login = rq.url("accounts:login", &[])?;
+        let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+        return Ok(redirect(&format!("{login}?next={next}")));
+    };
+    let parsed = ReviewForm::parse(
+        form.get("rating").map(String::as_str),
+        form.get("title").map(String::as_str),
+        form.get("body").map(String::as_str),
+    );
+    let posted = match parsed {
+        Ok(review) => {
+            let saved = rq
+                .db(
+                    move |conn| match reviews::submit(conn, id, user.id, &review) {
+                        Ok(_) => Ok(Ok(())),
+                        Err(reviews::SubmitError::Db(e)) => Err(e.into()),
+                        Err(refused) => Ok(Err(refused.to_string())),
+                    },
+                )
+                .await?;
+            let slug = rq
+                .db(move |conn| Ok(Product::find_active(conn, id)?.0.slug))
+                .await?;
+            let back = format!("{}#reviews", product_url(&rq, id, &slug)?);
+            match saved {
+                Ok(()) => rq.flash(Level::Success, "Thank you: your review is on the page."),
+                Err(reason) => rq.flash(Level::Error, reason),
+            }
+            return Ok(redirect(&back));
+        }
+        Err(errors) => {
+            let mut state = FormState::new(form.into_inner());
+            for (field, message) in errors {
+                state.add_error(field, message);
+            }
+            state
+        }
+    };
+    product_page(rq, id, None, Some(posted)).await
+}
+
+/// The product page; `slug` (when given) must be the product's own, and
+/// `posted` is a review form to show again with its errors.
+async fn product_page(
+    rq: RequestContext,
+    id: i64,
+    slug: Option<String>,
+    posted: Option<FormState>,
+) -> Result<HttpResponse, AppError> {
     let cache = cache(&rq)?;
-    let (product, category, related, images, above) = rq
+    let user = site_core::http::auth::current_user(&rq.session).map(|u| u.id);
+    let (product, category, related, images, above, (shown, mine, state)) = rq
         .db(move |conn| {
             let (product, category) = Product::find_active(conn, id)?;
             let related = Product::related(conn, &product, RELATED)?;
@@ -463,7 +556,29 @@ pub async fn detail(
                 }
                 None => Vec::new(),
             };
-            Ok((product, category, related, images, above))
+            // Reviews cost queries only where there are some to show, and
+            // for a signed-in shopper.
+            let shown = if product.rating_count > 0 {
+                reviews::shown(conn, id, reviews::SHOWN)?
+            } else {
+                Vec::new()
+            };
+            let (mine, state) = match user {
+                None => (None, ReviewState::SignedOut),
+                Some(user) => match reviews::of_user(conn, user, id)? {
+                    Some(r) => (Some(r), ReviewState::Reviewed),
+                    None if reviews::bought(conn, user, id)? => (None, ReviewState::CanReview),
+                    None => (None, ReviewState::NotBought),
+                },
+            };
+            Ok((
+                product,
+                category,
+                related,
+                images,
+                above,
+                (shown, mine, state),
+            ))
         })
         .await?;
     // A renamed product's old slug, or a mistyped one: one URL per page.
@@ -472,7 +587,7 @@ pub async fn detail(
     } else {
         product.slug.as_str()
     };
-    if slug != own {
+    if slug.as_deref().is_some_and(|s| s != own) {
         return Ok(permanent_redirect(&product_url(&rq, id, &product.slug)?));
     }
     let cards = Cards::new(&rq);
@@ -485,6 +600,24 @@ pub async fn detail(
     let mut ctx = Context::new();
     ctx.insert("seo", &seo(&rq, &product, &crumbs, &images)?);
     ctx.insert("crumbs", &crumbs);
+    ctx.insert("reviews", &shown);
+    ctx.insert("my_review", &mine);
+    ctx.insert("review_state", &state);
+    ctx.insert(
+        "review_form",
+        &posted.unwrap_or_else(|| FormState::new(HashMap::new())),
+    );
+    ctx.insert(
+        "review_url",
+        &rq.url("products:review", &[("id", &id.to_string()), ("slug", own)])?,
+    );
+    let here: String =
+        url::form_urlencoded::byte_serialize(product_url(&rq, id, &product.slug)?.as_bytes())
+            .collect();
+    ctx.insert(
+        "login_url",
+        &format!("{}?next={here}", rq.url("accounts:login", &[])?),
+    );
     ctx.insert("product", &product.view(&category));
     ctx.insert("images", &images);
     ctx.insert("category", &category);

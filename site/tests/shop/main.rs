@@ -32,6 +32,7 @@ mod profile;
 mod redis_sessions;
 mod refunds;
 mod registration;
+mod reviews;
 mod scale_out;
 mod seo;
 mod shared_cache;

@@ -34,6 +34,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     products_category,
     products_product,
     products_image,
+    products_review,
     orders_order,
     orders_line,
     orders_adjustment,

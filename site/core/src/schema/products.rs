@@ -1,3 +1,5 @@
+use super::accounts::accounts_user;
+
 diesel::table! {
     products_category (id) {
         id -> BigInt,
@@ -30,6 +32,25 @@ diesel::table! {
         updated_at -> Timestamp,
         /// For weight-band shipping; 0 when not known.
         weight_grams -> BigInt,
+        /// Shown reviews: how many, and the sum of their stars.
+        rating_count -> BigInt,
+        rating_sum -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// A customer's rating (1 to 5) and words about a product they bought.
+    products_review (id) {
+        id -> BigInt,
+        product_id -> BigInt,
+        user_id -> BigInt,
+        rating -> Integer,
+        title -> Text,
+        body -> Text,
+        author -> Text,
+        is_visible -> Bool,
+        created_at -> Timestamp,
+        moderated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -54,3 +75,5 @@ diesel::table! {
 
 diesel::joinable!(products_product -> products_category (category_id));
 diesel::joinable!(products_image -> products_product (product_id));
+diesel::joinable!(products_review -> products_product (product_id));
+diesel::joinable!(products_review -> accounts_user (user_id));
