@@ -332,7 +332,8 @@ pub async fn receive(
         })
         .await
         .map_err(|e| AppError::internal(e.to_string()))?
-        .map_err(|e| AppError::internal(e.to_string()))?
+        // A database that cannot be reached answers 503: the service retries.
+        .map_err(AppError::from)?
     };
     if let Some(id) = stored {
         site_core::failpoint("webhook-stored");

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
+use site_core::cache::SharedCache;
 use site_core::db::DbConn;
-use site_core::http::shared_cache::SharedCache;
 
 use crate::domain::Listing;
 use crate::models::{Category, Product};

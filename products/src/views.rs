@@ -15,7 +15,7 @@ use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
 use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
 use crate::reviews::{self, ReviewForm};
 use crate::tree::Tree;
-use site_core::http::shared_cache::SharedCache;
+use site_core::cache::SharedCache;
 
 /// What a card in a grid shows, ready to print: links and prices are made
 /// here once rather than by template calls per card.

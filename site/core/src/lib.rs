@@ -6,6 +6,7 @@
 pub mod address;
 pub mod admin;
 pub mod app;
+pub mod cache;
 pub mod config;
 pub mod core_app;
 pub mod country;

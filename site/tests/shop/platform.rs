@@ -825,6 +825,11 @@ async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
     let probe = app.client();
     assert_eq!(probe.get_raw("/healthz").await.status, 200, "alive");
     assert_eq!(probe.get_raw("/readyz").await.status, 503, "not ready");
+    // A payment service's webhook gets 503 too (it will retry), not 500:
+    // the cause survives the trip through anyhow.
+    let event = r#"{"id":"evt_outage","type":"charge.succeeded","reference":"nobody","amount_minor":100,"currency":"USD"}"#;
+    let webhook = app.post_signed_webhook(&probe, event).await;
+    assert_eq!(webhook.status, 503, "{}", webhook.body);
 
     proxy.restore();
     c.until_served(&page, std::time::Duration::from_secs(30))

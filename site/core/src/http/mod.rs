@@ -8,7 +8,6 @@ pub mod flash;
 pub mod pagination;
 pub mod security;
 pub mod session_store;
-pub mod shared_cache;
 
 use actix_session::{Session, SessionExt};
 use actix_web::{
@@ -44,7 +43,35 @@ pub enum AppError {
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    /// An error that travelled through `anyhow` keeps its cause: one that
+    /// says the database cannot be reached is a 503, not a 500.
+    fn from(e: anyhow::Error) -> Self {
+        if database_unreachable(&e) {
+            tracing::warn!(error = %format!("{e:#}"), "the database cannot be reached");
+            return AppError::Unavailable(DATABASE_DOWN.into());
+        }
+        AppError::Internal(e)
+    }
+}
+
+/// Whether anything in `e`'s chain says the database is out of reach: no
+/// connection from the pool, or one that closed or could not send.
+pub fn database_unreachable(e: &anyhow::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    e.chain().any(|cause| {
+        cause.downcast_ref::<diesel::r2d2::PoolError>().is_some()
+            || matches!(
+                cause.downcast_ref::<Error>(),
+                Some(Error::DatabaseError(
+                    Kind::ClosedConnection | Kind::UnableToSendCommand,
+                    _
+                ))
+            )
+    })
 }
 
 const DATABASE_DOWN: &str = "The shop cannot reach its database just now.";

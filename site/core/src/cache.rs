@@ -1,4 +1,5 @@
-//! The Redis tier of the caches every app server keeps (with `REDIS_URL`):
+//! The cache app servers share: Redis, when `REDIS_URL` is set, behind
+//! each cache's own memory tier (the catalogue's, `products::cache`):
 //! what one server computed (a listing's count at a million products, the
 //! category list) the others reuse until it expires, instead of each
 //! computing it once per period. Every value carries the time it was
@@ -13,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::RequestContext;
+use crate::http::RequestContext;
 
 /// How long a page waits for the cache before computing the value itself.
 const PATIENCE: Duration = Duration::from_millis(250);
