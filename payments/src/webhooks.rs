@@ -260,7 +260,6 @@ pub fn task() -> site_core::jobs::Task {
             )),
         }
     })
-    .max_attempts(20)
     .first_retry(chrono::TimeDelta::seconds(5))
 }
 

@@ -113,6 +113,10 @@ impl site_core::app::App for ProductsApp {
         ]
     }
 
+    fn account_hooks(&self) -> Vec<Arc<dyn site_core::hooks::AccountHook>> {
+        vec![Arc::new(reviews::ReviewsOfCustomer)]
+    }
+
     fn admin_widgets(&self) -> Vec<Arc<dyn site_core::admin::dashboard::Widget>> {
         vec![Arc::new(admin::LowStock)]
     }

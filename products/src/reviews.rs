@@ -230,14 +230,18 @@ pub fn set_visible(conn: &mut DbConn, id: i64, visible: bool) -> QueryResult<boo
         else {
             return Ok(false);
         };
-        diesel::update(r::table.find(id))
+        // Guarded by the state it moves from: of two staff (or a double
+        // click) hiding it at once, one changes it and counts.
+        let changed = diesel::update(r::table.find(id).filter(r::is_visible.ne(visible)))
             .set((
                 r::is_visible.eq(visible),
                 r::moderated_at.eq(Some(site_core::now())),
             ))
             .execute(conn)?;
-        count(conn, product, if visible { 1 } else { -1 }, rating)?;
-        Ok(true)
+        if changed == 1 {
+            count(conn, product, if visible { 1 } else { -1 }, rating)?;
+        }
+        Ok(changed == 1)
     })
 }
 
@@ -252,12 +256,52 @@ pub fn delete(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
         else {
             return Ok(false);
         };
-        diesel::delete(r::table.find(id)).execute(conn)?;
-        if visible {
+        let gone =
+            diesel::delete(r::table.find(id).filter(r::is_visible.eq(visible))).execute(conn)?;
+        if gone == 1 && visible {
             count(conn, product, -1, rating)?;
         }
-        Ok(true)
+        Ok(gone == 1)
     })
+}
+
+/// Deletes every review `user` wrote, taking the shown ones off their
+/// products' totals (their account is being deleted).
+pub fn forget(conn: &mut DbConn, user: i64) -> QueryResult<usize> {
+    let ids: Vec<i64> = r::table
+        .filter(r::user_id.eq(user))
+        .select(r::id)
+        .load(conn)?;
+    for id in &ids {
+        delete(conn, *id)?;
+    }
+    Ok(ids.len())
+}
+
+/// A customer's reviews in their data export, and deleted (off the
+/// averages) with their account.
+pub struct ReviewsOfCustomer;
+
+impl site_core::hooks::AccountHook for ReviewsOfCustomer {
+    fn export(
+        &self,
+        conn: &mut DbConn,
+        user_id: i64,
+    ) -> QueryResult<Option<(&'static str, serde_json::Value)>> {
+        let mine: Vec<Review> = r::table
+            .filter(r::user_id.eq(user_id))
+            .order(r::id)
+            .select(Review::as_select())
+            .load(conn)?;
+        Ok(Some((
+            "reviews",
+            serde_json::to_value(mine).unwrap_or_default(),
+        )))
+    }
+
+    fn forget(&self, conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+        forget(conn, user_id).map(|_| ())
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,8 @@ impl<'a> Cards<'a> {
 pub const PER_PAGE: i64 = 24;
 const HOME_NEWEST: i64 = 8;
 const RELATED: i64 = 4;
+/// Products a search that found nothing offers instead.
+const NO_RESULTS_SUGGESTIONS: i64 = 4;
 
 fn cache(rq: &RequestContext) -> Result<web::Data<CatalogueCache>, AppError> {
     rq.req
@@ -217,7 +219,7 @@ async fn listing(
     let counted = query.is_none().then_some((slug.as_deref(), in_stock_only));
     cache.fetch_shared(shared.as_ref(), counted).await;
     let computing = cache.clone();
-    let (categories, current, page, rows, estimated, prefix) = rq
+    let (categories, current, page, rows, estimated, prefix, instead) = rq
         .db(move |conn| {
             let cache = computing;
             let categories = cache.categories(conn)?;
@@ -252,6 +254,13 @@ async fn listing(
             let count = cache.count(conn, &mut listing)?;
             let page = Paginator::new(PER_PAGE).page(page_number, count.n);
             let rows = listing_cards(conn, &listing, page.offset(), PER_PAGE)?;
+            // Nothing found: something to look at instead (one query, only
+            // on an empty page).
+            let instead = if count.n == 0 {
+                newest_cards(conn, NO_RESULTS_SUGGESTIONS)?
+            } else {
+                Vec::new()
+            };
             Ok((
                 categories,
                 current,
@@ -259,6 +268,7 @@ async fn listing(
                 rows,
                 count.estimated,
                 listing.prefix,
+                instead,
             ))
         })
         .await?;
@@ -314,7 +324,7 @@ async fn listing(
     ctx.insert("products", &cards.cards(&rows)?);
     ctx.insert("page", &page);
     ctx.insert("page_query", &page_query);
-    ctx.insert("search_query", &query.unwrap_or_default());
+    ctx.insert("search_query", query.as_deref().unwrap_or_default());
     ctx.insert("sort", sort.key());
     ctx.insert(
         "sort_options",
@@ -326,6 +336,41 @@ async fn listing(
     ctx.insert("in_stock", &in_stock_only);
     ctx.insert("estimated", &estimated);
     ctx.insert("word_beginnings", &prefix);
+    ctx.insert("instead", &cards.cards(&instead)?);
+    // An empty page offers to drop what narrowed it: the category, the
+    // stock filter.
+    let mut widen: Vec<(String, String)> = Vec::new();
+    if page.count == 0 {
+        let q = query.as_deref().unwrap_or("");
+        let link = |path: String, in_stock: bool| -> String {
+            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            if !q.is_empty() {
+                s.append_pair("q", q);
+            }
+            if in_stock {
+                s.append_pair("in_stock", "1");
+            }
+            match s.finish() {
+                found if found.is_empty() => path,
+                found => format!("{path}?{found}"),
+            }
+        };
+        if current.is_some() {
+            let label = if q.is_empty() {
+                "Look through every category".to_string()
+            } else {
+                format!("Search every category for “{q}”")
+            };
+            widen.push((label, link(rq.url("products:list", &[])?, in_stock_only)));
+        }
+        if in_stock_only {
+            widen.push((
+                "Include products that are sold out".to_string(),
+                link(own_path.clone(), false),
+            ));
+        }
+    }
+    ctx.insert("widen", &widen);
     rq.render("products/list.html", ctx)
 }
 
@@ -441,9 +486,15 @@ pub fn product_url(rq: &RequestContext, id: i64, slug: &str) -> Result<String, A
     )
 }
 
-fn permanent_redirect(to: &str) -> HttpResponse {
+/// 301 to `to`, keeping the request's query string (campaign tags on an
+/// old link).
+fn permanent_redirect(rq: &RequestContext, to: &str) -> HttpResponse {
+    let location = match rq.req.query_string() {
+        "" => to.to_string(),
+        q => format!("{to}?{q}"),
+    };
     HttpResponse::MovedPermanently()
-        .insert_header((actix_web::http::header::LOCATION, to))
+        .insert_header((actix_web::http::header::LOCATION, location))
         .finish()
 }
 
@@ -456,7 +507,10 @@ pub async fn detail_by_id(
     let product = rq
         .db(move |conn| Ok(Product::find_active(conn, id)?.0))
         .await?;
-    Ok(permanent_redirect(&product_url(&rq, id, &product.slug)?))
+    Ok(permanent_redirect(
+        &rq,
+        &product_url(&rq, id, &product.slug)?,
+    ))
 }
 
 pub async fn detail(
@@ -588,7 +642,10 @@ async fn product_page(
         product.slug.as_str()
     };
     if slug.as_deref().is_some_and(|s| s != own) {
-        return Ok(permanent_redirect(&product_url(&rq, id, &product.slug)?));
+        return Ok(permanent_redirect(
+            &rq,
+            &product_url(&rq, id, &product.slug)?,
+        ));
     }
     let cards = Cards::new(&rq);
     let related: Vec<ProductCard> = related

@@ -93,11 +93,6 @@ impl JobRow {
         self.every_seconds.is_some()
     }
 
-    /// This run is the job's last chance: failing it fails the job.
-    pub fn last_attempt(&self) -> bool {
-        self.attempts >= self.max_attempts
-    }
-
     /// Failing for good or waiting to run again after an error.
     pub fn state_label(&self) -> &'static str {
         match self.status {
@@ -125,6 +120,8 @@ impl std::fmt::Display for JobError {
     }
 }
 
+impl std::error::Error for JobError {}
+
 impl From<anyhow::Error> for JobError {
     fn from(e: anyhow::Error) -> Self {
         JobError::Retry(format!("{e:#}"))
@@ -144,16 +141,21 @@ impl From<diesel::r2d2::PoolError> for JobError {
 }
 
 pub type TaskFn = dyn Fn(&JobEnv, &JobRow) -> Result<(), JobError> + Send + Sync;
+pub type FailedFn = dyn Fn(&JobEnv, &JobRow, &str) -> anyhow::Result<()> + Send + Sync;
 
-/// What runs a queued job of one kind.
+/// What runs a queued job of one kind. How many attempts a job gets is
+/// written on its row when it is queued ([`enqueue_at`]).
 #[derive(Clone)]
 pub struct Task {
     /// `app.verb_noun`, e.g. `core.send_email`: what [`enqueue`] names.
     pub kind: &'static str,
-    pub max_attempts: i32,
     /// The wait after the first failure; it doubles after each, up to 6 h.
     pub first_retry: TimeDelta,
     pub run: Arc<TaskFn>,
+    /// Called once a job has failed for good (out of attempts, a permanent
+    /// error, or its worker dying on the last attempt), with the error: to
+    /// record it where staff look (the outbox marks its message failed).
+    pub on_failed: Option<Arc<FailedFn>>,
 }
 
 impl Task {
@@ -163,14 +165,17 @@ impl Task {
     ) -> Self {
         Task {
             kind,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
             first_retry: TimeDelta::seconds(30),
             run: Arc::new(run),
+            on_failed: None,
         }
     }
 
-    pub fn max_attempts(mut self, n: i32) -> Self {
-        self.max_attempts = n.max(1);
+    pub fn on_failed(
+        mut self,
+        f: impl Fn(&JobEnv, &JobRow, &str) -> anyhow::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        self.on_failed = Some(Arc::new(f));
         self
     }
 
@@ -239,9 +244,14 @@ pub fn retry(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
 }
 
 /// Runs the failed job of `kind` with exactly these `args` again, or
-/// queues a new one if there is none (staff retrying from another page,
-/// such as the outbox's).
-pub fn retry_or_enqueue(conn: &mut DbConn, kind: &str, args: &impl Serialize) -> QueryResult<()> {
+/// queues a new one (with `max_attempts`) if there is none (staff retrying
+/// from another page, such as the outbox's).
+pub fn retry_or_enqueue(
+    conn: &mut DbConn,
+    kind: &str,
+    args: &impl Serialize,
+    max_attempts: i32,
+) -> QueryResult<()> {
     let payload = serde_json::to_string(args)
         .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     let ids: Vec<i64> = j::table
@@ -251,7 +261,7 @@ pub fn retry_or_enqueue(conn: &mut DbConn, kind: &str, args: &impl Serialize) ->
         .select(j::id)
         .load(conn)?;
     if ids.is_empty() {
-        return enqueue(conn, kind, args);
+        return enqueue_at(conn, kind, args, crate::now(), max_attempts);
     }
     diesel::update(j::table.filter(j::id.eq_any(&ids)))
         .set((
@@ -527,14 +537,9 @@ impl Runner {
         };
         let (kind, first_retry, result, count) =
             if let Some(task) = self.tasks.get(job.kind.as_str()) {
-                let result = if job.attempts > job.max_attempts {
-                    // Claimed again after its lease ran out, once too often.
-                    Err(JobError::Permanent(format!(
-                        "its worker stopped while running it ({} times)",
-                        job.max_attempts
-                    )))
-                } else {
-                    (task.run)(env, &job)
+                let result = match worker_died(&job) {
+                    Some(died) => Err(died),
+                    None => (task.run)(env, &job),
                 };
                 (task.kind, task.first_retry, result, 0)
             } else if let Some(rec) = self.recurring.get(job.kind.as_str()) {
@@ -547,6 +552,15 @@ impl Runner {
             };
         let error = result.as_ref().err().map(|e| e.to_string());
         let outcome = finish(&mut *env.db.get()?, &job, &result, now, first_retry)?;
+        if let (Outcome::Failed, Some(e), Some(task)) =
+            (&outcome, &error, self.tasks.get(job.kind.as_str()))
+        {
+            if let Some(on_failed) = &task.on_failed {
+                if let Err(hook) = on_failed(env, &job, e) {
+                    tracing::warn!(job = job.id, kind, error = %hook, "recording a failed job");
+                }
+            }
+        }
         match (&outcome, &error) {
             (Outcome::Failed, Some(e)) => {
                 tracing::error!(job = job.id, kind, attempts = job.attempts, error = %e, "job failed for good; staff can retry it")
@@ -589,20 +603,40 @@ impl Runner {
     }
 }
 
+/// A job claimed again after its lease ran out once too often: its worker
+/// keeps dying on it, so it is not run again.
+fn worker_died(job: &JobRow) -> Option<JobError> {
+    (job.attempts > job.max_attempts).then(|| {
+        JobError::Permanent(format!(
+            "its worker stopped while running it ({} times)",
+            job.max_attempts
+        ))
+    })
+}
+
 /// Runs queued jobs of one kind outside a worker, with a caller-supplied
-/// step (the outbox's `deliver_due` sends with the mailer it is given).
+/// step and failure record (the outbox's `deliver_due` sends with the
+/// mailer it is given).
 pub fn run_kind(
     db: &Database,
     kind: &str,
     now: NaiveDateTime,
     first_retry: TimeDelta,
     mut step: impl FnMut(&JobRow) -> Result<(), JobError>,
+    mut on_failed: impl FnMut(&JobRow, &str) -> anyhow::Result<()>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let worker = format!("inline:{}", std::process::id());
     let mut outcomes = Vec::new();
     while let Some(job) = claim(&mut *db.get()?, &[kind], now, &worker)? {
-        let result = step(&job);
-        outcomes.push(finish(&mut *db.get()?, &job, &result, now, first_retry)?);
+        let result = match worker_died(&job) {
+            Some(died) => Err(died),
+            None => step(&job),
+        };
+        let outcome = finish(&mut *db.get()?, &job, &result, now, first_retry)?;
+        if let (Outcome::Failed, Err(e)) = (&outcome, &result) {
+            on_failed(&job, &e.to_string())?;
+        }
+        outcomes.push(outcome);
     }
     Ok(outcomes)
 }

@@ -325,3 +325,39 @@ async fn categories_nest_and_a_parent_lists_everything_below_it() {
     let front = c.get("/").await;
     assert!(front.body.contains(">Home</a>") && !front.body.contains(">Kitchen</a>"));
 }
+
+/// A search that finds nothing says so, offers to drop the category and
+/// the stock filter, and shows something new instead of an empty page.
+#[actix_web::test]
+async fn a_search_that_finds_nothing_offers_a_way_on() {
+    let app = TestApp::spawn().await;
+    app.seed(10, 3);
+    let c = app.client();
+    let page = c.get("/products/category/tea/?q=zzyzx&in_stock=1").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.testid_texts("listing-count"), ["No products"]);
+    assert!(
+        page.contains("Nothing matches “zzyzx” in Tea"),
+        "{}",
+        page.text()
+    );
+    assert!(page.contains("Check the spelling"));
+    assert!(page.body.contains("Search every category for “zzyzx”"));
+    assert!(
+        page.body
+            .contains("href=\"&#x2F;products&#x2F;?q=zzyzx&amp;in_stock=1\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Include products that are sold out"));
+    assert!(page
+        .body
+        .contains("href=\"&#x2F;products&#x2F;category&#x2F;tea&#x2F;?q=zzyzx\""));
+    assert!(page.contains("New in the shop"));
+    assert_eq!(page.count("class=\"card\""), 4, "four products instead");
+    // A search that finds something shows neither.
+    app.product("Zebra Mug", 3, 1200);
+    let found = c.get("/products/?q=zebra").await;
+    assert_eq!(found.testid_texts("listing-count"), ["1–1 of 1 products"]);
+    assert!(!found.body.contains("data-testid=\"no-results\""));
+}

@@ -139,6 +139,38 @@ async fn a_job_whose_worker_died_is_taken_over_when_its_lease_runs_out() {
     assert!(jobs_of(&app, outbox::SEND_EMAIL).is_empty());
 }
 
+/// A job whose worker died on its last attempt is failed without being run
+/// again, and its email is marked failed for staff, not left waiting.
+#[actix_web::test]
+async fn an_email_whose_worker_died_on_the_last_attempt_is_marked_failed() {
+    let app = TestApp::spawn().await;
+    outbox::enqueue(&mut app.conn(), &email("f@example.com", "Poison")).unwrap();
+    let now = site_core::now();
+    // Its worker died holding it, on the last attempt.
+    diesel::update(j::table.filter(j::kind.eq(outbox::SEND_EMAIL)))
+        .set((
+            j::status.eq(Status::Running),
+            j::attempts.eq(outbox::MAX_ATTEMPTS),
+            j::claimed_until.eq(Some(now - chrono::TimeDelta::seconds(1))),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let report = outbox::deliver_due(&app.db, &app.mailer, now).unwrap();
+    assert_eq!(report.failed, 1);
+    assert!(app.sent_mail().is_empty(), "not sent once more");
+    let failed = app.outbox(outbox::Status::Failed);
+    assert_eq!(failed.len(), 1, "staff see it in the outbox");
+    assert!(
+        failed[0].last_error.contains("worker stopped"),
+        "{}",
+        failed[0].last_error
+    );
+    assert_eq!(jobs_of(&app, outbox::SEND_EMAIL)[0].status, Status::Failed);
+    // Retried from the outbox, it goes out.
+    assert!(outbox::retry(&mut app.conn(), failed[0].id).unwrap());
+    assert_eq!(app.deliver_mail().sent, 1);
+}
+
 #[actix_web::test]
 async fn a_recurring_job_runs_once_per_period_however_many_workers_run() {
     let app = TestApp::spawn().await;

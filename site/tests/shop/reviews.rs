@@ -187,6 +187,23 @@ async fn only_a_buyer_reviews_a_product_once_and_staff_can_hide_it() {
     )
     .await;
     assert_eq!(counts(&app, pan.id), (1, 1, 4));
+
+    // The review goes with its author's account, and off the average.
+    let export = c.get("/accounts/export/").await;
+    assert!(
+        export.body.contains("Heavy and good"),
+        "in their data export"
+    );
+    let form = c.get("/accounts/delete/").await;
+    let gone = c
+        .submit(&form, "/accounts/delete/", &[("password", PW)])
+        .await;
+    assert!(
+        gone.contains("Your account was deleted."),
+        "{}",
+        gone.text()
+    );
+    assert_eq!(counts(&app, pan.id), (0, 0, 0));
 }
 
 /// Two posts of the same review at once (a double click): one review, one
@@ -210,4 +227,21 @@ async fn a_double_submitted_review_counts_once() {
         futures_util::future::join(post(&c, &path, &fields), post(&c, &path, &fields)).await;
     assert!(a.status < 500 && b.status < 500);
     assert_eq!(counts(&app, kettle.id), (1, 1, 5));
+
+    // Two staff hiding it at once take it off the average once.
+    let id: i64 = r::table.select(r::id).first(&mut *app.conn()).unwrap();
+    let db = app.db.clone();
+    let hides: Vec<bool> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..2)
+            .map(|_| {
+                let db = db.clone();
+                s.spawn(move || {
+                    products::reviews::set_visible(&mut db.get().unwrap(), id, false).unwrap()
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    assert_eq!(hides.iter().filter(|h| **h).count(), 1, "{hides:?}");
+    assert_eq!(counts(&app, kettle.id), (1, 0, 0));
 }

@@ -209,6 +209,14 @@ async fn product_urls_carry_a_slug_and_every_other_form_redirects_there() {
             "{old}"
         );
     }
+    // Campaign tags on an old link survive the redirect.
+    let tagged = c
+        .get_raw(&format!("/products/{}/?utm_source=mail", lamp.id))
+        .await;
+    assert_eq!(
+        tagged.headers.get("location").and_then(|l| l.to_str().ok()),
+        Some(format!("{own}?utm_source=mail").as_str())
+    );
     // Renamed: the slug changes, the old URL follows.
     diesel::update(p::table.find(lamp.id))
         .set(p::slug.eq("brass-reading-lamp"))

@@ -202,17 +202,19 @@ impl ModelAdmin for JobAdmin {
     }
 
     fn delete(&self, conn: &mut DbConn, id: i64, _: &DeletePlan) -> Result<Deleted, SaveError> {
+        // Only a failed job: a waiting one is work the shop still owes
+        // (an email, a webhook), and a recurring one is part of the shop.
         let gone = diesel::delete(
             j::table
                 .find(id)
-                .filter(j::status.ne(Status::Running))
+                .filter(j::status.eq(Status::Failed))
                 .filter(j::every_seconds.is_null()),
         )
         .execute(conn)?;
         if gone == 0 {
             return Err(SaveError::Other(
-                "A running or recurring job cannot be deleted: a recurring job is part of the \
-                 shop, and a running one is in a worker's hands."
+                "Only a failed job can be deleted, once it has been dealt with: a waiting or \
+                 running job is work the shop still owes, and a recurring one is part of the shop."
                     .into(),
             ));
         }

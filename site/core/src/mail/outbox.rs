@@ -158,17 +158,8 @@ pub fn send(db: &Database, mailer: &Mailer, job: &JobRow) -> Result<(), JobError
                 .execute(&mut conn)?;
             Ok(())
         }
-        Err(e) if e.is_permanent() || job.last_attempt() => {
-            tracing::error!(outbox_id = msg.id, to = %msg.recipient, attempts = job.attempts, error = %e, "email failed for good; staff can retry it");
-            diesel::update(row)
-                .set((
-                    o::status.eq(Status::Failed),
-                    o::attempts.eq(job.attempts),
-                    o::last_error.eq(e.to_string()),
-                ))
-                .execute(&mut conn)?;
-            Err(JobError::Permanent(e.to_string()))
-        }
+        // Failed for good: `failed` records it on the message.
+        Err(e) if e.is_permanent() => Err(JobError::Permanent(e.to_string())),
         Err(e) => {
             diesel::update(row)
                 .set((
@@ -183,13 +174,33 @@ pub fn send(db: &Database, mailer: &Mailer, job: &JobRow) -> Result<(), JobError
     }
 }
 
+/// Marks the message of a `core.send_email` job that failed for good
+/// (staff see it in the outbox and can retry it there).
+pub fn failed(db: &Database, job: &JobRow, error: &str) -> anyhow::Result<()> {
+    let SendArgs { outbox } = job.args()?;
+    tracing::error!(outbox_id = outbox, attempts = job.attempts, %error, "email failed for good; staff can retry it");
+    diesel::update(o::table.find(outbox).filter(o::status.ne(Status::Sent)))
+        .set((
+            o::status.eq(Status::Failed),
+            o::attempts.eq(job.attempts.min(job.max_attempts)),
+            o::last_error.eq(error),
+        ))
+        .execute(&mut *db.get()?)?;
+    Ok(())
+}
+
 /// Sends every message that is due at `now` with `mailer` (tests pass a
 /// later `now` instead of waiting out the backoff, and their own mailer);
 /// each message gets one attempt.
 pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow::Result<Delivery> {
-    let outcomes = crate::jobs::run_kind(db, SEND_EMAIL, now, FIRST_RETRY, |job| {
-        send(db, mailer, job)
-    })?;
+    let outcomes = crate::jobs::run_kind(
+        db,
+        SEND_EMAIL,
+        now,
+        FIRST_RETRY,
+        |job| send(db, mailer, job),
+        |job, error| failed(db, job, error),
+    )?;
     let mut report = Delivery::default();
     for outcome in outcomes {
         match outcome {
@@ -205,8 +216,8 @@ pub fn deliver_due(db: &Database, mailer: &Mailer, now: NaiveDateTime) -> anyhow
 /// The task that sends queued email, for the workers.
 pub fn task() -> Task {
     Task::new(SEND_EMAIL, |env, job| send(&env.db, &env.mailer, job))
-        .max_attempts(MAX_ATTEMPTS)
         .first_retry(FIRST_RETRY)
+        .on_failed(|env, job, error| failed(&env.db, job, error))
 }
 
 /// Messages in `status`, newest first.
@@ -231,7 +242,7 @@ pub fn retry(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
         .execute(conn)?
         == 1;
     if again {
-        crate::jobs::retry_or_enqueue(conn, SEND_EMAIL, &SendArgs { outbox: id })?;
+        crate::jobs::retry_or_enqueue(conn, SEND_EMAIL, &SendArgs { outbox: id }, MAX_ATTEMPTS)?;
     }
     Ok(again)
 }
