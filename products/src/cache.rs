@@ -234,6 +234,9 @@ impl CatalogueCache {
                 None => exact(Product::listing_count(conn, listing)?),
             });
         }
+        if listing.priced() {
+            return Ok(exact(Product::listing_count(conn, listing)?));
+        }
         let key = (listing.category_id, listing.in_stock_only);
         if let Some(n) = self.cached_count(&key) {
             return Ok(n);

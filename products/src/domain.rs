@@ -70,6 +70,26 @@ pub fn parse_flag(name: &str, raw: Option<&str>) -> Result<bool, AppError> {
     }
 }
 
+/// A price bound from the query string (`min_price=25`, `max_price=49.99`)
+/// in minor units of `currency`; empty is no bound.
+pub fn parse_price(
+    name: &str,
+    raw: Option<&str>,
+    currency: site_core::money::Currency,
+) -> Result<Option<i64>, AppError> {
+    let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    // `Money::parse` refuses negative, too precise and too large amounts.
+    let money =
+        site_core::money::Money::parse(raw.trim_start_matches('$'), currency).map_err(|_| {
+            AppError::BadRequest(format!(
+                "{name}={raw:?} is not a price: use an amount such as 25 or 19.99."
+            ))
+        })?;
+    Ok(Some(money.minor()))
+}
+
 /// Counts and searches stop at this many rows: a search with fewer
 /// matches pages through them; an unfiltered catalogue larger than this
 /// shows an estimate ("about 1,000,000 products").
@@ -78,7 +98,12 @@ pub const COUNT_CAP: i64 = 10_000;
 impl Listing {
     /// No category, stock filter or search: the whole catalogue.
     pub fn is_everything(&self) -> bool {
-        self.category_id.is_none() && !self.in_stock_only && self.query.is_none()
+        self.category_id.is_none() && !self.in_stock_only && self.query.is_none() && !self.priced()
+    }
+
+    /// Narrowed by price (counted afresh, not cached).
+    pub fn priced(&self) -> bool {
+        self.min_price.is_some() || self.max_price.is_some()
     }
 }
 
@@ -97,6 +122,9 @@ pub struct Listing {
     /// That category and every one below it: whose products it lists.
     pub within: Vec<i64>,
     pub in_stock_only: bool,
+    /// Price bounds, inclusive, in minor units.
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
     pub sort: SortOrder,
 }
 

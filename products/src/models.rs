@@ -86,6 +86,12 @@ macro_rules! filter_listing {
         if l.in_stock_only {
             q = q.filter(p::stock.gt(0));
         }
+        if let Some(low) = l.min_price {
+            q = q.filter(p::price_minor.ge(low));
+        }
+        if let Some(high) = l.max_price {
+            q = q.filter(p::price_minor.le(high));
+        }
         if let Some(ids) = &l.only {
             q = q.filter(p::id.eq_any(ids.clone()));
         } else if let Some(text) = &l.query {

@@ -11,7 +11,7 @@ use site_core::tera::Context;
 use site_core::AppError;
 
 use crate::cache::CatalogueCache;
-use crate::domain::{parse_flag, parse_query, Listing, SortOrder};
+use crate::domain::{parse_flag, parse_price, parse_query, Listing, SortOrder};
 use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW_STOCK};
 use crate::reviews::{self, ReviewForm};
 use crate::tree::Tree;
@@ -182,6 +182,8 @@ pub struct ListParams {
     q: Option<String>,
     category: Option<String>,
     in_stock: Option<String>,
+    min_price: Option<String>,
+    max_price: Option<String>,
 }
 
 pub async fn list(
@@ -209,6 +211,15 @@ async fn listing(
     let sort = SortOrder::parse(params.sort.as_deref())?;
     let query = parse_query(params.q.as_deref())?;
     let in_stock_only = parse_flag("in_stock", params.in_stock.as_deref())?;
+    let currency = rq.config.currency;
+    let mut min_price = parse_price("min_price", params.min_price.as_deref(), currency)?;
+    let mut max_price = parse_price("max_price", params.max_price.as_deref(), currency)?;
+    // "From 50 to 20" means between them.
+    if let (Some(low), Some(high)) = (min_price, max_price) {
+        if low > high {
+            (min_price, max_price) = (Some(high), Some(low));
+        }
+    }
     let page_number = Paginator::parse_number(params.page.as_deref())?;
     let from_path = path_slug.is_some();
     let slug = path_slug.or(params.category.clone().filter(|s| !s.trim().is_empty()));
@@ -248,6 +259,8 @@ async fn listing(
                 category_id: current.as_ref().map(|c| c.id),
                 within,
                 in_stock_only,
+                min_price,
+                max_price,
                 sort,
                 ..Listing::default()
             };
@@ -275,20 +288,37 @@ async fn listing(
     cache.share(shared.as_ref()).await;
 
     // Links to other pages keep every other parameter.
-    let mut keep = url::form_urlencoded::Serializer::new(String::new());
+    let shown_price = |minor: Option<i64>| -> String {
+        minor
+            .map(|m| {
+                site_core::money::Money::from_minor(m, currency)
+                    .amount()
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    let (min_shown, max_shown) = (shown_price(min_price), shown_price(max_price));
+    let mut kept: Vec<(&str, &str)> = Vec::new();
     if let Some(q) = &query {
-        keep.append_pair("q", q);
+        kept.push(("q", q));
     }
     if params.sort.as_deref().is_some_and(|s| !s.is_empty()) {
-        keep.append_pair("sort", sort.key());
+        kept.push(("sort", sort.key()));
     }
     if let (Some(c), false) = (&current, from_path) {
-        keep.append_pair("category", &c.slug);
+        kept.push(("category", &c.slug));
     }
     if in_stock_only {
-        keep.append_pair("in_stock", "1");
+        kept.push(("in_stock", "1"));
     }
-    let mut page_query = keep.finish();
+    let priceless = encode_query(&kept);
+    if !min_shown.is_empty() {
+        kept.push(("min_price", &min_shown));
+    }
+    if !max_shown.is_empty() {
+        kept.push(("max_price", &max_shown));
+    }
+    let mut page_query = encode_query(&kept);
     if !page_query.is_empty() {
         page_query.push('&');
     }
@@ -334,6 +364,13 @@ async fn listing(
             .collect::<Vec<_>>(),
     );
     ctx.insert("in_stock", &in_stock_only);
+    ctx.insert("min_price", &min_shown);
+    ctx.insert("any_price_query", &priceless);
+    ctx.insert("max_price", &max_shown);
+    ctx.insert(
+        "sort_given",
+        &params.sort.as_deref().is_some_and(|s| !s.is_empty()),
+    );
     ctx.insert("estimated", &estimated);
     ctx.insert("word_beginnings", &prefix);
     ctx.insert("instead", &cards.cards(&instead)?);
@@ -496,6 +533,15 @@ fn permanent_redirect(rq: &RequestContext, to: &str) -> HttpResponse {
     HttpResponse::MovedPermanently()
         .insert_header((actix_web::http::header::LOCATION, location))
         .finish()
+}
+
+/// `k=v&k=v`, encoded.
+fn encode_query(pairs: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    q.finish()
 }
 
 /// `/products/<id>/`: the product's page moved under its slug.

@@ -361,3 +361,47 @@ async fn a_search_that_finds_nothing_offers_a_way_on() {
     assert_eq!(found.testid_texts("listing-count"), ["1–1 of 1 products"]);
     assert!(!found.body.contains("data-testid=\"no-results\""));
 }
+
+/// `min_price` and `max_price` narrow a listing (they were ignored), are
+/// kept by the sort form and the page links, can be cleared, and a price
+/// that is not one is refused with the reason.
+#[actix_web::test]
+async fn a_price_range_narrows_the_listing() {
+    let app = TestApp::spawn().await;
+    for (name, price) in [
+        ("Pencil", 150),
+        ("Notebook", 1200),
+        ("Pen", 2500),
+        ("Satchel", 9900),
+    ] {
+        app.product(name, 5, price);
+    }
+    let c = app.client();
+    let page = c.get("/products/?min_price=10&max_price=25").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.testid_texts("listing-count"), ["1–2 of 2 products"]);
+    assert!(page.contains("Notebook") && page.contains("Pen"));
+    assert!(!page.contains("Pencil") && !page.contains("Satchel"));
+    assert!(page.body.contains("name=\"min_price\" value=\"10.00\""));
+    assert!(page.body.contains("Any price"));
+    // Either way round.
+    let swapped = c.get("/products/?min_price=25&max_price=10").await;
+    assert_eq!(swapped.testid_texts("listing-count"), ["1–2 of 2 products"]);
+    // From alone, with the stock filter and a search.
+    assert_eq!(
+        c.get("/products/?min_price=20&in_stock=1")
+            .await
+            .testid_texts("listing-count"),
+        ["1–2 of 2 products"]
+    );
+    assert_eq!(
+        c.get("/products/?q=pen&max_price=5")
+            .await
+            .testid_texts("listing-count"),
+        ["1–1 of 1 products"]
+    );
+    // Not a price: 400, saying why.
+    let bad = c.get_raw("/products/?min_price=cheap").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.contains("is not a price"), "{}", bad.text());
+}
