@@ -405,3 +405,25 @@ async fn a_price_range_narrows_the_listing() {
     assert_eq!(bad.status, 400);
     assert!(bad.contains("is not a price"), "{}", bad.text());
 }
+
+/// Each product card is one link, named by the product (the picture is
+/// part of it, not a second nameless link).
+#[actix_web::test]
+async fn each_card_is_one_link_with_the_products_name() {
+    let app = TestApp::spawn().await;
+    app.seed(6, 2);
+    let page = app.client().get("/products/").await;
+    let cards: Vec<&str> = page
+        .body
+        .split("<article class=\"card\">")
+        .skip(1)
+        .collect();
+    assert_eq!(cards.len(), 6);
+    for card in cards {
+        let card = card.split("</article>").next().unwrap();
+        assert_eq!(card.matches("<a ").count(), 1, "{card}");
+        let name = card.split("class=\"card-link\"").nth(1).unwrap();
+        let name = name.split_once('>').unwrap().1.split('<').next().unwrap();
+        assert!(!name.trim().is_empty(), "{card}");
+    }
+}
