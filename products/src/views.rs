@@ -324,22 +324,29 @@ async fn listing(
     }
 
     // One URL per listing for search engines: sorting and filtering do not
-    // make another page, and `?category=` is the category's own page.
-    // Search results are not for indexing at all.
+    // make another page, and `?category=` is the category's own page. A
+    // search is its words (and page) only.
     let base = rq.config.site_url.trim_end_matches('/');
     let own_path = match &current {
         Some(c) => rq.url("products:category", &[("slug", &c.slug)])?,
         None => rq.url("products:list", &[])?,
     };
-    let canonical = match page.number {
-        1 => format!("{base}{own_path}"),
-        n => format!("{base}{own_path}?page={n}"),
+    let mut canonical_query: Vec<(&str, &str)> = Vec::new();
+    if let Some(q) = &query {
+        canonical_query.push(("q", q));
+    }
+    let page_text = page.number.to_string();
+    if page.number > 1 {
+        canonical_query.push(("page", &page_text));
+    }
+    let canonical = match encode_query(&canonical_query) {
+        found if found.is_empty() => format!("{base}{own_path}"),
+        found => format!("{base}{own_path}?{found}"),
     };
 
     let cards = Cards::new(&rq);
     let mut ctx = Context::new();
     ctx.insert("canonical", &canonical);
-    ctx.insert("noindex", &query.is_some());
     let tree = Tree::new(&categories);
     ctx.insert(
         "categories",

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Accessibility of the admin, as Lighthouse scores it in Chromium: the
-# index, a change list and a change form (and the other admin pages staff
-# use most) must score 100. Run by .ci/run after the test suite; needs
-# chromium and npm. Prints each page's score and what failed.
+# Lighthouse in Chromium. The admin's accessibility: the index, a change
+# list and a change form (and the other admin pages staff use most) must
+# score 100. The shop's pages as a phone loads them (home, list, category,
+# search, product): accessibility, best practices and SEO must score 100;
+# performance is printed (a debug build on a busy CI machine measures the
+# machine as much as the shop). Run by .ci/run after the test suite; needs
+# chromium and npm. Prints each page's scores and what failed.
 #
 #   site/tests/lighthouse.sh [path to the site binary]
 set -euo pipefail
@@ -49,6 +52,37 @@ for path in /admin/ /admin/products/product/ /admin/products/product/1/change/ \
       if (a.score !== null && a.score < 1 && ["binary", "numeric"].includes(a.scoreDisplayMode))
         console.log(`  ${a.id}: ${a.title}`);
     process.exit(score === 100 ? 0 : 1);
+  ' "$out" "$path" || failed=1
+done
+
+# The shop, as a phone sees it (Lighthouse's default form factor).
+# (Pages escape "/" in links as &#x2F;.)
+LISTED="$(curl -s "$BASE/products/" | sed 's#&\#x2F;#/#g')"
+CATEGORY="$(printf '%s' "$LISTED" | grep -o 'href="/products/category/[^"]*"' | head -1 | sed 's/href="//; s/"$//')"
+PRODUCT="$(curl -s -o /dev/null -w '%{redirect_url}' "$BASE/products/1/" | sed -E 's#^https?://[^/]+##')"
+WORD="$(printf '%s' "$LISTED" | grep -o 'class="card-link"[^>]*>[^<]*' | head -1 | sed 's/.*>//' | awk '{print tolower($NF)}')"
+for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
+  out="$VAR/shop.json"
+  "$LH" "$BASE$path" --quiet --only-categories=performance,accessibility,best-practices,seo \
+    --output=json --output-path="$out" --chrome-path="$(command -v chromium)" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-dev-shm-usage" \
+    >/dev/null 2>&1 || { echo "$path: lighthouse did not run"; failed=1; continue; }
+  node -e '
+    const r = require(process.argv[1]);
+    const c = r.categories;
+    const score = (k) => Math.round(c[k].score * 100);
+    console.log(`${process.argv[2]}: performance ${score("performance")}, accessibility ${score("accessibility")}, best practices ${score("best-practices")}, SEO ${score("seo")}`);
+    let ok = true;
+    for (const k of ["accessibility", "best-practices", "seo"]) {
+      if (score(k) === 100) continue;
+      ok = false;
+      for (const ref of c[k].auditRefs) {
+        const a = r.audits[ref.id];
+        if (a.score !== null && a.score < 1 && ["binary", "numeric"].includes(a.scoreDisplayMode))
+          console.log(`  ${k}: ${a.id}: ${a.title}`);
+      }
+    }
+    process.exit(ok ? 0 : 1);
   ' "$out" "$path" || failed=1
 done
 exit "$failed"

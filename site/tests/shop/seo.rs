@@ -138,7 +138,7 @@ fn canonical(body: &str) -> Option<String> {
 }
 
 #[actix_web::test]
-async fn sorted_and_filtered_listings_name_one_page_and_searches_are_not_indexed() {
+async fn sorted_and_filtered_listings_and_searches_name_one_page_each() {
     let app = TestApp::spawn().await;
     app.seed(30, 1);
     let slug: String = site_core::schema::products_category::table
@@ -177,11 +177,16 @@ async fn sorted_and_filtered_listings_name_one_page_and_searches_are_not_indexed
             "{variant}"
         );
     }
-    let search = c.get_raw("/products/?q=lamp").await;
-    assert_eq!(canonical(&search.body), None);
-    assert!(search
-        .body
-        .contains("<meta name=\"robots\" content=\"noindex, follow\">"));
+    // A search is its words: sorting and filters do not make another one.
+    for variant in ["/products/?q=lamp", "/products/?q=lamp&sort=price&in_stock=1"] {
+        let search = c.get_raw(variant).await;
+        assert_eq!(
+            canonical(&search.body),
+            Some(format!("{list}?q=lamp")),
+            "{variant}"
+        );
+        assert!(!search.body.contains("noindex"), "{variant}");
+    }
 }
 
 /// A product's URL carries its slug; the short form, an old slug and a
