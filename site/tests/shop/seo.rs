@@ -178,7 +178,10 @@ async fn sorted_and_filtered_listings_and_searches_name_one_page_each() {
         );
     }
     // A search is its words: sorting and filters do not make another one.
-    for variant in ["/products/?q=lamp", "/products/?q=lamp&sort=price&in_stock=1"] {
+    for variant in [
+        "/products/?q=lamp",
+        "/products/?q=lamp&sort=price&in_stock=1",
+    ] {
         let search = c.get_raw(variant).await;
         assert_eq!(
             canonical(&search.body),
