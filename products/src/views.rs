@@ -387,14 +387,14 @@ async fn listing(
     if page.count == 0 {
         let q = query.as_deref().unwrap_or("");
         let link = |path: String, in_stock: bool| -> String {
-            let mut s = url::form_urlencoded::Serializer::new(String::new());
+            let mut pairs = Vec::new();
             if !q.is_empty() {
-                s.append_pair("q", q);
+                pairs.push(("q", q));
             }
             if in_stock {
-                s.append_pair("in_stock", "1");
+                pairs.push(("in_stock", "1"));
             }
-            match s.finish() {
+            match encode_query(&pairs) {
                 found if found.is_empty() => path,
                 found => format!("{path}?{found}"),
             }
@@ -606,17 +606,16 @@ pub async fn review(
     );
     let posted = match parsed {
         Ok(review) => {
-            let saved = rq
-                .db(
-                    move |conn| match reviews::submit(conn, id, user.id, &review) {
-                        Ok(_) => Ok(Ok(())),
-                        Err(reviews::SubmitError::Db(e)) => Err(e.into()),
-                        Err(refused) => Ok(Err(refused.to_string())),
-                    },
-                )
-                .await?;
-            let slug = rq
-                .db(move |conn| Ok(Product::find_active(conn, id)?.0.slug))
+            // One trip: the review, and the slug of the page to go back to.
+            let (saved, slug) = rq
+                .db(move |conn| {
+                    let saved = match reviews::submit(conn, id, user.id, &review) {
+                        Ok(_) => Ok(()),
+                        Err(reviews::SubmitError::Db(e)) => return Err(e.into()),
+                        Err(refused) => Err(refused.to_string()),
+                    };
+                    Ok((saved, Product::find_active(conn, id)?.0.slug))
+                })
                 .await?;
             let back = format!("{}#reviews", product_url(&rq, id, &slug)?);
             match saved {

@@ -93,12 +93,9 @@ impl JobRow {
         self.every_seconds.is_some()
     }
 
-    /// Failing for good or waiting to run again after an error.
-    pub fn state_label(&self) -> &'static str {
-        match self.status {
-            Status::Pending if !self.last_error.is_empty() => "Retrying",
-            s => s.label(),
-        }
+    /// Waiting to run again after an error (a status of its own for staff).
+    pub fn retrying(&self) -> bool {
+        self.status == Status::Pending && !self.last_error.is_empty()
     }
 }
 
@@ -224,6 +221,24 @@ pub fn enqueue_at(
     Ok(())
 }
 
+/// What putting a job back in the queue sets: due now, a fresh set of
+/// attempts, no longer failed.
+type RunAgain = (
+    diesel::dsl::Eq<j::status, Status>,
+    diesel::dsl::Eq<j::run_at, NaiveDateTime>,
+    diesel::dsl::Eq<j::attempts, i32>,
+    diesel::dsl::Eq<j::failed_at, Option<NaiveDateTime>>,
+);
+
+fn run_again() -> RunAgain {
+    (
+        j::status.eq(Status::Pending),
+        j::run_at.eq(crate::now()),
+        j::attempts.eq(0),
+        j::failed_at.eq(None),
+    )
+}
+
 /// Puts failed (or retrying) jobs back in the queue to run now with a
 /// fresh set of attempts; how many were.
 pub fn retry(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
@@ -234,12 +249,7 @@ pub fn retry(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
                 .or(j::status.eq(Status::Pending).and(j::last_error.ne(""))),
         ),
     )
-    .set((
-        j::status.eq(Status::Pending),
-        j::run_at.eq(crate::now()),
-        j::attempts.eq(0),
-        j::failed_at.eq(None::<NaiveDateTime>),
-    ))
+    .set(run_again())
     .execute(conn)
 }
 
@@ -264,12 +274,7 @@ pub fn retry_or_enqueue(
         return enqueue_at(conn, kind, args, crate::now(), max_attempts);
     }
     diesel::update(j::table.filter(j::id.eq_any(&ids)))
-        .set((
-            j::status.eq(Status::Pending),
-            j::run_at.eq(crate::now()),
-            j::attempts.eq(0),
-            j::failed_at.eq(None::<NaiveDateTime>),
-        ))
+        .set(run_again())
         .execute(conn)?;
     Ok(())
 }

@@ -105,16 +105,17 @@ fn repr(job: &JobRow) -> String {
 }
 
 fn row(job: JobRow) -> Row {
-    let state = match job.state_label() {
-        "Retrying" => RETRYING,
-        _ => job.status.as_str(),
+    let (state, label) = if job.retrying() {
+        (RETRYING, "Retrying")
+    } else {
+        (job.status.as_str(), job.status.label())
     };
     Row {
         id: job.id,
         repr: repr(&job),
         cells: vec![
             Cell::Text(repr(&job)),
-            Cell::Status(state.into(), job.state_label().into()),
+            Cell::Status(state.into(), label.into()),
             Cell::Int(i64::from(job.attempts)),
             Cell::DateTime(Some(job.run_at)),
             Cell::Text(job.last_error),
