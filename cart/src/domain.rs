@@ -21,6 +21,8 @@ pub enum CartError {
     },
     #[error("You can have at most {} of one product in your cart.", Quantity::MAX)]
     TooMany,
+    #[error("Choose which “{0}” you would like first.")]
+    ChooseVariant(String),
 }
 
 /// Product id -> quantity. Ordered, so lines show in a stable order.
@@ -101,6 +103,9 @@ impl Cart {
         wanted: i64,
         in_cart: i64,
     ) -> Result<(), CartError> {
+        if product.has_variants {
+            return Err(CartError::ChooseVariant(product.name.clone()));
+        }
         if wanted > Quantity::MAX {
             return Err(CartError::TooMany);
         }
@@ -225,11 +230,26 @@ pub(crate) mod tests {
             weight_grams: 0,
             rating_count: 0,
             rating_sum: 0,
+            parent_id: None,
+            product_type_id: None,
+            has_variants: false,
         }
     }
 
     fn q(n: i64) -> Quantity {
         Quantity::new(n).unwrap()
+    }
+
+    #[test]
+    fn a_product_with_variants_is_never_a_line_itself() {
+        let mut parent = product(1, 9, 100);
+        parent.has_variants = true;
+        let mut cart = Cart::default();
+        assert_eq!(
+            cart.add(&parent, q(1)),
+            Err(CartError::ChooseVariant("P1".into()))
+        );
+        assert!(cart.is_empty());
     }
 
     #[test]

@@ -8,7 +8,8 @@ use site_core::forms::Quantity;
 use site_core::http::{redirect, Level, RequestContext};
 use site_core::AppError;
 
-use crate::domain::Cart;
+use crate::domain::{Cart, CartError};
+use diesel::OptionalExtension;
 
 fn parse_id(raw: &str) -> Result<i64, AppError> {
     raw.parse().map_err(|_| AppError::NotFound)
@@ -43,9 +44,38 @@ pub async fn add(
     form: web::Form<HashMap<String, String>>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id(&id)?;
-    let product = rq
-        .db(move |conn| Ok(Product::find_active(conn, id)?.0))
+    // A product with variants is bought as the variant picked on its page.
+    let picked = form
+        .get("variant")
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let (parent, product) = rq
+        .db(move |conn| {
+            let product = Product::find_active(conn, id)?.0;
+            match picked {
+                Some(variant) if product.has_variants => {
+                    let chosen = Product::find_active(conn, variant)
+                        .optional()?
+                        .map(|(v, _)| v)
+                        .filter(|v| v.parent_id == Some(product.id));
+                    Ok((Some(product), chosen))
+                }
+                _ if product.has_variants => Ok((Some(product), None)),
+                _ => Ok((None, Some(product))),
+            }
+        })
         .await?;
+    let product = match (parent, product) {
+        (_, Some(product)) => product,
+        (Some(parent), None) => {
+            let back = products::views::product_url(&rq, parent.id, &parent.slug)?;
+            rq.flash(
+                Level::Error,
+                CartError::ChooseVariant(parent.name).to_string(),
+            );
+            return Ok(redirect(&back));
+        }
+        (None, None) => return Err(AppError::NotFound),
+    };
     let back = products::views::product_url(&rq, product.id, &product.slug)?;
     let quantity = match Quantity::parse(form.get("quantity").map(String::as_str).unwrap_or("")) {
         Ok(q) => q,

@@ -319,12 +319,7 @@ impl ModelAdmin for ShippingMethodAdmin {
         if key != "bands" {
             return Ok(Vec::new());
         }
-        let change = |after: String| FieldChange {
-            field: "bands".into(),
-            label: "Weight bands".into(),
-            before: String::new(),
-            after,
-        };
+        let change = |after: String| FieldChange::row_note("bands", "Weight bands", after);
         let mut history = Vec::new();
         for id in &changes.deleted {
             diesel::delete(

@@ -113,7 +113,10 @@ pub fn seed(
     currency: Currency,
     progress: &dyn Fn(u64),
 ) -> QueryResult<usize> {
+    // What a shopper could buy: single products and variants, not the
+    // parents they are chosen on.
     let catalogue: Vec<(i64, String, String, i64)> = p::table
+        .filter(p::has_variants.eq(false))
         .order(p::id)
         .limit(SAMPLE)
         .select((p::id, p::name, p::sku, p::price_minor))

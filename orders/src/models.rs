@@ -85,6 +85,8 @@ pub struct OrderLine {
     pub tax_minor: i64,
     pub refunded_quantity: i64,
     pub restocked_quantity: i64,
+    /// The variant's values when bought ("Size: 42, Colour: Black").
+    pub options: String,
 }
 
 #[derive(Insertable)]
@@ -115,6 +117,7 @@ struct NewLine<'a> {
     order_id: i64,
     product_id: Option<i64>,
     product_name: &'a str,
+    options: &'a str,
     sku: &'a str,
     unit_price_minor: i64,
     quantity: i64,
@@ -718,11 +721,13 @@ fn transition_if(
             .filter(l::order_id.eq(order_id))
             .select((l::product_id, l::quantity, l::restocked_quantity))
             .load(conn)?;
-        for (product_id, quantity, restocked) in lines {
-            if let (Some(id), true) = (product_id, quantity > restocked) {
-                products::models::release_stock(conn, id, quantity - restocked)?;
-            }
-        }
+        let back: Vec<(i64, i64)> = lines
+            .into_iter()
+            .filter_map(|(product_id, quantity, restocked)| {
+                Some((product_id?, quantity - restocked)).filter(|(_, n)| *n > 0)
+            })
+            .collect();
+        products::models::release_many(conn, &back)?;
         // The order's voucher use goes back to the code.
         crate::vouchers::release(conn, order_id)?;
     }
@@ -871,7 +876,10 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
             now: breakdown.total,
         });
     }
-    // Take every line's stock; report all the short lines, not just the first.
+    // Take every line's stock; report all the short lines, not just the
+    // first. Variants' parents are locked first (in id order, so two
+    // checkouts cannot deadlock) and their totals follow.
+    let parents = products::models::lock_parents(conn, &cart.product_ids())?;
     let mut short = Vec::new();
     for line in &priced.lines {
         if !reserve_stock(conn, line.product_id, line.quantity)? {
@@ -891,6 +899,8 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
     if !short.is_empty() {
         return Err(PlaceOrderError::OutOfStock(short));
     }
+    products::models::refresh_parents(conn, &parents)?;
+    let options = products::variants::described(conn, &cart.product_ids())?;
     let public_id = site_core::random_token(32);
     diesel::insert_into(o::table)
         .values((
@@ -939,6 +949,7 @@ fn place_order_tx(conn: &mut DbConn, req: &CheckoutRequest<'_>) -> Result<Placed
                 order_id: order.id,
                 product_id: Some(line.product_id),
                 product_name: &line.name,
+                options: options.get(&line.product_id).map_or("", String::as_str),
                 sku: &line.sku,
                 unit_price_minor: line.unit_price.minor(),
                 quantity: line.quantity,

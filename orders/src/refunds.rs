@@ -114,6 +114,7 @@ pub fn record(conn: &mut DbConn, r: &Refunded<'_>, actor: Actor<'_>) -> QueryRes
         ))
         .execute(conn)?;
     let mut what = Vec::new();
+    let mut back = Vec::new();
     for line in r.lines {
         let (name, product): (String, Option<i64>) = l::table
             .find(line.line_id)
@@ -121,12 +122,13 @@ pub fn record(conn: &mut DbConn, r: &Refunded<'_>, actor: Actor<'_>) -> QueryRes
             .first(conn)?;
         what.push(format!("{} × {name}", line.quantity));
         if let (true, Some(product)) = (restock, product) {
-            products::models::release_stock(conn, product, line.quantity)?;
+            back.push((product, line.quantity));
             diesel::update(l::table.find(line.line_id))
                 .set(l::restocked_quantity.eq(l::restocked_quantity + line.quantity))
                 .execute(conn)?;
         }
     }
+    products::models::release_many(conn, &back)?;
     if r.delivery {
         what.push("delivery".into());
     }
@@ -173,6 +175,7 @@ mod tests {
             tax_minor: tax,
             refunded_quantity: 0,
             restocked_quantity: 0,
+            options: String::new(),
         }
     }
 

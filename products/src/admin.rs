@@ -56,11 +56,16 @@ impl Default for ProductAdmin {
                 .help("The product's address on the site: lowercase letters, digits and hyphens."),
             Field::text("sku", "SKU", 64).help("Unique: the code on the shelf and in imports."),
             Field::reference("category", "Category"),
+            Field::reference("product_type", "Product type")
+                .optional()
+                .help("What its variants differ by (Size, Colour): needed to add variants."),
             Field::markdown("description", "Description", 20_000)
                 .optional()
                 .help("Markdown: **bold**, *italic*, lists and links."),
-            Field::money("price", "Price"),
-            Field::int("stock", "Stock", 0, MAX_STOCK),
+            Field::money("price", "Price")
+                .help("With variants: the lowest of theirs, set by them."),
+            Field::int("stock", "Stock", 0, MAX_STOCK)
+                .help("With variants: the sum of theirs, set by them."),
             Field::int("weight_grams", "Weight (grams)", 0, MAX_STOCK)
                 .optional()
                 .help("Packed, for shipping priced by weight. Empty: 0."),
@@ -69,7 +74,7 @@ impl Default for ProductAdmin {
             Field::datetime("updated_at", "Last changed"),
         ];
         meta.fieldsets = vec![
-            Fieldset::new(None, &["name", "slug", "sku", "category"]),
+            Fieldset::new(None, &["name", "slug", "sku", "category", "product_type"]),
             Fieldset::new(
                 Some("Price and stock"),
                 &["price", "stock", "weight_grams", "is_active"],
@@ -78,7 +83,27 @@ impl Default for ProductAdmin {
             Fieldset::new(Some("Dates"), &["created_at", "updated_at"]),
         ];
         meta.list_editable = vec!["price", "stock"];
-        meta.formsets = vec![FormsetSpec {
+        meta.formsets = vec![
+            FormsetSpec {
+            key: "variants",
+            title: "Variants",
+            fields: vec![
+                Field::text("options", "Options", 200)
+                    .help("One value per attribute of the product type, separated by “/”: 42 / Black."),
+                Field::text("sku", "SKU", 64),
+                Field::money("price", "Price"),
+                Field::int("stock", "Stock", 0, MAX_STOCK),
+                Field::bool("off_sale", "Off sale"),
+            ],
+            upload: None,
+            extra: 3,
+            pick_one: None,
+            description: "Sizes, colours…: each variant has its own SKU, price and stock, and is \
+                          what shoppers put in their cart. A product with variants is sold only \
+                          as one of them. A variant's own pictures are added on its page \
+                          (find its SKU under Products).",
+        },
+        FormsetSpec {
             key: "images",
             title: "Images",
             fields: vec![
@@ -212,6 +237,13 @@ impl ModelAdmin for ProductAdmin {
     fn choices(&self, conn: &mut DbConn, key: &str) -> QueryResult<Vec<(i64, String)>> {
         match key {
             "category" => category_choices(conn),
+            "product_type" => {
+                use site_core::schema::products_product_type as t;
+                t::table
+                    .order((t::name.asc(), t::id.asc()))
+                    .select((t::id, t::name))
+                    .load(conn)
+            }
             _ => Ok(Vec::new()),
         }
     }
@@ -240,6 +272,10 @@ impl ModelAdmin for ProductAdmin {
                 .with("slug", Value::Text(pr.slug))
                 .with("sku", Value::Text(pr.sku))
                 .with("category", Value::Ref(pr.category_id))
+                .with(
+                    "product_type",
+                    pr.product_type_id.map_or(Value::Null, Value::Ref),
+                )
                 .with("description", Value::Text(pr.description))
                 .with("price", Value::Money(pr.price_minor))
                 .with("stock", Value::Int(pr.stock))
@@ -265,6 +301,7 @@ impl ModelAdmin for ProductAdmin {
                 p::slug.eq(v.text("slug")?),
                 p::sku.eq(sku),
                 p::category_id.eq(v.int("category")?),
+                p::product_type_id.eq(v.opt_ref("product_type")?),
                 p::description.eq(v.text("description")?),
                 p::price_minor.eq(v.int("price")?),
                 p::currency.eq(env.config.currency.code()),
@@ -288,22 +325,31 @@ impl ModelAdmin for ProductAdmin {
         v: &Values,
         _files: &Submission,
     ) -> Result<(), SaveError> {
-        diesel::update(p::table.find(id))
-            .set((
-                p::name.eq(v.text("name")?),
-                p::slug.eq(v.text("slug")?),
-                p::sku.eq(v.text("sku")?),
-                p::category_id.eq(v.int("category")?),
-                p::description.eq(v.text("description")?),
-                p::price_minor.eq(v.int("price")?),
-                p::stock.eq(v.int("stock")?),
-                p::weight_grams.eq(v.opt_int("weight_grams").unwrap_or(0)),
-                p::is_active.eq(v.bool("is_active")?),
-                p::updated_at.eq(site_core::now()),
-            ))
-            .execute(conn)
-            .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
-        Ok(())
+        crate::variants::settle(conn, &[id], |conn| {
+            let before = Product::find(conn, id)?;
+            refuse_totals_of_parent(&before, v)?;
+            diesel::update(p::table.find(id))
+                .set((
+                    p::name.eq(v.text("name")?),
+                    p::slug.eq(v.text("slug")?),
+                    p::sku.eq(v.text("sku")?),
+                    p::category_id.eq(v.int("category")?),
+                    p::product_type_id.eq(v.opt_ref("product_type")?),
+                    p::description.eq(v.text("description")?),
+                    p::price_minor.eq(v.int("price")?),
+                    p::stock.eq(v.int("stock")?),
+                    p::weight_grams.eq(v.opt_int("weight_grams").unwrap_or(0)),
+                    p::is_active.eq(v.bool("is_active")?),
+                    p::updated_at.eq(site_core::now()),
+                ))
+                .execute(conn)
+                .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
+            let name = v.text("name")?;
+            if before.has_variants && before.name != name {
+                crate::variants::rename(conn, id, name)?;
+            }
+            Ok(())
+        })
     }
 
     /// Resizes new pictures before the transaction (never while holding
@@ -339,6 +385,23 @@ impl ModelAdmin for ProductAdmin {
         key: &str,
         parent: i64,
     ) -> QueryResult<Vec<FormsetRow>> {
+        if key == "variants" {
+            return Ok(crate::variants::of_product(conn, parent, true)?
+                .into_iter()
+                .map(|v| FormsetRow {
+                    id: v.id,
+                    label: v.sku.clone(),
+                    preview: None,
+                    values: Values::new()
+                        .with("options", Value::Text(v.label))
+                        .with("sku", Value::Text(v.sku))
+                        .with("price", Value::Money(v.price.minor()))
+                        .with("stock", Value::Int(v.stock))
+                        .with("off_sale", Value::Bool(!v.is_active)),
+                    picked: false,
+                })
+                .collect());
+        }
         if key != "images" {
             return Ok(Vec::new());
         }
@@ -366,16 +429,14 @@ impl ModelAdmin for ProductAdmin {
         values: &Values,
     ) -> Result<Vec<FieldChange>, SaveError> {
         use site_core::schema::products_image as i;
+        if key == "variants" {
+            return save_variants(conn, parent, changes);
+        }
         if key != "images" {
             return Ok(Vec::new());
         }
         let mut history = Vec::new();
-        let change = |after: String| FieldChange {
-            field: "images".into(),
-            label: "Images".into(),
-            before: String::new(),
-            after,
-        };
+        let change = |after: String| FieldChange::row_note("images", "Images", after);
         for id in &changes.deleted {
             diesel::delete(
                 i::table
@@ -457,14 +518,17 @@ impl ModelAdmin for ProductAdmin {
         id: i64,
         v: &Values,
     ) -> Result<(), SaveError> {
-        diesel::update(p::table.find(id))
-            .set((
-                p::price_minor.eq(v.int("price")?),
-                p::stock.eq(v.int("stock")?),
-                p::updated_at.eq(site_core::now()),
-            ))
-            .execute(conn)?;
-        Ok(())
+        crate::variants::settle(conn, &[id], |conn| {
+            refuse_totals_of_parent(&Product::find(conn, id)?, v)?;
+            diesel::update(p::table.find(id))
+                .set((
+                    p::price_minor.eq(v.int("price")?),
+                    p::stock.eq(v.int("stock")?),
+                    p::updated_at.eq(site_core::now()),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
     }
 
     fn delete(&self, conn: &mut DbConn, id: i64, plan: &DeletePlan) -> Result<Deleted, SaveError> {
@@ -484,7 +548,10 @@ impl ModelAdmin for ProductAdmin {
         ids: &[i64],
         _input: &Submission,
     ) -> Result<String, SaveError> {
-        site_core::admin_set_active!(conn, action, ids, p, "product", "products")
+        // A variant switched on or off changes its parent's totals.
+        crate::variants::settle(conn, ids, |conn| {
+            site_core::admin_set_active!(conn, action, ids, p, "product", "products")
+        })
     }
 
     fn object_actions(&self, obj: &Object) -> Vec<&'static str> {
@@ -516,6 +583,140 @@ impl ModelAdmin for ProductAdmin {
             .with("is_active", Value::Bool(true))
             .with("stock", Value::Int(0))
     }
+}
+
+/// Applies the variants formset: values, SKU, price, stock and active flag
+/// of each row; new rows become variants; a removed variant that was
+/// ordered is deactivated instead (its orders keep pointing at it). The
+/// parent's totals follow, under its lock.
+fn save_variants(
+    conn: &mut DbConn,
+    parent: i64,
+    changes: &FormsetChanges,
+) -> Result<Vec<FieldChange>, SaveError> {
+    use crate::variants::{self, NewVariant, VariantError};
+    use site_core::schema::orders_line as l;
+    if changes.kept.is_empty() && changes.deleted.is_empty() && changes.added.is_empty() {
+        return Ok(Vec::new());
+    }
+    site_core::db::lock_row(conn, "products_product", parent)?;
+    let product = Product::find(conn, parent)?;
+    let attributes = match product.product_type_id {
+        Some(t) => variants::attributes(conn, t)?,
+        None => Vec::new(),
+    };
+    let mut history = Vec::new();
+    let change = |after: String| FieldChange::row_note("variants", "Variants", after);
+    let field_error = |name: String, e: VariantError| match e {
+        VariantError::Db(e) => SaveError::from(e),
+        other => SaveError::field(&name, other.to_string()),
+    };
+    let sku_taken = |e, name: &str| SaveError::unique(e, name, "Another product has this SKU.");
+    for id in &changes.deleted {
+        let ordered: bool =
+            diesel::select(diesel::dsl::exists(l::table.filter(l::product_id.eq(id))))
+                .get_result(conn)?;
+        let mine = p::table
+            .filter(p::id.eq(id))
+            .filter(p::parent_id.eq(parent));
+        if ordered {
+            diesel::update(mine)
+                .set(p::is_active.eq(false))
+                .execute(conn)?;
+            history.push(change(format!("variant {id} deactivated (it has orders)")));
+        } else {
+            diesel::delete(mine).execute(conn)?;
+            history.push(change(format!("deleted variant {id}")));
+        }
+    }
+    for (id, v) in &changes.kept {
+        let options = format!("variants-{id}-options");
+        let values = variants::parse_options(v.text("options")?, &attributes)
+            .map_err(|e| SaveError::field(&options, e))?;
+        variants::update_values(conn, &product, *id, &attributes, &values)
+            .map_err(|e| field_error(options, e))?;
+        let sku_field = format!("variants-{id}-sku");
+        diesel::update(
+            p::table
+                .filter(p::id.eq(id))
+                .filter(p::parent_id.eq(parent)),
+        )
+        .set((
+            p::sku.eq(v.text("sku")?.trim()),
+            p::price_minor.eq(v.int("price")?),
+            p::stock.eq(v.int("stock")?),
+            p::is_active.eq(!v.bool("off_sale")?),
+            p::updated_at.eq(site_core::now()),
+        ))
+        .execute(conn)
+        .map_err(|e| sku_taken(e, &sku_field))?;
+    }
+    for (n, v) in &changes.added {
+        let options = format!("variants-new{n}-options");
+        let values = variants::parse_options(v.text("options")?, &attributes)
+            .map_err(|e| SaveError::field(&options, e))?;
+        let sku = v.text("sku")?.trim();
+        if sku.is_empty() {
+            return Err(SaveError::field(
+                &format!("variants-new{n}-sku"),
+                "Give the variant its own SKU.",
+            ));
+        }
+        let new = NewVariant {
+            sku,
+            price_minor: v.int("price")?,
+            stock: v.int("stock")?,
+            is_active: !v.bool("off_sale")?,
+            values: &values,
+        };
+        let id = variants::create(conn, &product, &attributes, &new).map_err(|e| match e {
+            VariantError::Db(e) => sku_taken(e, &format!("variants-new{n}-sku")),
+            other => field_error(options.clone(), other),
+        })?;
+        history.push(change(format!(
+            "added variant {} ({sku}) as {id}",
+            values.join(" / ")
+        )));
+    }
+    crate::models::refresh_parents(conn, &[parent])?;
+    Ok(history)
+}
+
+/// "3 products are in this category: move them to another category
+/// first": why a row that products point at cannot be deleted.
+pub(crate) fn protected_by_products(plan: &mut DeletePlan, n: i64, place: &str, fix: &str) {
+    if n > 0 {
+        let (are, them) = if n == 1 {
+            ("product is", "it")
+        } else {
+            ("products are", "them")
+        };
+        plan.protected_by.push(format!(
+            "{n} {are} {place}: {}",
+            fix.replace("{them}", them)
+        ));
+    }
+}
+
+/// A parent's stock and price are its variants': typing others over them
+/// would be silently undone, so it is refused with where to change them.
+fn refuse_totals_of_parent(before: &Product, v: &Values) -> Result<(), SaveError> {
+    if !before.has_variants {
+        return Ok(());
+    }
+    if v.int("stock")? != before.stock {
+        return Err(SaveError::field(
+            "stock",
+            "This product's stock is the sum of its variants': change it on the variants.",
+        ));
+    }
+    if v.int("price")? != before.price_minor {
+        return Err(SaveError::field(
+            "price",
+            "This product's price is the lowest of its variants': change it on the variants.",
+        ));
+    }
+    Ok(())
 }
 
 fn category_choices(conn: &mut DbConn) -> QueryResult<Vec<(i64, String)>> {
@@ -743,17 +944,12 @@ impl ModelAdmin for CategoryAdmin {
             .count()
             .get_result(conn)?;
         let mut plan = DeletePlan::default();
-        if products > 0 {
-            plan.protected_by.push(format!(
-                "{products} {} in this category: move {} to another category first",
-                if products == 1 {
-                    "product is"
-                } else {
-                    "products are"
-                },
-                if products == 1 { "it" } else { "them" }
-            ));
-        }
+        protected_by_products(
+            &mut plan,
+            products,
+            "in this category",
+            "move {them} to another category first",
+        );
         if children > 0 {
             plan.cascades.push(format!(
                 "{children} {} become top-level",

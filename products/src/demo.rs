@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl, SelectableHelper};
 use site_core::db::{write_transaction, DbConn};
 use site_core::forms::Slug;
 use site_core::money::Currency;
@@ -104,27 +104,477 @@ const DEPARTMENTS: [(&str, &str, &[usize]); 5] = [
 /// A demo with at least this many categories groups them in departments.
 pub const DEPARTMENTS_FROM: usize = 12;
 
-const ADJECTIVES: [&str; 12] = [
-    "Classic", "Deluxe", "Eco", "Smart", "Vintage", "Ultra", "Compact", "Pro", "Rustic", "Nordic",
-    "Everyday", "Studio",
+/// What each category (by its index in `CATEGORY_NAMES`) sells: words
+/// that go before a kind of product, the kinds, and the price range in
+/// whole units. Names are "{word} {kind}": "Ethiopian Whole Beans" in
+/// Coffee, "Trail Running Shoes" in Shoes.
+struct Range {
+    words: &'static [&'static str],
+    kinds: &'static [&'static str],
+    low: u64,
+    high: u64,
+}
+
+const RANGES: [Range; 24] = [
+    Range {
+        words: &[
+            "Ethiopian",
+            "Colombian",
+            "House",
+            "Dark Roast",
+            "Decaf",
+            "Single-Origin",
+        ],
+        kinds: &[
+            "Whole Beans",
+            "Ground Coffee",
+            "Espresso Blend",
+            "Cold Brew Pack",
+            "Drip Bags",
+        ],
+        low: 8,
+        high: 29,
+    },
+    Range {
+        words: &[
+            "Assam",
+            "Darjeeling",
+            "Jasmine",
+            "Earl Grey",
+            "Sencha",
+            "Rooibos",
+        ],
+        kinds: &[
+            "Loose Leaf Tea",
+            "Tea Bags",
+            "Tea Tin",
+            "Teapot",
+            "Tea Sampler",
+        ],
+        low: 5,
+        high: 45,
+    },
+    Range {
+        words: &[
+            "Illustrated",
+            "Pocket",
+            "Collected",
+            "Hardback",
+            "Field",
+            "Beginner's",
+        ],
+        kinds: &[
+            "Cookbook",
+            "Travel Guide",
+            "Novel",
+            "Atlas",
+            "Poetry Collection",
+            "Field Guide",
+        ],
+        low: 9,
+        high: 49,
+    },
+    Range {
+        words: &[
+            "Cast Iron",
+            "Stainless",
+            "Enamel",
+            "Copper",
+            "Oak",
+            "Ceramic",
+        ],
+        kinds: &[
+            "Skillet",
+            "Saucepan",
+            "Chef's Knife",
+            "Cutting Board",
+            "Mixing Bowl",
+            "Kettle",
+        ],
+        low: 12,
+        high: 149,
+    },
+    Range {
+        words: &[
+            "Heirloom",
+            "Terracotta",
+            "Galvanised",
+            "Organic",
+            "Raised",
+            "Bamboo",
+        ],
+        kinds: &[
+            "Seed Kit",
+            "Plant Pot",
+            "Watering Can",
+            "Garden Gloves",
+            "Trowel",
+            "Herb Planter",
+        ],
+        low: 5,
+        high: 69,
+    },
+    Range {
+        words: &[
+            "Wooden", "Wind-Up", "Plush", "Magnetic", "Stacking", "Rainbow",
+        ],
+        kinds: &[
+            "Train Set",
+            "Building Blocks",
+            "Teddy Bear",
+            "Puzzle Cube",
+            "Spinning Top",
+            "Marble Run",
+        ],
+        low: 9,
+        high: 79,
+    },
+    Range {
+        words: &[
+            "Ultralight",
+            "Two-Person",
+            "Insulated",
+            "Waterproof",
+            "Folding",
+            "Alpine",
+        ],
+        kinds: &[
+            "Tent",
+            "Sleeping Bag",
+            "Camping Stove",
+            "Headlamp",
+            "Water Bottle",
+            "Camp Chair",
+        ],
+        low: 15,
+        high: 299,
+    },
+    Range {
+        words: &[
+            "Dot Grid", "Linen", "Recycled", "Fountain", "Brass", "Pocket",
+        ],
+        kinds: &[
+            "Notebook",
+            "Pen",
+            "Sketchbook",
+            "Desk Organiser",
+            "Planner",
+            "Letter Set",
+        ],
+        low: 4,
+        high: 59,
+    },
+    Range {
+        words: &[
+            "Wireless",
+            "Noise-Cancelling",
+            "Studio",
+            "Portable",
+            "Bookshelf",
+            "Retro",
+        ],
+        kinds: &[
+            "Headphones",
+            "Speaker",
+            "Earbuds",
+            "Turntable",
+            "Radio",
+            "Soundbar",
+        ],
+        low: 29,
+        high: 399,
+    },
+    Range {
+        words: &["Brass", "Paper", "Arc", "Dimmable", "Rattan", "Industrial"],
+        kinds: &[
+            "Table Lamp",
+            "Floor Lamp",
+            "Pendant Light",
+            "Desk Lamp",
+            "LED Bulb",
+            "String Lights",
+        ],
+        low: 9,
+        high: 249,
+    },
+    Range {
+        words: &["Canvas", "Leather", "Waxed", "Recycled", "Weekend", "City"],
+        kinds: &[
+            "Backpack",
+            "Tote Bag",
+            "Messenger Bag",
+            "Duffel Bag",
+            "Crossbody Bag",
+        ],
+        low: 29,
+        high: 229,
+    },
+    Range {
+        words: &[
+            "Trail",
+            "Everyday",
+            "Canvas",
+            "Leather",
+            "Court",
+            "Waterproof",
+        ],
+        kinds: &[
+            "Running Shoes",
+            "Sneakers",
+            "Chelsea Boots",
+            "Walking Boots",
+            "Loafers",
+        ],
+        low: 49,
+        high: 189,
+    },
+    Range {
+        words: &["Linen", "Wool", "Velvet", "Woven", "Ceramic", "Oak"],
+        kinds: &[
+            "Cushion Cover",
+            "Throw Blanket",
+            "Vase",
+            "Wall Mirror",
+            "Side Table",
+            "Candle",
+        ],
+        low: 12,
+        high: 249,
+    },
+    Range {
+        words: &[
+            "Waffle",
+            "Organic Cotton",
+            "Lavender",
+            "Bamboo",
+            "Eucalyptus",
+            "Cedar",
+        ],
+        kinds: &[
+            "Bath Towel",
+            "Bath Mat",
+            "Soap Bar",
+            "Bath Robe",
+            "Body Wash",
+            "Shower Caddy",
+        ],
+        low: 6,
+        high: 89,
+    },
+    Range {
+        words: &[
+            "Alloy",
+            "Carbon",
+            "Rechargeable",
+            "Puncture-Proof",
+            "Folding",
+            "Commuter",
+        ],
+        kinds: &[
+            "Bike Light Set",
+            "Bike Lock",
+            "Pannier",
+            "Tyre",
+            "Pump",
+            "Helmet",
+        ],
+        low: 9,
+        high: 149,
+    },
+    Range {
+        words: &[
+            "Classic",
+            "Cooperative",
+            "1000-Piece",
+            "Pocket",
+            "Family",
+            "Strategy",
+        ],
+        kinds: &[
+            "Board Game",
+            "Jigsaw Puzzle",
+            "Card Game",
+            "Chess Set",
+            "Dice Game",
+        ],
+        low: 9,
+        high: 69,
+    },
+    Range {
+        words: &[
+            "Orthopaedic",
+            "Chew-Proof",
+            "Grain-Free",
+            "Reflective",
+            "Catnip",
+            "Cosy",
+        ],
+        kinds: &[
+            "Dog Bed",
+            "Dog Toy",
+            "Cat Treats",
+            "Dog Lead",
+            "Cat Scratcher",
+            "Pet Bowl",
+        ],
+        low: 4,
+        high: 99,
+    },
+    Range {
+        words: &[
+            "Watercolour",
+            "Acrylic",
+            "Oil",
+            "Charcoal",
+            "Gouache",
+            "Beginner",
+        ],
+        kinds: &[
+            "Paint Set",
+            "Brush Set",
+            "Canvas Pack",
+            "Easel",
+            "Sketch Pencils",
+        ],
+        low: 7,
+        high: 129,
+    },
+    Range {
+        words: &[
+            "Acoustic",
+            "Maple",
+            "Beginner",
+            "Chromatic",
+            "Concert",
+            "Travel",
+        ],
+        kinds: &[
+            "Ukulele",
+            "Guitar Strings",
+            "Drumsticks",
+            "Harmonica",
+            "Music Stand",
+            "Metronome",
+        ],
+        low: 6,
+        high: 199,
+    },
+    Range {
+        words: &[
+            "Carry-On",
+            "Packable",
+            "Merino",
+            "Compression",
+            "Hard-Shell",
+            "Leather",
+        ],
+        kinds: &[
+            "Suitcase",
+            "Packing Cubes",
+            "Travel Pillow",
+            "Passport Wallet",
+            "Luggage Tag",
+        ],
+        low: 9,
+        high: 249,
+    },
+    Range {
+        words: &["Organic", "Muslin", "Wooden", "Soft", "Knitted", "Bamboo"],
+        kinds: &[
+            "Swaddle",
+            "Baby Blanket",
+            "Rattle",
+            "Teether",
+            "Sleep Suit",
+            "Bib Set",
+        ],
+        low: 6,
+        high: 59,
+    },
+    Range {
+        words: &[
+            "Non-Slip",
+            "Adjustable",
+            "Cork",
+            "Cast Iron",
+            "Resistance",
+            "Foam",
+        ],
+        kinds: &[
+            "Yoga Mat",
+            "Dumbbell",
+            "Kettlebell",
+            "Resistance Bands",
+            "Foam Roller",
+            "Skipping Rope",
+        ],
+        low: 9,
+        high: 149,
+    },
+    Range {
+        words: &[
+            "Cordless",
+            "Precision",
+            "Folding",
+            "Magnetic",
+            "Heavy-Duty",
+            "Compact",
+        ],
+        kinds: &[
+            "Drill",
+            "Screwdriver Set",
+            "Tape Measure",
+            "Spirit Level",
+            "Hammer",
+            "Utility Knife",
+        ],
+        low: 7,
+        high: 179,
+    },
+    Range {
+        words: &[
+            "Automatic",
+            "Field",
+            "Dive",
+            "Minimalist",
+            "Chronograph",
+            "Solar",
+        ],
+        kinds: &["Watch", "Pocket Watch", "Watch Strap", "Watch Winder"],
+        low: 49,
+        high: 499,
+    },
 ];
-const MATERIALS: [&str; 10] = [
-    "Oak", "Steel", "Linen", "Ceramic", "Copper", "Wool", "Bamboo", "Glass", "Leather", "Cotton",
+
+/// Products that come in sizes and colours: a product type each, the
+/// category it fits (index in `CATEGORY_NAMES`), and its variants' values
+/// (one row per attribute).
+struct VariedKind {
+    category: usize,
+    kind: &'static str,
+    attributes: &'static [(&'static str, &'static [&'static str])],
+}
+
+const VARIED: [VariedKind; 2] = [
+    VariedKind {
+        category: 11,
+        kind: "Shoes",
+        attributes: &[
+            ("Size", &["39", "40", "41", "42", "43", "44"]),
+            ("Colour", &["Black", "Stone"]),
+        ],
+    },
+    VariedKind {
+        category: 10,
+        kind: "Bags",
+        attributes: &[("Colour", &["Black", "Tan", "Olive"])],
+    },
 ];
-const NOUNS: [&str; 12] = [
-    "Lamp",
-    "Chair",
-    "Kettle",
-    "Backpack",
-    "Headphones",
-    "Mug",
-    "Notebook",
-    "Jacket",
-    "Watch",
-    "Blender",
-    "Basket",
-    "Tray",
-];
+
+/// Products of a varied kind get variants only among the first this many
+/// of the catalogue: enough to browse and buy, and seeding a million
+/// products stays a matter of minutes.
+const VARIED_WITHIN: usize = 20_000;
 
 /// How many distinct images the demo generates; products share them.
 const IMAGE_POOL: usize = 48;
@@ -225,6 +675,7 @@ pub fn seed(
             start = end;
             progress(end as u64);
         }
+        seed_variants(conn, &categories, opts.products, base)?;
         progress(opts.products as u64);
         Ok(SeedReport {
             categories: categories.len(),
@@ -236,6 +687,138 @@ pub fn seed(
 
 /// Products written per statement.
 const SEED_BATCH: usize = 1000;
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = site_core::schema::products_product)]
+struct VariantRow {
+    category_id: i64,
+    name: String,
+    slug: String,
+    sku: String,
+    description: String,
+    price_minor: i64,
+    currency: String,
+    stock: i64,
+    is_active: bool,
+    image: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    weight_grams: i64,
+    parent_id: Option<i64>,
+    product_type_id: Option<i64>,
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = site_core::schema::products_attribute_value)]
+struct ValueRow {
+    product_id: i64,
+    attribute_id: i64,
+    value: String,
+}
+
+/// Gives the demo's shoes sizes and colours and its bags colours: a
+/// product type each, and a variant per combination with its own SKU and
+/// stock (some sold out), written in batches.
+fn seed_variants(
+    conn: &mut DbConn,
+    categories: &[Category],
+    products: usize,
+    base: NaiveDateTime,
+) -> Result<(), SeedError> {
+    use site_core::schema::products_product as p;
+    for varied in &VARIED {
+        if varied.category >= categories.len() {
+            continue;
+        }
+        let names: Vec<&str> = varied.attributes.iter().map(|(a, _)| *a).collect();
+        let kind = crate::variants::create_type(conn, varied.kind, &names)?;
+        let attributes = crate::variants::attributes(conn, kind)?;
+        let skus: Vec<String> = (0..products.min(VARIED_WITHIN))
+            .filter(|i| i % categories.len() == varied.category)
+            .map(|i| format!("DEMO-{:05}", i + 1))
+            .collect();
+        for chunk in skus.chunks(SEED_BATCH / 8) {
+            let parents: Vec<Product> = p::table
+                .filter(p::sku.eq_any(chunk))
+                .select(Product::as_select())
+                .load(conn)?;
+            let mut rows = Vec::new();
+            let mut values = std::collections::HashMap::new();
+            for parent in &parents {
+                let mut combos: Vec<Vec<&str>> = vec![Vec::new()];
+                for (_, choices) in varied.attributes {
+                    combos = combos
+                        .into_iter()
+                        .flat_map(|c| {
+                            choices.iter().map(move |v| {
+                                let mut next = c.clone();
+                                next.push(*v);
+                                next
+                            })
+                        })
+                        .collect();
+                }
+                for (n, combo) in combos.iter().enumerate() {
+                    let h = mix(parent.id as u64 * 64 + n as u64);
+                    let sku = format!("{}-{}", parent.sku, combo.join("-").to_uppercase());
+                    let owned: Vec<String> = combo.iter().map(|v| v.to_string()).collect();
+                    rows.push(VariantRow {
+                        category_id: parent.category_id,
+                        name: crate::variants::variant_name(&parent.name, &owned),
+                        slug: parent.slug.clone(),
+                        sku: sku.clone(),
+                        description: String::new(),
+                        price_minor: parent.price_minor,
+                        currency: parent.currency.clone(),
+                        // One in five sold out, the rest 1 to 12.
+                        stock: if h.is_multiple_of(5) {
+                            0
+                        } else {
+                            1 + (h >> 8) as i64 % 12
+                        },
+                        is_active: true,
+                        image: parent.image.clone(),
+                        created_at: base,
+                        updated_at: base,
+                        weight_grams: parent.weight_grams,
+                        parent_id: Some(parent.id),
+                        product_type_id: Some(kind),
+                    });
+                    values.insert(sku, owned);
+                }
+            }
+            site_core::insert_many!(conn, p::table, &rows)?;
+            let ids: Vec<i64> = parents.iter().map(|p| p.id).collect();
+            let children: Vec<(i64, String)> = p::table
+                .filter(p::parent_id.eq_any(&ids))
+                .select((p::id, p::sku))
+                .load(conn)?;
+            let mut value_rows = Vec::new();
+            for (id, sku) in children {
+                for (attribute, value) in attributes
+                    .iter()
+                    .zip(values.remove(&sku).unwrap_or_default())
+                {
+                    value_rows.push(ValueRow {
+                        product_id: id,
+                        attribute_id: attribute.id,
+                        value,
+                    });
+                }
+            }
+            site_core::insert_many!(
+                conn,
+                site_core::schema::products_attribute_value::table,
+                &value_rows
+            )?;
+            diesel::update(p::table.filter(p::id.eq_any(&ids)))
+                .set(p::product_type_id.eq(kind))
+                .execute(conn)?;
+            crate::models::refresh_parents(conn, &ids)?;
+        }
+    }
+    Ok(())
+}
 
 /// A demo product's values, owned until they are written.
 struct DemoProduct {
@@ -281,16 +864,19 @@ fn demo_product(
     base: NaiveDateTime,
 ) -> DemoProduct {
     let h = mix(i as u64);
+    let category = &categories[i % categories.len()];
+    let range = &RANGES[(i % categories.len()) % RANGES.len()];
+    // Every kind in turn, with each word once, before any name repeats.
+    let round = i / categories.len();
+    let (words, kinds) = (range.words.len(), range.kinds.len());
     let name = format!(
-        "{} {} {}",
-        ADJECTIVES[(h % 12) as usize],
-        MATERIALS[((h >> 8) % 10) as usize],
-        NOUNS[((h >> 16) % 12) as usize]
+        "{} {}",
+        range.words[(round / kinds + round) % words],
+        range.kinds[round % kinds]
     );
     let sku = format!("DEMO-{:05}", i + 1);
-    let category = &categories[i % categories.len()];
     // Prices end in .99 (or whole yen); one in ten is sold out.
-    let whole = 3 + (h >> 24) % 197;
+    let whole = range.low + (h >> 24) % (range.high - range.low + 1);
     let price_minor = if currency.exponent() == 0 {
         (whole * 100) as i64
     } else {

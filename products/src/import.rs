@@ -430,7 +430,12 @@ fn plan_batch(
         .filter(p::sku.eq_any(&skus))
         .select(p::id)
         .load(conn)?;
+    // Rows that are variants, or have them, change what their parents
+    // keep: the parents are locked first (as checkout does) and refreshed
+    // after.
+    let mut parents = Vec::new();
     if !dry_run {
+        parents = crate::models::lock_families(conn, &ids)?;
         site_core::db::lock_rows(conn, "products_product", &ids)?;
     }
     let existing: HashMap<String, Existing> = p::table
@@ -552,6 +557,7 @@ fn plan_batch(
             &detail,
         )?;
     }
+    crate::models::refresh_parents(conn, &parents)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 mod admin_import;
 pub mod admin_reviews;
+pub mod admin_types;
 pub mod cache;
 pub mod demo;
 pub mod domain;
@@ -13,6 +14,7 @@ pub mod models;
 pub mod reviews;
 pub mod sitemap;
 pub mod tree;
+pub mod variants;
 pub mod views;
 
 use std::sync::Arc;
@@ -110,6 +112,7 @@ impl site_core::app::App for ProductsApp {
             Arc::new(admin::CategoryAdmin::default()),
             Arc::new(admin::ProductAdmin::default()),
             Arc::new(admin_reviews::ReviewAdmin::default()),
+            Arc::new(admin_types::ProductTypeAdmin::default()),
         ]
     }
 

@@ -42,6 +42,11 @@ pub struct Product {
     /// Shown reviews: how many, and the sum of their stars.
     pub rating_count: i64,
     pub rating_sum: i64,
+    /// The product this is a variant of.
+    pub parent_id: Option<i64>,
+    pub product_type_id: Option<i64>,
+    /// A parent: chosen among its variants, never put in a cart itself.
+    pub has_variants: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -77,7 +82,10 @@ pub struct NewProduct<'a> {
 macro_rules! filter_listing {
     ($query:expr, $listing:expr, $dialect:expr) => {{
         let l: &Listing = $listing;
-        let mut q = $query.filter(p::is_active.eq(true));
+        // Variants are chosen on their parent's page, never listed.
+        let mut q = $query
+            .filter(p::is_active.eq(true))
+            .filter(p::parent_id.is_null());
         match (l.within.as_slice(), l.category_id) {
             ([], Some(cat)) | (&[cat], _) => q = q.filter(p::category_id.eq(cat)),
             ([], None) => {}
@@ -122,6 +130,7 @@ pub struct CardRow {
     pub image: String,
     pub rating_count: i64,
     pub rating_sum: i64,
+    pub has_variants: bool,
 }
 
 impl CardRow {
@@ -328,6 +337,7 @@ impl Product {
         p::table
             .filter(p::category_id.eq(product.category_id))
             .filter(p::is_active.eq(true))
+            .filter(p::parent_id.is_null())
             .filter(p::id.ne(product.id))
             .order((p::created_at.desc(), p::id.desc()))
             .limit(n)
@@ -335,7 +345,8 @@ impl Product {
             .load(conn)
     }
 
-    /// The active products among `ids` (for a cart), in one query.
+    /// The active products among `ids` (for a cart), in one query. A
+    /// product that has gained variants since is not sold as itself.
     pub fn active_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<Product>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -343,6 +354,7 @@ impl Product {
         p::table
             .filter(p::id.eq_any(ids))
             .filter(p::is_active.eq(true))
+            .filter(p::has_variants.eq(false))
             .select(Product::as_select())
             .load(conn)
     }
@@ -392,12 +404,15 @@ impl Product {
 /// Takes `quantity` of a product out of stock, only if that much is there:
 /// one conditional UPDATE, so concurrent buyers can never oversell (and the
 /// CHECK constraint would refuse a negative stock anyway). Returns whether
-/// the stock was taken.
+/// the stock was taken. A parent (`has_variants`) is never taken from: its
+/// stock is its variants'. Callers taking variants lock their parents
+/// first and refresh them after ([`lock_parents`], [`refresh_parents`]).
 pub fn reserve_stock(conn: &mut DbConn, product_id: i64, quantity: i64) -> QueryResult<bool> {
     let updated = diesel::update(
         p::table
             .filter(p::id.eq(product_id))
             .filter(p::is_active.eq(true))
+            .filter(p::has_variants.eq(false))
             .filter(p::stock.ge(quantity)),
     )
     .set((
@@ -416,5 +431,87 @@ pub fn release_stock(conn: &mut DbConn, product_id: i64, quantity: i64) -> Query
             p::updated_at.eq(site_core::now()),
         ))
         .execute(conn)?;
+    Ok(())
+}
+
+/// Puts several products' units back (a cancelled order, a refund),
+/// keeping their parents' totals: parents locked first, refreshed after.
+pub fn release_many(conn: &mut DbConn, moves: &[(i64, i64)]) -> QueryResult<()> {
+    let ids: Vec<i64> = moves.iter().map(|(id, _)| *id).collect();
+    let parents = lock_parents(conn, &ids)?;
+    for &(id, quantity) in moves {
+        release_stock(conn, id, quantity)?;
+    }
+    refresh_parents(conn, &parents)
+}
+
+/// Locks the parents of `ids` (those that are variants), in id order, and
+/// returns them. Whoever changes a variant's stock holds its parent's lock
+/// first: the parent's totals are then read while no other transaction can
+/// be changing its variants, and two checkouts taking variants of the same
+/// products lock them in one order (no deadlock). SQLite's write
+/// transaction holds the whole database already.
+pub fn lock_parents(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    let parents = parents_of(conn, ids)?;
+    site_core::db::lock_rows(conn, "products_product", &parents)?;
+    Ok(parents)
+}
+
+/// The parents touched by writing `ids` (theirs, for variants; themselves,
+/// for parents), locked in id order: for writes outside checkout (the
+/// admin, imports) that change variants or parents directly. Refresh them
+/// after ([`refresh_parents`]).
+pub fn lock_families(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    let mut parents = parents_of(conn, ids)?;
+    parents.extend(
+        p::table
+            .filter(p::id.eq_any(ids))
+            .filter(p::has_variants.eq(true))
+            .select(p::id)
+            .load::<i64>(conn)?,
+    );
+    parents.sort_unstable();
+    parents.dedup();
+    site_core::db::lock_rows(conn, "products_product", &parents)?;
+    Ok(parents)
+}
+
+/// The parents of those of `ids` that are variants, in id order.
+pub fn parents_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut parents: Vec<i64> = p::table
+        .filter(p::id.eq_any(ids))
+        .filter(p::parent_id.is_not_null())
+        .select(p::parent_id.assume_not_null())
+        .distinct()
+        .load(conn)?;
+    parents.sort_unstable();
+    Ok(parents)
+}
+
+/// Recomputes what parents keep of their variants: stock (the active
+/// variants' sum), price (their lowest; unchanged when none is active) and
+/// whether they have variants at all. Call with the parents locked.
+pub fn refresh_parents(conn: &mut DbConn, parents: &[i64]) -> QueryResult<()> {
+    const SET: &str = "UPDATE products_product SET \
+         stock = COALESCE((SELECT SUM(c.stock) FROM products_product c \
+             WHERE c.parent_id = products_product.id AND c.is_active), 0), \
+         price_minor = COALESCE((SELECT MIN(c.price_minor) FROM products_product c \
+             WHERE c.parent_id = products_product.id AND c.is_active), price_minor), \
+         has_variants = EXISTS (SELECT 1 FROM products_product c \
+             WHERE c.parent_id = products_product.id)";
+    let now = site_core::now();
+    for &parent in parents {
+        let query = match conn {
+            DbConn::Sqlite(_) => format!("{SET}, updated_at = ?1 WHERE id = ?2"),
+            DbConn::Postgres(_) => format!("{SET}, updated_at = $1 WHERE id = $2"),
+        };
+        diesel::sql_query(query)
+            .bind::<diesel::sql_types::Timestamp, _>(now)
+            .bind::<diesel::sql_types::BigInt, _>(parent)
+            .execute(conn)?;
+    }
     Ok(())
 }

@@ -119,7 +119,14 @@ pub fn bought(conn: &mut DbConn, user: i64, product: i64) -> QueryResult<bool> {
         l::table
             .inner_join(o::table)
             .filter(o::user_id.eq(user))
-            .filter(l::product_id.eq(product))
+            .filter(
+                // The product itself, or one of its variants.
+                l::product_id.eq(product).or(l::product_id.eq_any(
+                    p::table
+                        .filter(p::parent_id.eq(product))
+                        .select(p::id.nullable()),
+                )),
+            )
             .filter(o::status.eq_any(["paid", "shipped", "delivered"])),
     ))
     .get_result(conn)

@@ -127,6 +127,7 @@ pub async fn products(rq: RequestContext, n: web::Path<String>) -> Result<HttpRe
             Ok(p::table
                 .filter(p::id.between(low, high))
                 .filter(p::is_active.eq(true))
+                .filter(p::parent_id.is_null())
                 .order(p::id)
                 .select((p::id, p::slug, p::updated_at))
                 .load::<(i64, String, NaiveDateTime)>(conn)?)

@@ -26,6 +26,8 @@ pub struct ProductCard {
     pub url: String,
     pub image_url: String,
     pub price: String,
+    /// The lowest of its variants' prices.
+    pub from: bool,
     pub in_stock: bool,
     pub low_stock: bool,
     pub stock: i64,
@@ -82,8 +84,10 @@ impl<'a> Cards<'a> {
                 format!("/media/{}", row.image)
             },
             price: row.price().format(self.rq.renderer.locale()),
+            from: row.has_variants,
             in_stock,
-            low_stock: in_stock && row.stock <= LOW_STOCK,
+            // A parent's stock is spread over its variants.
+            low_stock: in_stock && !row.has_variants && row.stock <= LOW_STOCK,
             stock: row.stock,
             category_name: category_name.to_string(),
             rating: crate::reviews::Rating::of(row.rating_count, row.rating_sum),
@@ -436,6 +440,7 @@ fn seo(
     product: &Product,
     trail: &[Crumb<'_>],
     images: &[crate::images::ProductImage],
+    variants: &[crate::variants::Variant],
 ) -> Result<Seo, AppError> {
     let base = rq.config.site_url.trim_end_matches('/');
     let canonical = format!("{base}{}", product_url(rq, product.id, &product.slug)?);
@@ -456,6 +461,41 @@ fn seo(
         .first()
         .map(|i| format!("{base}/media/{}", i.large_path));
     let price = product.price();
+    let availability = |in_stock: bool| {
+        if in_stock {
+            "https://schema.org/InStock"
+        } else {
+            "https://schema.org/OutOfStock"
+        }
+    };
+    // One offer per variant, priced and stocked as it is.
+    let offers = if variants.is_empty() {
+        serde_json::json!({
+            "@type": "Offer",
+            "price": price.amount().to_string(),
+            "priceCurrency": price.currency().code(),
+            "availability": availability(product.stock > 0),
+            "url": canonical,
+        })
+    } else {
+        let high = variants.iter().map(|v| v.price).max_by_key(|m| m.minor());
+        serde_json::json!({
+            "@type": "AggregateOffer",
+            "lowPrice": price.amount().to_string(),
+            "highPrice": high.unwrap_or(price).amount().to_string(),
+            "priceCurrency": price.currency().code(),
+            "offerCount": variants.len(),
+            "offers": variants.iter().map(|v| serde_json::json!({
+                "@type": "Offer",
+                "sku": v.sku,
+                "name": v.label,
+                "price": v.price.amount().to_string(),
+                "priceCurrency": v.price.currency().code(),
+                "availability": availability(v.in_stock),
+                "url": format!("{canonical}?variant={}", v.id),
+            })).collect::<Vec<_>>(),
+        })
+    };
     let ld = serde_json::json!([
         {
             "@context": "https://schema.org",
@@ -465,17 +505,7 @@ fn seo(
             "description": description,
             "image": image.iter().collect::<Vec<_>>(),
             "url": canonical,
-            "offers": {
-                "@type": "Offer",
-                "price": price.amount().to_string(),
-                "priceCurrency": price.currency().code(),
-                "availability": if product.stock > 0 {
-                    "https://schema.org/InStock"
-                } else {
-                    "https://schema.org/OutOfStock"
-                },
-                "url": canonical,
-            },
+            "offers": offers,
             "aggregateRating": crate::reviews::Rating::of(product.rating_count, product.rating_sum)
                 .map(|r| serde_json::json!({
                     "@type": "AggregateRating",
@@ -645,11 +675,42 @@ async fn product_page(
 ) -> Result<HttpResponse, AppError> {
     let cache = cache(&rq)?;
     let user = site_core::http::auth::current_user(&rq.session).map(|u| u.id);
-    let (product, category, related, images, above, (shown, mine, state)) = rq
+    let picked: Option<i64> = url::form_urlencoded::parse(rq.req.query_string().as_bytes())
+        .find(|(k, _)| k == "variant")
+        .and_then(|(_, v)| v.parse().ok());
+    let loaded = rq
         .db(move |conn| {
             let (product, category) = Product::find_active(conn, id)?;
+            // A variant's page is its product's, with it picked.
+            if let Some(parent) = product.parent_id {
+                let (parent, _) = Product::find_active(conn, parent)?;
+                return Ok(Err((parent.id, parent.slug)));
+            }
+            let variants = if product.has_variants {
+                crate::variants::of_product(conn, id, false)?
+            } else {
+                Vec::new()
+            };
+            // The picked variant (from the URL, else the only one): its
+            // price, stock, SKU and pictures (if it has its own) are the
+            // page's.
+            let chosen = picked
+                .and_then(|v| variants.iter().find(|x| x.id == v))
+                .or(match variants.as_slice() {
+                    [only] => Some(only),
+                    _ => None,
+                })
+                .cloned();
             let related = Product::related(conn, &product, RELATED)?;
-            let images = crate::images::ProductImage::for_product(conn, id)?;
+            let own = match &chosen {
+                Some(v) => crate::images::ProductImage::for_product(conn, v.id)?,
+                None => Vec::new(),
+            };
+            let images = if own.is_empty() {
+                crate::images::ProductImage::for_product(conn, id)?
+            } else {
+                own
+            };
             // Only a nested category needs the (cached) list for its trail.
             let above: Vec<Category> = match category.parent_id {
                 Some(_) => {
@@ -677,16 +738,25 @@ async fn product_page(
                     None => (None, ReviewState::NotBought),
                 },
             };
-            Ok((
+            Ok(Ok((
                 product,
                 category,
                 related,
                 images,
                 above,
                 (shown, mine, state),
-            ))
+                (variants, chosen),
+            )))
         })
         .await?;
+    let (product, category, related, images, above, (shown, mine, state), (variants, chosen)) =
+        match loaded {
+            Ok(page) => page,
+            Err((parent, slug)) => {
+                let to = format!("{}?variant={id}", product_url(&rq, parent, &slug)?);
+                return Ok(redirect(&to));
+            }
+        };
     // A renamed product's old slug, or a mistyped one: one URL per page.
     let own = if product.slug.is_empty() {
         "-"
@@ -707,7 +777,7 @@ async fn product_page(
     let path: Vec<&Category> = above.iter().chain([&category]).collect();
     let crumbs = cards.crumbs(&path)?;
     let mut ctx = Context::new();
-    ctx.insert("seo", &seo(&rq, &product, &crumbs, &images)?);
+    ctx.insert("seo", &seo(&rq, &product, &crumbs, &images, &variants)?);
     ctx.insert("crumbs", &crumbs);
     ctx.insert("reviews", &shown);
     ctx.insert("my_review", &mine);
@@ -728,12 +798,24 @@ async fn product_page(
         &format!("{}?next={here}", rq.url("accounts:login", &[])?),
     );
     ctx.insert("product", &product.view(&category));
+    ctx.insert(
+        "varied_prices",
+        &variants
+            .iter()
+            .any(|v| v.price.minor() != product.price_minor),
+    );
+    ctx.insert("variants", &variants);
+    ctx.insert("low_stock", &LOW_STOCK);
+    ctx.insert("chosen", &chosen);
     ctx.insert("images", &images);
     ctx.insert("category", &category);
     ctx.insert("related", &related);
     ctx.insert(
         "max_quantity",
-        &product.stock.clamp(1, site_core::forms::Quantity::MAX),
+        &chosen
+            .as_ref()
+            .map_or(product.stock, |v| v.stock)
+            .clamp(1, site_core::forms::Quantity::MAX),
     );
     rq.render("products/detail.html", ctx)
 }

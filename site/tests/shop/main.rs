@@ -39,5 +39,6 @@ mod shared_cache;
 mod shipping;
 mod taxes;
 mod two_factor;
+mod variants;
 mod vouchers;
 mod webhooks;

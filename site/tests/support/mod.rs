@@ -438,6 +438,46 @@ impl TestApp {
         new_product(&self.db, name, stock, price_minor)
     }
 
+    /// Gives `parent` a product type named `kind` with `attributes` and
+    /// these variants: (options "42 / Black", SKU, price, stock). Returns
+    /// the variants' ids in the order given.
+    pub fn variants(
+        &self,
+        parent: &products::Product,
+        kind: &str,
+        attributes: &[&str],
+        rows: &[(&str, &str, i64, i64)],
+    ) -> Vec<i64> {
+        use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+        use products::variants;
+        use site_core::schema::products_product as p;
+        let mut conn = self.conn();
+        let conn = &mut *conn;
+        let kind = variants::create_type(conn, kind, attributes).expect("a product type");
+        diesel::update(p::table.find(parent.id))
+            .set(p::product_type_id.eq(kind))
+            .execute(conn)
+            .expect("typed");
+        let parent = products::Product::find(conn, parent.id).expect("the parent");
+        let attributes = variants::attributes(conn, kind).expect("attributes");
+        let ids = rows
+            .iter()
+            .map(|(options, sku, price_minor, stock)| {
+                let values = variants::parse_options(options, &attributes).expect("options");
+                let new = variants::NewVariant {
+                    sku,
+                    price_minor: *price_minor,
+                    stock: *stock,
+                    is_active: true,
+                    values: &values,
+                };
+                variants::create(conn, &parent, &attributes, &new).expect("a variant")
+            })
+            .collect();
+        products::models::refresh_parents(conn, &[parent.id]).expect("totals");
+        ids
+    }
+
     /// A guest order (ada@example.com) of `qty` of `product`, paid with
     /// the demo card when `pay`; its id and public id.
     pub async fn order(&self, product: i64, qty: i64, pay: bool) -> (i64, String) {

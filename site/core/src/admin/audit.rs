@@ -40,6 +40,19 @@ pub struct FieldChange {
     pub after: String,
 }
 
+impl FieldChange {
+    /// What happened to a formset's rows ("added picture 4"), for the
+    /// history: no before, only what was done.
+    pub fn row_note(field: &str, label: &str, after: String) -> FieldChange {
+        FieldChange {
+            field: field.into(),
+            label: label.into(),
+            before: String::new(),
+            after,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = l)]
 pub struct LogEntry {

@@ -155,6 +155,8 @@ diesel::table! {
         refunded_quantity -> BigInt,
         /// Refunded units put back on sale.
         restocked_quantity -> BigInt,
+        /// The variant's attribute values when bought ("Size: 42").
+        options -> Text,
     }
 }
 

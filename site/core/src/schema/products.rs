@@ -35,6 +35,41 @@ diesel::table! {
         /// Shown reviews: how many, and the sum of their stars.
         rating_count -> BigInt,
         rating_sum -> BigInt,
+        /// The product this is a variant of (carts and orders hold
+        /// variants; the parent is shown and found, never sold).
+        parent_id -> Nullable<BigInt>,
+        product_type_id -> Nullable<BigInt>,
+        /// A parent: its stock is its active variants' sum, its price their
+        /// lowest.
+        has_variants -> Bool,
+    }
+}
+
+diesel::table! {
+    /// A kind of product and what its variants differ by ("Shoes": Size,
+    /// Colour).
+    products_product_type (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    products_attribute (id) {
+        id -> BigInt,
+        product_type_id -> BigInt,
+        name -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    /// A variant's value of an attribute.
+    products_attribute_value (product_id, attribute_id) {
+        product_id -> BigInt,
+        attribute_id -> BigInt,
+        value -> Text,
     }
 }
 
@@ -74,6 +109,9 @@ diesel::table! {
 }
 
 diesel::joinable!(products_product -> products_category (category_id));
+diesel::joinable!(products_attribute -> products_product_type (product_type_id));
+diesel::joinable!(products_attribute_value -> products_attribute (attribute_id));
+diesel::joinable!(products_attribute_value -> products_product (product_id));
 diesel::joinable!(products_image -> products_product (product_id));
 diesel::joinable!(products_review -> products_product (product_id));
 diesel::joinable!(products_review -> accounts_user (user_id));

@@ -1,0 +1,17 @@
+ALTER TABLE orders_line DROP COLUMN options;
+DROP INDEX products_product_parent;
+DROP INDEX products_product_newest;
+DROP INDEX products_product_price;
+DROP INDEX products_product_category_newest;
+DROP INDEX products_product_category_price;
+CREATE INDEX products_product_newest ON products_product (is_active, created_at, id);
+CREATE INDEX products_product_price ON products_product (is_active, price_minor, id);
+CREATE INDEX products_product_category_newest ON products_product (category_id, is_active, created_at, id);
+CREATE INDEX products_product_category_price ON products_product (category_id, is_active, price_minor, id);
+DELETE FROM products_product WHERE parent_id IS NOT NULL;
+ALTER TABLE products_product DROP COLUMN has_variants;
+ALTER TABLE products_product DROP COLUMN product_type_id;
+ALTER TABLE products_product DROP COLUMN parent_id;
+DROP TABLE products_attribute_value;
+DROP TABLE products_attribute;
+DROP TABLE products_product_type;
