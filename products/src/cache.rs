@@ -22,6 +22,7 @@ use site_core::cache::SharedCache;
 use site_core::db::DbConn;
 
 use crate::domain::Listing;
+use crate::facets::Found;
 use crate::models::{Category, Product};
 
 type CountKey = (Option<i64>, bool);
@@ -32,6 +33,15 @@ type CountKey = (Option<i64>, bool);
 pub struct Count {
     pub n: i64,
     pub estimated: bool,
+}
+
+/// What is kept of a category's (or the whole list's) listing: its size,
+/// and its facets once a page has counted them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Listed {
+    count: Count,
+    #[serde(default)]
+    facets: Option<Arc<Found>>,
 }
 
 /// A value in memory: when it was computed, and whether Redis has it.
@@ -76,7 +86,7 @@ fn count_name(slug: Option<&str>, in_stock_only: bool) -> String {
 pub struct CatalogueCache {
     ttl: Duration,
     categories: Mutex<Option<Entry<Arc<Vec<Category>>>>>,
-    counts: Mutex<HashMap<CountKey, Entry<Count>>>,
+    counts: Mutex<HashMap<CountKey, Entry<Listed>>>,
 }
 
 impl CatalogueCache {
@@ -101,7 +111,9 @@ impl CatalogueCache {
 
     fn cached_count(&self, key: &CountKey) -> Option<Count> {
         let held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        held.get(key).filter(|e| self.fresh(e.at)).map(|e| e.value)
+        held.get(key)
+            .filter(|e| self.fresh(e.at))
+            .map(|e| e.value.count)
     }
 
     /// Fills this process's tier from Redis with what it lacks: the
@@ -147,7 +159,7 @@ impl CatalogueCache {
             return;
         }
         if let Some(Some((n, age))) = shared
-            .get::<Count>(&[count_name(slug, in_stock)])
+            .get::<Listed>(&[count_name(slug, in_stock)])
             .await
             .pop()
         {
@@ -173,13 +185,13 @@ impl CatalogueCache {
                 new.then(|| (e.value.clone(), e.at.elapsed()))
             })
         };
-        let counts: Vec<(CountKey, Count, Duration)> = {
+        let counts: Vec<(CountKey, Listed, Duration)> = {
             let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             held.iter_mut()
                 .filter(|(_, e)| !e.shared && self.fresh(e.at))
                 .map(|(k, e)| {
                     e.shared = true;
-                    (*k, e.value, e.at.elapsed())
+                    (*k, e.value.clone(), e.at.elapsed())
                 })
                 .collect()
         };
@@ -194,7 +206,7 @@ impl CatalogueCache {
         let Some(cats) = categories.map(|c| c.0).or_else(|| self.cached_categories()) else {
             return;
         };
-        let named: Vec<(String, Count, Duration)> = counts
+        let named: Vec<(String, Listed, Duration)> = counts
             .into_iter()
             .filter_map(|((category, in_stock), n, age)| {
                 let slug = match category {
@@ -251,8 +263,61 @@ impl CatalogueCache {
             self.counts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(key, Entry::new(n));
+                .insert(
+                    key,
+                    Entry::new(Listed {
+                        count: n,
+                        facets: None,
+                    }),
+                );
         }
         Ok(n)
+    }
+
+    /// The facets of `listing` (of `count` products): kept with the count
+    /// of a category or the whole list (and shared through Redis with it),
+    /// counted afresh for a search or a narrowed list.
+    pub fn facets(
+        &self,
+        conn: &mut DbConn,
+        listing: &Listing,
+        count: Count,
+        unit: i64,
+    ) -> QueryResult<Arc<Found>> {
+        let compute =
+            |conn: &mut DbConn| crate::facets::found(conn, listing, count.n, count.estimated, unit);
+        if listing.query.is_some() || listing.priced() || self.ttl.is_zero() {
+            return Ok(Arc::new(compute(conn)?));
+        }
+        let key = (listing.category_id, listing.in_stock_only);
+        {
+            let held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(found) = held
+                .get(&key)
+                .filter(|e| self.fresh(e.at))
+                .and_then(|e| e.value.facets.clone())
+            {
+                return Ok(found);
+            }
+        }
+        let found = Arc::new(compute(conn)?);
+        let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match held.get_mut(&key).filter(|e| self.fresh(e.at)) {
+            // Kept with the count, as old as it; shared again with them.
+            Some(e) => {
+                e.value.facets = Some(found.clone());
+                e.shared = false;
+            }
+            None => {
+                held.insert(
+                    key,
+                    Entry::new(Listed {
+                        count,
+                        facets: Some(found.clone()),
+                    }),
+                );
+            }
+        }
+        Ok(found)
     }
 }

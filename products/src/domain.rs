@@ -101,9 +101,10 @@ impl Listing {
         self.category_id.is_none() && !self.in_stock_only && self.query.is_none() && !self.priced()
     }
 
-    /// Narrowed by price (counted afresh, not cached).
+    /// Narrowed by price or attribute values (counted afresh, not
+    /// cached).
     pub fn priced(&self) -> bool {
-        self.min_price.is_some() || self.max_price.is_some()
+        self.min_price.is_some() || self.max_price.is_some() || !self.options.is_empty()
     }
 }
 
@@ -126,6 +127,11 @@ pub struct Listing {
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub sort: SortOrder,
+    /// Attribute values asked for (`colour=black&size=42&size=43`): the
+    /// attribute's name as stored, and its wanted values, lowercase. A
+    /// product matches when an active variant has one of each attribute's
+    /// values.
+    pub options: Vec<(String, Vec<String>)>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod admin_types;
 pub mod cache;
 pub mod demo;
 pub mod domain;
+pub mod facets;
 pub mod images;
 pub mod import;
 pub mod models;

@@ -100,6 +100,30 @@ macro_rules! filter_listing {
         if let Some(high) = l.max_price {
             q = q.filter(p::price_minor.le(high));
         }
+        for (name, values) in &l.options {
+            // The values travel as one JSON array (one bound parameter
+            // however many there are).
+            let (open, close) = match $dialect {
+                Dialect::Sqlite => ("SELECT value FROM json_each(", ")"),
+                Dialect::Postgres => ("SELECT jsonb_array_elements_text(CAST(", " AS jsonb))"),
+            };
+            q = q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "products_product.id IN (SELECT c.parent_id FROM products_product c \
+                     JOIN products_attribute_value v ON v.product_id = c.id \
+                     JOIN products_attribute a ON a.id = v.attribute_id \
+                     WHERE c.is_active AND a.name = ",
+                )
+                .bind::<diesel::sql_types::Text, _>(name.clone())
+                .sql(" AND lower(v.value) IN (")
+                .sql(open)
+                .bind::<diesel::sql_types::Text, _>(
+                    serde_json::to_string(values).unwrap_or_default(),
+                )
+                .sql(close)
+                .sql("))"),
+            );
+        }
         if let Some(ids) = &l.only {
             q = q.filter(p::id.eq_any(ids.clone()));
         } else if let Some(text) = &l.query {
@@ -288,6 +312,20 @@ impl Product {
         let dialect = Dialect::of(conn);
         filter_listing!(p::table.into_boxed::<MultiBackend>(), l, dialect)
             .select(p::id)
+            .limit(cap)
+            .load(conn)
+    }
+
+    /// Up to `cap` products of a listing as (id, category, price, stock):
+    /// what its facets count.
+    pub fn listing_facts(
+        conn: &mut DbConn,
+        l: &Listing,
+        cap: i64,
+    ) -> QueryResult<Vec<(i64, i64, i64, i64)>> {
+        let dialect = Dialect::of(conn);
+        filter_listing!(p::table.into_boxed::<MultiBackend>(), l, dialect)
+            .select((p::id, p::category_id, p::price_minor, p::stock))
             .limit(cap)
             .load(conn)
     }

@@ -158,17 +158,12 @@ pub fn of_product(conn: &mut DbConn, parent: i64, all: bool) -> QueryResult<Vec<
             }
         })
         .collect();
-    // In the order of the values as staff wrote them would put "10" before
-    // "9": order by each option, numbers as numbers.
+    // By each value, numbers as numbers ("9" before "10").
     out.sort_by(|x, y| {
         let key = |v: &Variant| {
             v.options
                 .iter()
-                .map(|(_, value)| {
-                    value
-                        .parse::<f64>()
-                        .map_or((1, 0.0, value.to_lowercase()), |n| (0, n, String::new()))
-                })
+                .map(|(_, value)| crate::facets::natural(value))
                 .collect::<Vec<_>>()
         };
         key(x)

@@ -155,6 +155,245 @@ const RELATED: i64 = 4;
 /// Products a search that found nothing offers instead.
 const NO_RESULTS_SUGGESTIONS: i64 = 4;
 
+/// The list's own query parameters; any other may name an attribute.
+const LIST_PARAMS: [&str; 7] = [
+    "page",
+    "sort",
+    "q",
+    "category",
+    "in_stock",
+    "min_price",
+    "max_price",
+];
+
+/// The attribute values a URL asks for, as a listing filters by them:
+/// parameters named after an attribute (its slug), values lowercase.
+/// Others (campaign tags) are ignored. Reads the names only when there
+/// are such parameters.
+fn chosen_options(
+    conn: &mut site_core::db::DbConn,
+    wanted: &[(String, String)],
+) -> Result<Vec<(String, Vec<String>)>, AppError> {
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = crate::facets::attribute_names(conn)?;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for (key, value) in wanted {
+        let Some(name) = names.iter().find(|n| crate::facets::slug(n) == *key) else {
+            continue;
+        };
+        match out.iter_mut().find(|(n, _)| n == name) {
+            Some((_, values)) if !values.contains(value) => values.push(value.clone()),
+            Some(_) => {}
+            None => out.push((name.clone(), vec![value.clone()])),
+        }
+    }
+    Ok(out)
+}
+
+/// A group of choices in the sidebar ("Size": 40, 41, 42).
+#[derive(Debug, Serialize)]
+struct FacetView {
+    title: String,
+    choices: Vec<Choice>,
+}
+
+#[derive(Debug, Serialize)]
+struct Choice {
+    label: String,
+    /// How many products it leaves (or adds); none when not counted.
+    count: Option<i64>,
+    /// The list with it chosen, or without it when it is.
+    href: String,
+    active: bool,
+}
+
+struct FacetInput<'a> {
+    found: &'a crate::facets::Found,
+    categories: &'a [Category],
+    options: &'a [(String, Vec<String>)],
+    /// The list's parameters but price and attribute values.
+    base: &'a [(&'a str, &'a str)],
+    /// The attribute values chosen, as URL parameters.
+    chosen: &'a [(&'a str, &'a str)],
+    search: bool,
+    price: (Option<i64>, Option<i64>),
+    price_shown: (&'a str, &'a str),
+    unit: i64,
+    currency: site_core::money::Currency,
+    locale: site_core::money::Locale,
+}
+
+fn facet_views(f: FacetInput<'_>) -> Vec<FacetView> {
+    use crate::facets::{band_bounds, slug, BANDS};
+    use site_core::money::Money;
+    let href = |pairs: &[(&str, &str)]| match encode_query(pairs) {
+        found if found.is_empty() => "?".to_string(),
+        found => format!("?{found}"),
+    };
+    let priced: Vec<(&str, &str)> = [
+        ("min_price", f.price_shown.0),
+        ("max_price", f.price_shown.1),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
+    let mut out = Vec::new();
+
+    // Which categories a search's products are in (a list's are the
+    // category tree above).
+    if let (Some(counts), true) = (&f.found.counts, f.search) {
+        if counts.categories.len() > 1 {
+            let mut rows: Vec<(&Category, i64)> = counts
+                .categories
+                .iter()
+                .filter_map(|(id, n)| f.categories.iter().find(|c| c.id == *id).map(|c| (c, *n)))
+                .collect();
+            rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.name.cmp(&b.0.name)));
+            let choices = rows
+                .into_iter()
+                .take(10)
+                .map(|(c, n)| {
+                    let mut pairs: Vec<(&str, &str)> = f
+                        .base
+                        .iter()
+                        .copied()
+                        .filter(|(k, _)| *k != "category")
+                        .collect();
+                    pairs.push(("category", &c.slug));
+                    pairs.extend(priced.iter().copied());
+                    pairs.extend(f.chosen.iter().copied());
+                    Choice {
+                        label: c.name.clone(),
+                        count: Some(n),
+                        href: href(&pairs),
+                        active: false,
+                    }
+                })
+                .collect();
+            out.push(FacetView {
+                title: "Category".into(),
+                choices,
+            });
+        }
+    }
+
+    // Price bands.
+    let amount = |minor: i64| {
+        Money::from_minor(minor, f.currency)
+            .format(f.locale)
+            .replace(".00", "")
+    };
+    let bands: Vec<Choice> = BANDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, band)| {
+            let (low, high) = band_bounds(*band, f.unit);
+            let count = f.found.bands.map(|b| b[i]);
+            let active = f.price == (low, high);
+            if count == Some(0) && !active {
+                return None;
+            }
+            let label = match (low, high) {
+                (None, Some(h)) => format!("Under {}", amount(h + 1)),
+                (Some(l), Some(h)) => format!("{} to {}", amount(l), amount(h + 1)),
+                (Some(l), None) => format!("{} and over", amount(l)),
+                (None, None) => "Any price".into(),
+            };
+            let (lo, hi) = (
+                low.map(|l| Money::from_minor(l, f.currency).amount().to_string()),
+                high.map(|h| Money::from_minor(h, f.currency).amount().to_string()),
+            );
+            let mut pairs: Vec<(&str, &str)> = f.base.to_vec();
+            let owned: Vec<(&str, String)> = if active {
+                Vec::new()
+            } else {
+                [("min_price", lo), ("max_price", hi)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, v)))
+                    .collect()
+            };
+            pairs.extend(owned.iter().map(|(k, v)| (*k, v.as_str())));
+            pairs.extend(f.chosen.iter().copied());
+            Some(Choice {
+                label,
+                count,
+                href: href(&pairs),
+                active,
+            })
+        })
+        .collect();
+    if !bands.is_empty() {
+        out.push(FacetView {
+            title: "Price band".into(),
+            choices: bands,
+        });
+    }
+
+    // Attribute values: each toggles, the others kept.
+    let mut names: Vec<&String> = f.found.options.keys().collect();
+    for (name, _) in f.options {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let key = slug(name);
+        let chosen_here: Vec<&str> = f
+            .options
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut values: Vec<(String, Option<i64>)> = f
+            .found
+            .options
+            .get(name)
+            .map(|v| {
+                v.iter()
+                    .map(|(value, n)| (value.clone(), f.found.counted.then_some(*n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        // A chosen value nothing has any more still shows, to undo it.
+        for c in &chosen_here {
+            if !values.iter().any(|(v, _)| v.to_lowercase() == *c) {
+                values.push((c.to_string(), Some(0)));
+            }
+        }
+        let choices = values
+            .into_iter()
+            .map(|(value, count)| {
+                let lower = value.to_lowercase();
+                let active = chosen_here.contains(&lower.as_str());
+                let mut pairs: Vec<(&str, &str)> = f.base.to_vec();
+                pairs.extend(priced.iter().copied());
+                pairs.extend(
+                    f.chosen
+                        .iter()
+                        .copied()
+                        .filter(|(k, v)| !(active && *k == key && *v == lower)),
+                );
+                if !active {
+                    pairs.push((key.as_str(), lower.as_str()));
+                }
+                Choice {
+                    label: value,
+                    count,
+                    href: href(&pairs),
+                    active,
+                }
+            })
+            .collect();
+        out.push(FacetView {
+            title: name.clone(),
+            choices,
+        });
+    }
+    out
+}
+
 fn cache(rq: &RequestContext) -> Result<web::Data<CatalogueCache>, AppError> {
     rq.req
         .app_data::<web::Data<CatalogueCache>>()
@@ -228,13 +467,22 @@ async fn listing(
     let from_path = path_slug.is_some();
     let slug = path_slug.or(params.category.clone().filter(|s| !s.trim().is_empty()));
 
+    // Parameters that are not the list's own may be attribute values
+    // (`colour=black&size=42`); which are is known once the attribute
+    // names are read (only when there are such parameters).
+    let wanted: Vec<(String, String)> =
+        url::form_urlencoded::parse(rq.req.query_string().as_bytes())
+            .filter(|(k, v)| !LIST_PARAMS.contains(&k.as_ref()) && !v.trim().is_empty())
+            .map(|(k, v)| (k.to_lowercase(), v.trim().to_lowercase()))
+            .collect();
+    let unit = 10_i64.pow(currency.exponent());
     let q = query.clone();
     let cache = cache(&rq)?;
     let shared = SharedCache::of(&rq);
     let counted = query.is_none().then_some((slug.as_deref(), in_stock_only));
     cache.fetch_shared(shared.as_ref(), counted).await;
     let computing = cache.clone();
-    let (categories, current, page, rows, estimated, prefix, instead) = rq
+    let (categories, current, page, rows, estimated, prefix, instead, (options, found)) = rq
         .db(move |conn| {
             let cache = computing;
             let categories = cache.categories(conn)?;
@@ -266,6 +514,7 @@ async fn listing(
                 min_price,
                 max_price,
                 sort,
+                options: chosen_options(conn, &wanted)?,
                 ..Listing::default()
             };
             let count = cache.count(conn, &mut listing)?;
@@ -278,6 +527,7 @@ async fn listing(
             } else {
                 Vec::new()
             };
+            let found = cache.facets(conn, &listing, count, unit)?;
             Ok((
                 categories,
                 current,
@@ -286,6 +536,7 @@ async fn listing(
                 count.estimated,
                 listing.prefix,
                 instead,
+                (listing.options, found),
             ))
         })
         .await?;
@@ -315,13 +566,42 @@ async fn listing(
     if in_stock_only {
         kept.push(("in_stock", "1"));
     }
-    let priceless = encode_query(&kept);
+    let option_pairs: Vec<(String, String)> = options
+        .iter()
+        .flat_map(|(name, values)| {
+            values
+                .iter()
+                .map(move |v| (crate::facets::slug(name), v.clone()))
+        })
+        .collect();
+    let chosen: Vec<(&str, &str)> = option_pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let base = kept.clone();
+    let mut unpriced = kept.clone();
+    unpriced.extend(chosen.iter().copied());
+    let priceless = encode_query(&unpriced);
     if !min_shown.is_empty() {
         kept.push(("min_price", &min_shown));
     }
     if !max_shown.is_empty() {
         kept.push(("max_price", &max_shown));
     }
+    let facets = facet_views(FacetInput {
+        found: &found,
+        categories: &categories,
+        options: &options,
+        base: &base,
+        chosen: &chosen,
+        search: query.is_some(),
+        price: (min_price, max_price),
+        price_shown: (&min_shown, &max_shown),
+        unit,
+        currency,
+        locale: rq.renderer.locale(),
+    });
+    kept.extend(chosen.iter().copied());
     let mut page_query = encode_query(&kept);
     if !page_query.is_empty() {
         page_query.push('&');
@@ -419,6 +699,13 @@ async fn listing(
         }
     }
     ctx.insert("widen", &widen);
+    ctx.insert("facets", &facets);
+    ctx.insert(
+        "chosen_count",
+        &(chosen.len() + usize::from(min_price.is_some() || max_price.is_some())),
+    );
+    ctx.insert("in_stock_count", &found.counts.as_ref().map(|c| c.in_stock));
+    ctx.insert("chosen_options", &chosen);
     rq.render("products/list.html", ctx)
 }
 

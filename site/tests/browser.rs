@@ -365,6 +365,7 @@ async fn on_a_phone_the_cart_and_the_account_menu_stay_on_screen() {
     let rows = c
         .execute(
             "return new Set([...document.querySelectorAll('.filters li')]\
+             .filter(li => li.offsetParent !== null)\
              .map(li => Math.round(li.getBoundingClientRect().top))).size;",
             vec![],
         )

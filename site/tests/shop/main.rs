@@ -21,6 +21,7 @@ mod concurrency;
 mod customers;
 mod demo;
 mod emails;
+mod facets;
 mod holds;
 mod invoices;
 mod jobs;

@@ -49,17 +49,22 @@ async fn app_servers_share_listing_counts_and_categories_through_redis() {
         assert_eq!(first.status, 200);
         let before = b.query_count();
         let second = b.client().get(path).await;
-        assert_eq!(b.query_count() - before, 1, "{path}: only the page");
+        assert_eq!(
+            b.query_count() - before,
+            1,
+            "{path}: only the page (count and facets from Redis)"
+        );
         assert_eq!(
             first.testid_texts("listing-count"),
             second.testid_texts("listing-count"),
             "{path}"
         );
     }
-    // Searches are never cached.
+    // Searches are never cached: their matches, the page and the facets'
+    // two.
     let before = b.query_count();
     b.client().get("/products/?q=ethiopian").await;
-    assert_eq!(b.query_count() - before, 2);
+    assert_eq!(b.query_count() - before, 4);
 
     drop((a, b));
     crate::support::drop_database(pg);

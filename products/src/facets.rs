@@ -1,0 +1,272 @@
+//! Facets: what a listing can be narrowed by (category, price band, stock,
+//! attribute values), and how many of its products each choice leaves.
+//!
+//! Counted from the listing's ids, so only for listings of at most
+//! `COUNT_CAP` products (a search, a category, a narrowed list); a bigger
+//! one shows its choices without counts rather than count a million rows
+//! per page. An attribute's (and the price's) own choices are counted
+//! without that attribute's (price's) filter, so choosing a second size
+//! shows how many it adds, not how many have both.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use site_core::db::DbConn;
+use site_core::schema::{products_attribute as a, products_attribute_value as av};
+
+use crate::domain::{Listing, COUNT_CAP};
+
+/// Price bands, in whole units of the shop's currency: [low, high).
+pub const BANDS: [(i64, Option<i64>); 5] = [
+    (0, Some(25)),
+    (25, Some(50)),
+    (50, Some(100)),
+    (100, Some(200)),
+    (200, None),
+];
+
+/// A band's bounds as `min_price`/`max_price` would hold them (minor
+/// units, inclusive): $25 to $49.99.
+pub fn band_bounds(band: (i64, Option<i64>), unit: i64) -> (Option<i64>, Option<i64>) {
+    let (low, high) = band;
+    ((low > 0).then_some(low * unit), high.map(|h| h * unit - 1))
+}
+
+/// What the listing's products are, counted.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    /// Category id -> products.
+    pub categories: BTreeMap<i64, i64>,
+    /// Products per band of [`BANDS`].
+    pub bands: [i64; BANDS.len()],
+    pub in_stock: i64,
+}
+
+/// Counts a listing's products (id, category, price, stock) by
+/// category, price band and stock.
+pub fn count(rows: &[(i64, i64, i64, i64)], unit: i64) -> Counts {
+    let mut counts = Counts::default();
+    for &(_, category, price, stock) in rows {
+        *counts.categories.entry(category).or_default() += 1;
+        if let Some(band) = BANDS.iter().position(|b| {
+            let (low, high) = band_bounds(*b, unit);
+            low.is_none_or(|l| price >= l) && high.is_none_or(|h| price <= h)
+        }) {
+            counts.bands[band] += 1;
+        }
+        if stock > 0 {
+            counts.in_stock += 1;
+        }
+    }
+    counts
+}
+
+/// Attribute values among the active variants of `parents`, with how many
+/// of those products have each: attribute name -> [(value, products)], in
+/// the order shoppers expect (numbers as numbers). `only`: just these
+/// attributes.
+pub fn options(
+    conn: &mut DbConn,
+    parents: &[i64],
+    only: Option<&str>,
+) -> QueryResult<BTreeMap<String, Vec<(String, i64)>>> {
+    // Raw SQL: diesel's GROUP BY over two joined tables and a DISTINCT
+    // count do not type-check. The ids travel as one array (JSON on
+    // SQLite).
+    const SELECT: &str = "SELECT a.name AS name, v.value AS value, \
+         COUNT(DISTINCT c.parent_id) AS n FROM products_product c \
+         JOIN products_attribute_value v ON v.product_id = c.id \
+         JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND ";
+    let named = if only.is_some() { " AND a.name = " } else { "" };
+    let group = " GROUP BY a.name, v.value";
+    let name = only.unwrap_or_default().to_string();
+    let rows: Vec<OptionCount> = match conn {
+        DbConn::Sqlite(c) => {
+            let ids = serde_json::to_string(parents).unwrap_or_default();
+            let sql = format!(
+                "{SELECT}c.parent_id IN (SELECT value FROM json_each(?)){}{group}",
+                if named.is_empty() {
+                    ""
+                } else {
+                    " AND a.name = ?"
+                }
+            );
+            let q = diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(ids);
+            if named.is_empty() {
+                q.load(c)?
+            } else {
+                q.bind::<diesel::sql_types::Text, _>(name).load(c)?
+            }
+        }
+        DbConn::Postgres(c) => {
+            let sql = format!(
+                "{SELECT}c.parent_id = ANY($1){}{group}",
+                if named.is_empty() {
+                    ""
+                } else {
+                    " AND a.name = $2"
+                }
+            );
+            let q = diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(parents);
+            if named.is_empty() {
+                q.load(c)?
+            } else {
+                q.bind::<diesel::sql_types::Text, _>(name).load(c)?
+            }
+        }
+    };
+    Ok(gather(rows.into_iter().map(|r| (r.name, r.value, r.n))))
+}
+
+/// Attribute -> [(value, count)]: values differing only in case are one
+/// choice (their counts added), in the order shoppers expect.
+fn gather(
+    rows: impl Iterator<Item = (String, String, i64)>,
+) -> BTreeMap<String, Vec<(String, i64)>> {
+    let mut out: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for (name, value, n) in rows {
+        let values = out.entry(name).or_default();
+        match values
+            .iter_mut()
+            .find(|(v, _)| v.to_lowercase() == value.to_lowercase())
+        {
+            Some((_, m)) => *m += n,
+            None => values.push((value, n)),
+        }
+    }
+    for values in out.values_mut() {
+        values.sort_by(|(x, _), (y, _)| {
+            natural(x)
+                .partial_cmp(&natural(y))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    out
+}
+
+/// What a listing's facets show, counted where the listing is small
+/// enough (see `facets`).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Found {
+    pub counts: Option<Counts>,
+    /// Price bands counted without the price filter.
+    pub bands: Option<[i64; BANDS.len()]>,
+    /// Attribute -> values, with counts when counted (else 0).
+    pub options: BTreeMap<String, Vec<(String, i64)>>,
+    pub counted: bool,
+}
+
+pub fn found(
+    conn: &mut DbConn,
+    listing: &Listing,
+    n: i64,
+    estimated: bool,
+    unit: i64,
+) -> QueryResult<Found> {
+    if n == 0 {
+        return Ok(Found::default());
+    }
+    if estimated || n > COUNT_CAP {
+        return Ok(Found {
+            options: all_options(conn)?,
+            ..Found::default()
+        });
+    }
+    use crate::models::Product;
+    let cap = COUNT_CAP;
+    // One query for the counts and the ids (a search's are known: its
+    // listing filters by them).
+    let rows = Product::listing_facts(conn, listing, cap)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let counts = count(&rows, unit);
+    // The price's own choices, counted without it.
+    let bands = if listing.min_price.is_some() || listing.max_price.is_some() {
+        let mut wide = listing.clone();
+        (wide.min_price, wide.max_price, wide.only) = (None, None, None);
+        count(&Product::listing_facts(conn, &wide, cap)?, unit).bands
+    } else {
+        counts.bands
+    };
+    let mut values = options(conn, &ids, None)?;
+    // A chosen attribute's values, counted without it.
+    for (name, _) in &listing.options {
+        let mut wide = listing.clone();
+        wide.options.retain(|(n, _)| n != name);
+        wide.only = None;
+        let ids = Product::listing_ids(conn, &wide, cap)?;
+        let mine = options(conn, &ids, Some(name))?;
+        values.insert(name.clone(), mine.get(name).cloned().unwrap_or_default());
+    }
+    Ok(Found {
+        counts: Some(counts),
+        bands: Some(bands),
+        options: values,
+        counted: true,
+    })
+}
+
+#[derive(QueryableByName)]
+struct OptionCount {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Every attribute name and value there is, without counts (for a listing
+/// too big to count), from the value index.
+pub fn all_options(conn: &mut DbConn) -> QueryResult<BTreeMap<String, Vec<(String, i64)>>> {
+    let rows: Vec<(String, String)> = av::table
+        .inner_join(a::table)
+        .select((a::name, av::value))
+        .distinct()
+        .load(conn)?;
+    Ok(gather(
+        rows.into_iter().map(|(name, value)| (name, value, 0)),
+    ))
+}
+
+/// Numbers before words, numbers by value ("9" before "10").
+pub fn natural(value: &str) -> (u8, f64, String) {
+    value
+        .parse::<f64>()
+        .map_or((1, 0.0, value.to_lowercase()), |n| (0, n, String::new()))
+}
+
+/// An attribute's name as it appears in URLs: "Strap colour" is
+/// `strap-colour`.
+pub fn slug(name: &str) -> String {
+    name.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The attribute names there are (to recognise them among a URL's
+/// parameters).
+pub fn attribute_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    a::table.select(a::name).distinct().load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bands_are_inclusive_bounds_in_minor_units() {
+        assert_eq!(band_bounds(BANDS[0], 100), (None, Some(2499)));
+        assert_eq!(band_bounds(BANDS[1], 100), (Some(2500), Some(4999)));
+        assert_eq!(band_bounds(BANDS[4], 100), (Some(20000), None));
+    }
+
+    #[test]
+    fn sizes_sort_as_numbers_and_names_as_words() {
+        let mut v = vec!["10", "9", "Black", "42.5", "amber"];
+        v.sort_by(|x, y| natural(x).partial_cmp(&natural(y)).unwrap());
+        assert_eq!(v, vec!["9", "10", "42.5", "amber", "Black"]);
+        assert_eq!(slug("Strap  Colour"), "strap-colour");
+    }
+}

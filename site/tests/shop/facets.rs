@@ -1,0 +1,234 @@
+//! Facets: a listing narrows by attribute values, price band, stock and
+//! category, with how many products each choice leaves, combinable and in
+//! the URL (so results can be shared).
+
+use crate::support::TestApp;
+
+/// (title, [choice text]) of each facet on a page.
+fn facets(page: &crate::support::Page) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    // The sidebar's; a phone's "Filter" below repeats them.
+    let body = page.body.as_str();
+    let mut rest = &body[..body.find("<details class=\"refine\"").unwrap_or(body.len())];
+    while let Some(at) = rest.find("<h2>") {
+        rest = &rest[at + 4..];
+        let title = rest[..rest.find("</h2>").unwrap()].to_string();
+        let after = &rest[rest.find("</h2>").unwrap()..];
+        if !after
+            .trim_start_matches("</h2>")
+            .trim_start()
+            .starts_with("<ul class=\"facet\"")
+        {
+            continue;
+        }
+        let list = &after[..after.find("</ul>").unwrap()];
+        let choices = list
+            .split("data-testid=\"facet-choice\">")
+            .skip(1)
+            .map(|c| {
+                let text = &c[..c.find("</a>").unwrap()];
+                let mut plain = String::new();
+                let mut tag = false;
+                for ch in text.chars() {
+                    match ch {
+                        '<' => tag = true,
+                        '>' => tag = false,
+                        _ if !tag => plain.push(ch),
+                        _ => {}
+                    }
+                }
+                plain.replace("&#x2F;", "/").trim().to_string()
+            })
+            .collect();
+        out.push((title, choices));
+    }
+    out
+}
+
+fn facet(page: &crate::support::Page, title: &str) -> Vec<String> {
+    facets(page)
+        .into_iter()
+        .find(|(t, _)| t == title)
+        .map(|(_, c)| c)
+        .unwrap_or_else(|| panic!("no facet {title}: {:?}", facets(page)))
+}
+
+/// The href of the choice whose text starts with `label` in facet `title`.
+fn choice_href(page: &crate::support::Page, label: &str) -> String {
+    let at = page
+        .body
+        .split("<a href=\"")
+        .find(|a| {
+            a.contains("data-testid=\"facet-choice\">")
+                && a.split("data-testid=\"facet-choice\">")
+                    .nth(1)
+                    .is_some_and(|t| {
+                        t.trim_start_matches("<span aria-hidden=\"true\">✓ </span>")
+                            .starts_with(label)
+                    })
+        })
+        .unwrap_or_else(|| panic!("no choice {label}"));
+    let href = &at[..at.find('"').unwrap()];
+    href.replace("&amp;", "&").replace("&#x2F;", "/")
+}
+
+fn names(page: &crate::support::Page) -> Vec<String> {
+    let mut n: Vec<String> = page
+        .body
+        .split("class=\"card-link\"")
+        .skip(1)
+        .map(|c| {
+            let t = &c[c.find('>').unwrap() + 1..];
+            t[..t.find('<').unwrap()].to_string()
+        })
+        .collect();
+    n.sort();
+    n
+}
+
+/// Shoes in black and sand, a tote in red and blue, a lamp with no
+/// variants: three categories.
+fn shop(app: &TestApp) {
+    let shoes = app.product("Trail Runner", 0, 8900);
+    app.variants(
+        &shoes,
+        "Shoes",
+        &["Size", "Colour"],
+        &[
+            ("42 / Black", "TR-42-BLK", 8900, 3),
+            ("43 / Black", "TR-43-BLK", 8900, 0),
+            ("44 / Sand", "TR-44-SND", 9500, 2),
+        ],
+    );
+    let tote = app.product("Canvas Tote", 0, 3000);
+    app.variants(
+        &tote,
+        "Bags",
+        &["Colour"],
+        &[("Red", "TOTE-R", 3000, 1), ("Blue", "TOTE-B", 3200, 0)],
+    );
+    app.product("Oak Lamp", 0, 2500);
+}
+
+#[actix_web::test]
+async fn shoppers_narrow_a_list_by_colour_size_and_price_and_share_the_url() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    let c = app.client();
+
+    let all = c.get("/products/").await;
+    assert_eq!(names(&all), ["Canvas Tote", "Oak Lamp", "Trail Runner"]);
+    // Values of every product type, each with how many products have it.
+    assert_eq!(
+        facet(&all, "Colour"),
+        ["Black (1)", "Blue (1)", "Red (1)", "Sand (1)"]
+    );
+    assert_eq!(facet(&all, "Size"), ["42 (1)", "43 (1)", "44 (1)"]);
+    assert_eq!(
+        facet(&all, "Price band"),
+        ["$25 to $50 (2)", "$50 to $100 (1)"]
+    );
+    assert!(all.contains("In stock only (2)"), "{}", all.text());
+    // The category tree is the list's; only a search counts categories.
+    assert!(!facets(&all).iter().any(|(t, _)| t == "Category"));
+    // On a phone the same choices fold into "Filter" above the products.
+    assert!(all.body.contains("<summary>Filter</summary>"));
+
+    // Black: the shoes only. The colour's other values still count as
+    // what choosing them would add.
+    let black = c
+        .get(&format!("/products/{}", choice_href(&all, "Black")))
+        .await;
+    assert_eq!(names(&black), ["Trail Runner"]);
+    assert!(
+        black.url.ends_with("/products/?colour=black"),
+        "{}",
+        black.url
+    );
+    assert_eq!(
+        facet(&black, "Colour"),
+        [
+            "✓ Black (1) (chosen: remove)",
+            "Blue (1)",
+            "Red (1)",
+            "Sand (1)"
+        ]
+    );
+    // And red too: either colour.
+    let two = c
+        .get(&format!("/products/{}", choice_href(&black, "Red")))
+        .await;
+    assert_eq!(names(&two), ["Canvas Tote", "Trail Runner"]);
+    // Combined with a price band and in-stock, sorted: all in the URL, so
+    // the same address shows the same list to anyone.
+    let narrowed =
+        "/products/?sort=price&in_stock=1&min_price=25&max_price=49.99&colour=black&colour=red";
+    let shared = app.client().get(narrowed).await;
+    assert_eq!(names(&shared), ["Canvas Tote"]);
+    assert!(shared.contains("Filter (3 chosen)"), "{}", shared.text());
+    // The band's choices are counted without the band.
+    assert_eq!(
+        facet(&shared, "Price band"),
+        ["✓ $25 to $50 (1) (chosen: remove)", "$50 to $100 (1)"]
+    );
+    // Removing a choice keeps the others.
+    let unred = choice_href(&shared, "Red");
+    assert!(unred.contains("sort=price"), "{unred}");
+    assert!(unred.contains("in_stock=1") && unred.contains("colour=black"));
+    assert!(!unred.contains("colour=red"), "{unred}");
+    // Paging and sorting keep the chosen values too.
+    assert!(shared
+        .body
+        .contains("<input type=\"hidden\" name=\"colour\" value=\"black\">"));
+
+    // A size and a colour no product has together: nothing, and the
+    // chosen values are still there to remove.
+    let none = c.get("/products/?size=44&colour=red").await;
+    assert_eq!(none.testid_texts("listing-count"), ["No products"]);
+    assert!(facet(&none, "Size").iter().any(|c| c.starts_with("✓ 44")));
+
+    // Parameters that are not attributes (campaign tags) change nothing.
+    let tagged = c.get("/products/?utm_source=mail&colour=").await;
+    assert_eq!(names(&tagged).len(), 3);
+}
+
+#[actix_web::test]
+async fn a_search_shows_its_categories_and_values() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    app.product("Runner Rug", 3, 4000);
+    let found = app.client().get("/products/?q=runner").await;
+    assert_eq!(names(&found), ["Runner Rug", "Trail Runner"]);
+    assert_eq!(facet(&found, "Category").len(), 2);
+    assert_eq!(facet(&found, "Colour"), ["Black (1)", "Sand (1)"]);
+    // Choosing a category keeps the search.
+    let href = choice_href(&found, "Aisle");
+    assert!(
+        href.contains("q=runner") && href.contains("category="),
+        "{href}"
+    );
+}
+
+#[actix_web::test]
+async fn facets_cost_the_same_queries_however_many_products_are_listed() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    let c = app.client();
+    c.get("/products/?in_stock=1&colour=black").await;
+    let before = app.query_count();
+    c.get("/products/?min_price=1&colour=black").await;
+    let few = app.query_count() - before;
+    for n in 0..30 {
+        let p = app.product(&format!("Lamp {n}"), 2, 2600 + n);
+        app.variants(
+            &p,
+            &format!("Lamps {n}"),
+            &["Colour"],
+            &[("Black", &format!("LAMP-{n}-B"), 2600, 2)],
+        );
+    }
+    let before = app.query_count();
+    let many = c.get("/products/?min_price=1&colour=black").await;
+    assert_eq!(names(&many).len(), 24, "a full page");
+    assert_eq!(app.query_count() - before, few);
+}
