@@ -226,6 +226,116 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
     );
 }
 
+/// Search in one's own words, narrow by a facet, pick a size that is in
+/// stock (the sold-out one cannot be picked), and buy it.
+#[actix_web::test]
+async fn a_shopper_searches_narrows_by_colour_picks_a_size_and_buys_it() {
+    let app = TestApp::spawn().await;
+    let shoes = app.product("Trail Runner", 0, 8900);
+    let v = app.variants(
+        &shoes,
+        "Shoes",
+        &["Size", "Colour"],
+        &[
+            ("42 / Black", "TR-42-BLK", 8900, 3),
+            ("43 / Sand", "TR-43-SND", 9500, 0),
+            ("44 / Sand", "TR-44-SND", 9500, 2),
+        ],
+    );
+    app.product("Runner Rug", 4, 4000);
+    let profile = tempfile::tempdir().unwrap();
+    let Some((_driver, c)) = start_browser(profile.path()).await else {
+        return;
+    };
+
+    c.goto(&app.url("/products/?q=runner")).await.unwrap();
+    let found = text(&c).await;
+    assert!(
+        found.contains("Trail Runner") && found.contains("Runner Rug"),
+        "{found}"
+    );
+    click(&c, ".refine-wide a[href*='colour=sand']").await;
+    for _ in 0..150 {
+        if c.current_url()
+            .await
+            .unwrap()
+            .query()
+            .is_some_and(|q| q.contains("colour=sand"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let narrowed = text(&c).await;
+    assert!(narrowed.contains("Trail Runner"), "{narrowed}");
+    assert!(!narrowed.contains("Runner Rug"), "{narrowed}");
+    assert!(narrowed.contains("From $89.00"));
+    click(&c, "a.card-link").await;
+    wait_path(&c, &support::product_path(&shoes)).await;
+
+    let sold_out = c
+        .find(Locator::Css(&format!(
+            "input[name='variant'][value='{}']",
+            v[1]
+        )))
+        .await
+        .unwrap();
+    assert!(
+        !sold_out.is_enabled().await.unwrap(),
+        "43 / Sand is sold out"
+    );
+    click(&c, &format!("input[name='variant'][value='{}']", v[2])).await;
+    fill(&c, "quantity", "2").await;
+    click(&c, "form.add button[type=submit]").await;
+    wait_path(&c, "/cart/").await;
+    let cart = text(&c).await;
+    assert!(
+        cart.contains("Added 2 × “Trail Runner (44, Sand)” to your cart."),
+        "{cart}"
+    );
+    assert!(cart.contains("$190.00"));
+
+    click_link(&c, "Check out").await;
+    wait_path(&c, "/orders/checkout/").await;
+    for (name, value) in support::checkout_fields("sand@example.com") {
+        if name == "country" {
+            c.find(Locator::Css("select[name='country']"))
+                .await
+                .unwrap()
+                .select_by_value("GB")
+                .await
+                .unwrap();
+        } else {
+            fill(&c, name, value).await;
+        }
+    }
+    submit_panel(&c).await;
+    wait_path(&c, "/orders/checkout/shipping/").await;
+    submit_panel(&c).await;
+    wait_path(&c, "/orders/checkout/review/").await;
+    assert!(text(&c).await.contains("Trail Runner (44, Sand)"));
+    click(&c, "form[action='/orders/checkout/review/'] button").await;
+    wait_prefix(&c, "/orders/", "/orders/checkout/review/").await;
+    click(&c, "a.button[href^='/payments/']").await;
+    wait_prefix(&c, "/payments/", "").await;
+    submit_panel(&c).await;
+    wait_prefix(&c, "/demo-pay/", "").await;
+    pay_with(&c, "4242 4242 4242 4242").await;
+    wait_prefix(&c, "/orders/", "").await;
+    let paid = text(&c).await;
+    assert!(paid.contains("Payment received."), "{paid}");
+    c.close().await.unwrap();
+
+    assert_eq!(app.stock(v[2]), 0, "both units of 44 / Sand sold");
+    assert_eq!(app.stock(v[0]), 3);
+    use diesel::prelude::*;
+    let options: String = site_core::schema::orders_line::table
+        .select(site_core::schema::orders_line::options)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(options, "Size: 44, Colour: Sand");
+}
+
 async fn click_link(c: &Client, text: &str) {
     c.find(Locator::LinkText(text))
         .await
