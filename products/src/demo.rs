@@ -580,7 +580,7 @@ const VARIED_WITHIN: usize = 20_000;
 const IMAGE_POOL: usize = 48;
 
 /// A small deterministic mixer (splitmix64), so seeds need no RNG state.
-fn mix(mut x: u64) -> u64 {
+pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -926,7 +926,12 @@ fn write_images(media_root: &Path, n: usize) -> Result<Vec<String>, SeedError> {
         let rel = format!("products/demo-{i:02}.png");
         let path = media_root.join(&rel);
         if !path.exists() {
-            demo_image(i).save(&path).map_err(|e| err(&e))?;
+            let img = demo_image(i);
+            let mut png = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut png, image::ImageFormat::Png)
+                .map_err(|e| err(&e))?;
+            crate::images::write_with_webp(media_root, &rel, &img, png.get_ref())
+                .map_err(|e| err(&e))?;
         }
         out.push(rel);
     }

@@ -86,6 +86,40 @@ fn jpeg(img: &RgbImage) -> Result<Vec<u8>, UploadError> {
     Ok(out.into_inner())
 }
 
+/// A lossless WebP of `img`, if it is smaller than `than` bytes (the
+/// picture's JPEG or PNG): flat, drawn pictures shrink a lot; photographs
+/// usually do not, and then only the JPEG is kept. `media` serves the
+/// WebP to browsers that take it.
+pub fn webp_if_smaller(img: &RgbImage, than: usize) -> Option<Vec<u8>> {
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .ok()?;
+    let out = out.into_inner();
+    (out.len() < than).then_some(out)
+}
+
+/// Writes `bytes` at `path` (under the media root), and a smaller WebP
+/// copy beside it (`.webp`) when there is one.
+pub fn write_with_webp(
+    root: &Path,
+    path: &str,
+    img: &RgbImage,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let full = root.join(path);
+    std::fs::write(&full, bytes)?;
+    if let Some(webp) = webp_if_smaller(img, bytes.len()) {
+        std::fs::write(full.with_extension("webp"), webp)?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -121,7 +155,8 @@ pub fn store(media_root: &Path, filename: &str, bytes: &[u8]) -> Result<Stored, 
         (&stored.card, &card),
         (&stored.thumb, &thumb),
     ] {
-        std::fs::write(media_root.join(path), jpeg(&img.to_rgb8())?)?;
+        let rgb = img.to_rgb8();
+        write_with_webp(media_root, path, &rgb, &jpeg(&rgb)?)?;
     }
     stored.name = stored.name.trim().to_string();
     Ok(stored)

@@ -25,6 +25,8 @@ pub struct ProductCard {
     pub name: String,
     pub url: String,
     pub image_url: String,
+    /// The card and large sizes, for screens that show it bigger.
+    pub srcset: Option<String>,
     pub price: String,
     /// The lowest of its variants' prices.
     pub from: bool,
@@ -83,6 +85,11 @@ impl<'a> Cards<'a> {
             } else {
                 format!("/media/{}", row.image)
             },
+            // An uploaded picture has a large size beside its card size.
+            srcset: row
+                .image
+                .strip_suffix("-card.jpg")
+                .map(|base| format!("/media/{base}-card.jpg 480w, /media/{base}-large.jpg 1200w")),
             price: row.price().format(self.rq.renderer.locale()),
             from: row.has_variants,
             in_stock,

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod deploy_check;
 mod health;
 pub mod jobs;
+mod media;
 mod metrics;
 mod statics;
 
@@ -302,9 +303,13 @@ impl Shop {
         )
         .configure(statics::configure)
         .service(
-            actix_files::Files::new("/media", &self.config.media_root)
-                .use_etag(true)
-                .use_last_modified(true),
+            web::scope("/media")
+                .wrap(from_fn(media::prefer_webp))
+                .service(
+                    actix_files::Files::new("", &self.config.media_root)
+                        .use_etag(true)
+                        .use_last_modified(true),
+                ),
         );
     }
 

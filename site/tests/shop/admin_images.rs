@@ -188,3 +188,65 @@ async fn a_form_cannot_pile_up_files_in_memory() {
     );
     assert!(pictures(&app, lamp.id).is_empty());
 }
+
+/// Uploaded pictures come in sizes the page chooses between (`srcset`),
+/// and as WebP to browsers that take it, at the same address.
+#[actix_web::test]
+async fn pictures_are_offered_in_sizes_and_as_webp_where_the_browser_takes_it() {
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Oak Lamp", 5, 2500);
+    let stored = products::images::store(
+        &app.config.media_root,
+        "lamp.png",
+        &png(1600, 1200, [200, 180, 40]),
+    )
+    .unwrap();
+    let id = products::images::insert(&mut app.conn(), lamp.id, &stored, "", None).unwrap();
+    products::images::settle_main(&mut app.conn(), lamp.id, Some(id)).unwrap();
+
+    let c = app.client();
+    let page = c.get(&crate::support::product_path(&lamp)).await;
+    assert!(
+        page.body.replace("&#x2F;", "/").contains(&format!(
+            "srcset=\"/media/{} 480w, /media/{} 1200w\"",
+            stored.card, stored.large
+        )),
+        "{}",
+        page.body
+    );
+    let list = c.get("/products/").await;
+    assert!(list.body.contains("480w") && list.body.contains("sizes=\"(max-width: 720px)"));
+
+    let http = reqwest::Client::new();
+    let fetch = |accept: &'static str| {
+        let url = app.url(&format!("/media/{}", stored.card));
+        let http = http.clone();
+        async move {
+            let res = http.get(url).header("Accept", accept).send().await.unwrap();
+            let head = |h: &str| {
+                res.headers()
+                    .get(h)
+                    .map(|v| v.to_str().unwrap().to_string())
+                    .unwrap_or_default()
+            };
+            let (kind, vary) = (head("content-type"), head("vary"));
+            let bytes = res.bytes().await.unwrap();
+            (kind, vary, bytes.len())
+        }
+    };
+    let (kind, vary, webp_len) = fetch("image/avif,image/webp,*/*").await;
+    assert_eq!(kind, "image/webp");
+    assert!(vary.contains("Accept"), "{vary}");
+    let (kind, vary, jpeg_len) = fetch("image/png,*/*").await;
+    assert_eq!(kind, "image/jpeg");
+    assert!(vary.contains("Accept"));
+    assert!(webp_len < jpeg_len, "{webp_len} vs {jpeg_len}");
+    // A path outside the shop's own names is never negotiated.
+    let other = http
+        .get(app.url("/media/products/..%2Fsecret.jpg"))
+        .header("Accept", "image/webp")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.status().is_client_error(), "{}", other.status());
+}
