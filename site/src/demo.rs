@@ -126,6 +126,12 @@ pub fn seed(
             "Seeded {} customers and {written} orders over the past year ({paid} paid).",
             customers.len()
         ));
+        let reviews = products::reviews::seed_demo(&mut conn)?;
+        if reviews > 0 {
+            out.lines.push(format!(
+                "Seeded {reviews} reviews by the customers who bought the products."
+            ));
+        }
     }
     site_core::db::analyze(&mut conn)?;
     Ok(out)

@@ -245,3 +245,49 @@ async fn a_double_submitted_review_counts_once() {
     assert_eq!(hides.iter().filter(|h| **h).count(), 1, "{hides:?}");
     assert_eq!(counts(&app, kettle.id), (1, 0, 0));
 }
+
+/// The demo's customers have reviewed about half of what they bought, and
+/// every product's average is its shown reviews'.
+#[actix_web::test]
+async fn the_demo_has_reviews_by_its_buyers() {
+    let app = TestApp::spawn().await;
+    site::demo::seed(
+        &app.db,
+        &app.config,
+        &site::demo::Demo {
+            products: 24,
+            categories: 12,
+            orders: 60,
+            customers: 6,
+        },
+        Some("a long passphrase"),
+        &site::demo::hidden,
+    )
+    .unwrap();
+    let reviews: Vec<(i64, i64, i32)> = r::table
+        .select((r::product_id, r::user_id, r::rating))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert!(reviews.len() >= 5, "{} reviews", reviews.len());
+    for (product, user, _) in &reviews {
+        assert!(
+            products::reviews::bought(&mut app.conn(), *user, *product).unwrap(),
+            "only buyers review"
+        );
+    }
+    let rated: Vec<(i64, i64, i64)> = p::table
+        .filter(p::rating_count.gt(0))
+        .select((p::id, p::rating_count, p::rating_sum))
+        .load(&mut *app.conn())
+        .unwrap();
+    assert!(!rated.is_empty());
+    for (product, count, sum) in rated {
+        let mine: Vec<i32> = reviews
+            .iter()
+            .filter(|(p, _, _)| *p == product)
+            .map(|(_, _, r)| *r)
+            .collect();
+        assert_eq!(count, mine.len() as i64);
+        assert_eq!(sum, mine.iter().map(|r| i64::from(*r)).sum::<i64>());
+    }
+}
