@@ -35,15 +35,26 @@ curl -s -o /dev/null -c "$JAR" -b "$JAR" -H "Origin: $BASE" --data-urlencode "cs
   --data-urlencode "email=a11y@example.com" --data-urlencode "password=$PASSWORD" "$BASE/accounts/login/"
 COOKIE="$(awk '$6 ~ /^(sessionid|csrftoken)$/ { printf "%s%s=%s", sep, $6, $7; sep="; " }' "$JAR")"
 
+# Runs lighthouse with the given arguments; a second try when it does not
+# finish (Chromium timing out on a loaded machine), then its last words.
+lh() {
+  for attempt in 1 2; do
+    "$LH" "$@" >/dev/null 2>"$VAR/lh.err" && return 0
+    [[ $attempt == 1 ]] && sleep 2
+  done
+  tail -n 5 "$VAR/lh.err" | sed 's/^/  /'
+  return 1
+}
+
 failed=0
 for path in /admin/ /admin/products/product/ /admin/products/product/1/change/ \
             /admin/orders/order/ /admin/orders/order/1/change/ /admin/orders/order/1/refund/ \
             /admin/orders/shippingmethod/3/change/ /admin/orders/voucher/add/ /admin/accounts/user/add/ /admin/log/; do
   out="$VAR/report.json"
-  "$LH" "$BASE$path" --quiet --only-categories=accessibility --output=json --output-path="$out" \
+  lh "$BASE$path" --quiet --only-categories=accessibility --output=json --output-path="$out" \
     --chrome-path="$(command -v chromium)" \
     --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-dev-shm-usage" \
-    --extra-headers="{\"Cookie\": \"$COOKIE\"}" >/dev/null 2>&1 || { echo "$path: lighthouse did not run"; failed=1; continue; }
+    --extra-headers="{\"Cookie\": \"$COOKIE\"}" || { echo "$path: lighthouse did not run"; failed=1; continue; }
   node -e '
     const r = require(process.argv[1]);
     const score = Math.round(r.categories.accessibility.score * 100);
@@ -63,10 +74,10 @@ PRODUCT="$(curl -s -o /dev/null -w '%{redirect_url}' "$BASE/products/1/" | sed -
 WORD="$(printf '%s' "$LISTED" | grep -o 'class="card-link"[^>]*>[^<]*' | head -1 | sed 's/.*>//' | awk '{print tolower($NF)}')"
 for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
   out="$VAR/shop.json"
-  "$LH" "$BASE$path" --quiet --only-categories=performance,accessibility,best-practices,seo \
+  lh "$BASE$path" --quiet --only-categories=performance,accessibility,best-practices,seo \
     --output=json --output-path="$out" --chrome-path="$(command -v chromium)" \
     --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-dev-shm-usage" \
-    >/dev/null 2>&1 || { echo "$path: lighthouse did not run"; failed=1; continue; }
+    || { echo "$path: lighthouse did not run"; failed=1; continue; }
   node -e '
     const r = require(process.argv[1]);
     const c = r.categories;
