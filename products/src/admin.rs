@@ -16,6 +16,7 @@ use site_core::db::{DbConn, MultiBackend};
 use site_core::schema::{products_category as c, products_product as p};
 
 use crate::models::{Category, Product};
+use crate::search::{refresh_terms, Scope};
 
 /// Largest stock a form accepts.
 const MAX_STOCK: i64 = 1_000_000_000;
@@ -314,7 +315,9 @@ impl ModelAdmin for ProductAdmin {
             ))
             .execute(conn)
             .map_err(|e| SaveError::unique(e, "sku", "Another product has this SKU."))?;
-        Ok(p::table.filter(p::sku.eq(sku)).select(p::id).first(conn)?)
+        let id = p::table.filter(p::sku.eq(sku)).select(p::id).first(conn)?;
+        refresh_terms(conn, Scope::Products(&[id]))?;
+        Ok(id)
     }
 
     fn update(
@@ -347,6 +350,9 @@ impl ModelAdmin for ProductAdmin {
             let name = v.text("name")?;
             if before.has_variants && before.name != name {
                 crate::variants::rename(conn, id, name)?;
+            }
+            if before.category_id != v.int("category")? {
+                refresh_terms(conn, Scope::Products(&[id]))?;
             }
             Ok(())
         })
@@ -679,6 +685,7 @@ fn save_variants(
         )));
     }
     crate::models::refresh_parents(conn, &[parent])?;
+    refresh_terms(conn, Scope::Products(&[parent]))?;
     Ok(history)
 }
 
@@ -926,6 +933,13 @@ impl ModelAdmin for CategoryAdmin {
             ))
             .execute(conn)
             .map_err(|e| SaveError::unique(e, "slug", "Another category has this slug."))?;
+        // Its products are found by its name, its subcategories' by it too.
+        let mut affected: Vec<i64> = c::table
+            .filter(c::parent_id.eq(id))
+            .select(c::id)
+            .load(conn)?;
+        affected.push(id);
+        refresh_terms(conn, Scope::Categories(&affected))?;
         Ok(())
     }
 

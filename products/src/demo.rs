@@ -662,13 +662,29 @@ pub fn seed(
                 .execute(conn)?;
             }
         }
+        // What search finds each category's products by besides their
+        // own words: the category's name and its department's.
+        let terms: Vec<String> = categories
+            .iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let department = DEPARTMENTS
+                    .iter()
+                    .find(|(_, _, members)| members.contains(&k))
+                    .filter(|_| opts.categories >= DEPARTMENTS_FROM);
+                match department {
+                    Some((name, _, _)) => format!("{} {name}", c.name),
+                    None => c.name.clone(),
+                }
+            })
+            .collect();
         // Multi-row INSERTs of a thousand: a million products take
         // minutes, not hours.
         let mut start = 0;
         while start < opts.products {
             let end = (start + SEED_BATCH).min(opts.products);
             let owned: Vec<DemoProduct> = (start..end)
-                .map(|i| demo_product(i, &categories, &images, opts.currency, base))
+                .map(|i| demo_product(i, &categories, &terms, &images, opts.currency, base))
                 .collect();
             let rows: Vec<NewProduct<'_>> = owned.iter().map(DemoProduct::row).collect();
             site_core::insert_many!(conn, site_core::schema::products_product::table, &rows)?;
@@ -815,6 +831,7 @@ fn seed_variants(
                 .set(p::product_type_id.eq(kind))
                 .execute(conn)?;
             crate::models::refresh_parents(conn, &ids)?;
+            crate::search::refresh_terms(conn, crate::search::Scope::Products(&ids))?;
         }
     }
     Ok(())
@@ -833,6 +850,7 @@ struct DemoProduct {
     image: String,
     at: NaiveDateTime,
     weight_grams: i64,
+    search_terms: String,
 }
 
 impl DemoProduct {
@@ -851,6 +869,7 @@ impl DemoProduct {
             created_at: self.at,
             updated_at: self.at,
             weight_grams: self.weight_grams,
+            search_terms: &self.search_terms,
         }
     }
 }
@@ -859,6 +878,7 @@ impl DemoProduct {
 fn demo_product(
     i: usize,
     categories: &[Category],
+    terms: &[String],
     images: &[String],
     currency: Currency,
     base: NaiveDateTime,
@@ -909,6 +929,7 @@ fn demo_product(
         at: base + Duration::minutes(i as i64),
         // 50 g to 5 kg, so every weight band of the demo shipping is used.
         weight_grams: 50 + ((h >> 50) % 99) as i64 * 50,
+        search_terms: terms[i % categories.len()].clone(),
     }
 }
 

@@ -12,10 +12,13 @@ pub enum SortOrder {
     PriceLow,
     PriceHigh,
     Name,
+    /// A search's best matches first (the default for searches).
+    Relevance,
 }
 
 impl SortOrder {
-    pub const ALL: [(SortOrder, &'static str, &'static str); 4] = [
+    pub const ALL: [(SortOrder, &'static str, &'static str); 5] = [
+        (SortOrder::Relevance, "relevance", "Best match"),
         (SortOrder::Newest, "newest", "Newest first"),
         (SortOrder::PriceLow, "price", "Price: low to high"),
         (SortOrder::PriceHigh, "-price", "Price: high to low"),
@@ -31,7 +34,7 @@ impl SortOrder {
                 .map(|(o, _, _)| *o)
                 .ok_or_else(|| {
                     AppError::BadRequest(format!(
-                        "Unknown sort order {s:?}: use newest, price, -price or name."
+                        "Unknown sort order {s:?}: use relevance, newest, price, -price or name."
                     ))
                 }),
         }

@@ -558,6 +558,11 @@ fn plan_batch(
         )?;
     }
     crate::models::refresh_parents(conn, &parents)?;
+    let written: Vec<i64> = p::table
+        .filter(p::sku.eq_any(planned.iter().map(|(sku, _, _)| sku.as_str())))
+        .select(p::id)
+        .load(conn)?;
+    crate::search::refresh_terms(conn, crate::search::Scope::Products(&written))?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ pub mod images;
 pub mod import;
 pub mod models;
 pub mod reviews;
+pub mod search;
 pub mod sitemap;
 pub mod tree;
 pub mod variants;

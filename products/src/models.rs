@@ -75,6 +75,9 @@ pub struct NewProduct<'a> {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub weight_grams: i64,
+    /// More words to find it by (see `search`): `Product::insert` fills
+    /// them in itself.
+    pub search_terms: &'a str,
 }
 
 /// Applies a listing's filters (all on product columns) to a boxed query;
@@ -170,7 +173,11 @@ impl CardRow {
 macro_rules! order_listing {
     ($query:expr, $sort:expr) => {
         match $sort {
-            SortOrder::Newest => $query.order((p::created_at.desc(), p::id.desc())),
+            // Relevance orders a search's matches (`Listing::only`, in
+            // rank order) in `listing_cards`; anything else, newest first.
+            SortOrder::Newest | SortOrder::Relevance => {
+                $query.order((p::created_at.desc(), p::id.desc()))
+            }
             SortOrder::PriceLow => $query.order((p::price_minor.asc(), p::id.asc())),
             SortOrder::PriceHigh => $query.order((p::price_minor.desc(), p::id.desc())),
             SortOrder::Name => $query.order((p::name.asc(), p::id.asc())),
@@ -206,6 +213,21 @@ pub fn listing_cards(
                 .select((CardRow::as_select(), c::name))
                 .load($conn)
         }};
+    }
+    if let (SortOrder::Relevance, Some(ranked)) = (l.sort, &l.only) {
+        // The page's ids are a slice of the ranked matches, in their order.
+        let ids: Vec<i64> = ranked
+            .iter()
+            .skip(offset.max(0) as usize)
+            .take(limit.max(0) as usize)
+            .copied()
+            .collect();
+        let rows: Vec<(CardRow, String)> = p::table
+            .inner_join(c::table)
+            .filter(p::id.eq_any(&ids))
+            .select((CardRow::as_select(), c::name))
+            .load(conn)?;
+        return Ok(site_core::admin::in_order_of(&ids, rows, |(r, _)| r.id));
     }
     match conn {
         DbConn::Sqlite(inner) => cards_on!(inner, diesel::sqlite::Sqlite, Dialect::Sqlite),
@@ -353,6 +375,17 @@ impl Product {
         }
         let n = ids.len() as i64;
         if n < COUNT_CAP {
+            if l.sort == SortOrder::Relevance {
+                let words: Vec<String> = l
+                    .query
+                    .as_deref()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_string)
+                    .collect();
+                let terms = site_core::db::search::terms(&words);
+                ids = crate::search::rank(conn, &ids, &terms, l.prefix)?;
+            }
             l.only = Some(ids);
             Ok(Some(n))
         } else {
@@ -410,7 +443,9 @@ impl Product {
 
     pub fn insert(conn: &mut DbConn, new: &NewProduct<'_>) -> QueryResult<Product> {
         diesel::insert_into(p::table).values(new).execute(conn)?;
-        Product::by_sku(conn, new.sku)
+        let product = Product::by_sku(conn, new.sku)?;
+        crate::search::refresh_terms(conn, crate::search::Scope::Products(&[product.id]))?;
+        Ok(product)
     }
 
     pub fn count(conn: &mut DbConn) -> QueryResult<i64> {

@@ -458,8 +458,16 @@ async fn listing(
     params: ListParams,
     path_slug: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let sort = SortOrder::parse(params.sort.as_deref())?;
     let query = parse_query(params.q.as_deref())?;
+    // A search lists its best matches first unless asked otherwise.
+    let sort = match SortOrder::parse(params.sort.as_deref())? {
+        SortOrder::Newest
+            if query.is_some() && params.sort.as_deref().is_none_or(str::is_empty) =>
+        {
+            SortOrder::Relevance
+        }
+        other => other,
+    };
     let in_stock_only = parse_flag("in_stock", params.in_stock.as_deref())?;
     let currency = rq.config.currency;
     let mut min_price = parse_price("min_price", params.min_price.as_deref(), currency)?;
@@ -489,8 +497,8 @@ async fn listing(
     let counted = query.is_none().then_some((slug.as_deref(), in_stock_only));
     cache.fetch_shared(shared.as_ref(), counted).await;
     let computing = cache.clone();
-    let (categories, current, page, rows, estimated, prefix, instead, (options, found)) = rq
-        .db(move |conn| {
+    let (categories, current, page, rows, estimated, prefix, instead, (options, found, corrected)) =
+        rq.db(move |conn| {
             let cache = computing;
             let categories = cache.categories(conn)?;
             let current = match &slug {
@@ -524,7 +532,19 @@ async fn listing(
                 options: chosen_options(conn, &wanted)?,
                 ..Listing::default()
             };
-            let count = cache.count(conn, &mut listing)?;
+            let mut count = cache.count(conn, &mut listing)?;
+            // Nothing for what was typed: try what was probably meant.
+            let mut corrected = None;
+            if let (0, Some(typed)) = (count.n, &listing.query) {
+                if let Some(meant) = crate::search::suggest(conn, typed)? {
+                    let mut again = listing.clone();
+                    (again.query, again.prefix, again.only) = (Some(meant.clone()), false, None);
+                    let found = cache.count(conn, &mut again)?;
+                    if found.n > 0 {
+                        (listing, count, corrected) = (again, found, Some(meant));
+                    }
+                }
+            }
             let page = Paginator::new(PER_PAGE).page(page_number, count.n);
             let rows = listing_cards(conn, &listing, page.offset(), PER_PAGE)?;
             // Nothing found: something to look at instead (one query, only
@@ -543,7 +563,7 @@ async fn listing(
                 count.estimated,
                 listing.prefix,
                 instead,
-                (listing.options, found),
+                (listing.options, found, corrected),
             ))
         })
         .await?;
@@ -658,9 +678,11 @@ async fn listing(
         "sort_options",
         &SortOrder::ALL
             .iter()
+            .filter(|(o, _, _)| *o != SortOrder::Relevance || query.is_some())
             .map(|(_, k, label)| (k, label))
             .collect::<Vec<_>>(),
     );
+    ctx.insert("corrected", &corrected);
     ctx.insert("in_stock", &in_stock_only);
     ctx.insert("min_price", &min_shown);
     ctx.insert("any_price_query", &priceless);

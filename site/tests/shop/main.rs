@@ -35,6 +35,7 @@ mod refunds;
 mod registration;
 mod reviews;
 mod scale_out;
+mod search;
 mod seo;
 mod shared_cache;
 mod shipping;

@@ -60,11 +60,11 @@ async fn app_servers_share_listing_counts_and_categories_through_redis() {
             "{path}"
         );
     }
-    // Searches are never cached: their matches, the page and the facets'
-    // two.
+    // Searches are never cached: their matches, their ranking, the page
+    // and the facets' two.
     let before = b.query_count();
     b.client().get("/products/?q=ethiopian").await;
-    assert_eq!(b.query_count() - before, 4);
+    assert_eq!(b.query_count() - before, 5);
 
     drop((a, b));
     crate::support::drop_database(pg);

@@ -411,8 +411,13 @@ async fn staff_give_a_product_variants_in_its_form() {
     assert_eq!(app.stock(medium), 1);
     assert_eq!(totals(&app, tee.id).0, 7);
 
-    // In the shop: one card from $21.00, two sizes to pick.
+    // In the shop: one card from $21.00, two sizes to pick, found by the
+    // variants' colour.
     let c = app.client();
+    assert_eq!(
+        c.get("/products/?q=navy").await.card_names(),
+        ["Organic Tee"]
+    );
     let page = c.get(&product_path(&tee)).await;
     assert_eq!(page.testid_texts("variant").len(), 2);
     assert!(page.contains("L / Navy"));

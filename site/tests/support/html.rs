@@ -102,6 +102,18 @@ impl Page {
     }
 
     /// The text directly inside each element marked `data-testid="id"`.
+    /// The names on the page's product cards, in order.
+    pub fn card_names(&self) -> Vec<String> {
+        self.body
+            .split("class=\"card-link\"")
+            .skip(1)
+            .map(|c| {
+                let t = &c[c.find('>').unwrap() + 1..];
+                t[..t.find('<').unwrap()].to_string()
+            })
+            .collect()
+    }
+
     pub fn testid_texts(&self, id: &str) -> Vec<String> {
         let needle = format!("data-testid=\"{id}\"");
         self.body

@@ -192,6 +192,7 @@ pub fn new_product(db: &Database, name: &str, stock: i64, price_minor: i64) -> p
             created_at: now,
             updated_at: now,
             weight_grams: 500,
+            search_terms: "",
         },
     )
     .expect("product")
@@ -475,6 +476,9 @@ impl TestApp {
             })
             .collect();
         products::models::refresh_parents(conn, &[parent.id]).expect("totals");
+        // As the admin does: the values become search words.
+        products::search::refresh_terms(conn, products::search::Scope::Products(&[parent.id]))
+            .expect("search terms");
         ids
     }
 

@@ -31,11 +31,13 @@ pub struct TextIndex {
     pub pg_document: &'static str,
 }
 
-/// The products' name and SKU.
+/// The products' name and SKU, their search terms (category, variants'
+/// values) and description, weighted in that order for ranking.
 pub const PRODUCTS: TextIndex = TextIndex {
     sqlite_table: "products_product_search",
-    pg_document:
-        "to_tsvector('simple', regexp_replace(name || ' ' || sku, '[^[:alnum:]]+', ' ', 'g'))",
+    pg_document: "(setweight(to_tsvector('simple', regexp_replace(name || ' ' || sku, '[^[:alnum:]]+', ' ', 'g')), 'A') \
+         || setweight(to_tsvector('simple', regexp_replace(search_terms, '[^[:alnum:]]+', ' ', 'g')), 'B') \
+         || setweight(to_tsvector('simple', regexp_replace(description, '[^[:alnum:]]+', ' ', 'g')), 'D'))",
 };
 
 /// The orders' reference, email and names.

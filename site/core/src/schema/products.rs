@@ -42,6 +42,9 @@ diesel::table! {
         /// A parent: its stock is its active variants' sum, its price their
         /// lowest.
         has_variants -> Bool,
+        /// More words search finds it by: its category's (and that one's
+        /// parent's) name, its variants' values.
+        search_terms -> Text,
     }
 }
 

@@ -1,0 +1,203 @@
+//! Search beyond a product's own text, in the best order, forgiving typos.
+//!
+//! - `search_terms`: what else a product is found by, its category's (and
+//!   that one's parent's) name and its variants' attribute values, kept by
+//!   [`refresh_terms`] wherever those change (the full-text index follows
+//!   by trigger). The description is indexed too.
+//! - [`rank`]: a search's matches in relevance order (name and SKU weigh
+//!   most, then the terms, then the description): BM25 on SQLite,
+//!   `ts_rank` on PostgreSQL.
+//! - [`suggest`]: when nothing matches, each unknown word is replaced by
+//!   the closest indexed word starting with the same letter (one edit for
+//!   short words, two for longer), from FTS5's vocabulary table on SQLite
+//!   and a trigger-kept word table on PostgreSQL.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+use site_core::db::search::{matches, Dialect, PRODUCTS};
+use site_core::db::DbConn;
+
+/// Which products' terms to recompute.
+pub enum Scope<'a> {
+    Products(&'a [i64]),
+    /// Products in these categories.
+    Categories(&'a [i64]),
+    All,
+}
+
+/// Recomputes `search_terms` for `scope`: one statement.
+pub fn refresh_terms(conn: &mut DbConn, scope: Scope<'_>) -> QueryResult<usize> {
+    let (values, ids_of) = match conn {
+        DbConn::Sqlite(_) => (
+            "group_concat(DISTINCT v.value)",
+            "IN (SELECT value FROM json_each(?))",
+        ),
+        DbConn::Postgres(_) => (
+            "string_agg(DISTINCT v.value, ' ')",
+            "= ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))) AS BIGINT[]))",
+        ),
+    };
+    let set = format!(
+        "UPDATE products_product SET search_terms = TRIM(COALESCE((\
+             SELECT c.name || COALESCE(' ' || pc.name, '') FROM products_category c \
+             LEFT JOIN products_category pc ON pc.id = c.parent_id \
+             WHERE c.id = products_product.category_id), '') || ' ' || COALESCE((\
+             SELECT {values} FROM products_product ch \
+             JOIN products_attribute_value v ON v.product_id = ch.id \
+             WHERE ch.parent_id = products_product.id AND ch.is_active), ''))"
+    );
+    let (column, ids) = match scope {
+        Scope::All => return diesel::sql_query(set).execute(conn),
+        Scope::Products([]) | Scope::Categories([]) => return Ok(0),
+        Scope::Products(ids) => ("id", ids),
+        Scope::Categories(ids) => ("category_id", ids),
+    };
+    diesel::sql_query(format!("{set} WHERE {column} {ids_of}"))
+        .bind::<Text, _>(serde_json::to_string(ids).unwrap_or_default())
+        .execute(conn)
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// `ids` (a search's matches) in relevance order for `terms`.
+pub fn rank(
+    conn: &mut DbConn,
+    ids: &[i64],
+    terms: &[String],
+    prefix: bool,
+) -> QueryResult<Vec<i64>> {
+    if ids.len() < 2 {
+        return Ok(ids.to_vec());
+    }
+    let m = matches(Dialect::of(conn), &PRODUCTS, terms, prefix);
+    let json = serde_json::to_string(ids).unwrap_or_default();
+    let ranked: Vec<Id> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT rowid AS id FROM products_product_search \
+             WHERE products_product_search MATCH ? \
+             AND rowid IN (SELECT value FROM json_each(?)) \
+             ORDER BY bm25(products_product_search, 10.0, 8.0, 4.0, 1.0), rowid DESC",
+        )
+        .bind::<Text, _>(&m.bound)
+        .bind::<Text, _>(&json)
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(format!(
+            "SELECT id FROM products_product \
+             WHERE id = ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))) AS BIGINT[])) \
+             ORDER BY ts_rank({}, to_tsquery('simple', $2)) DESC, id DESC",
+            PRODUCTS.pg_document
+        ))
+        .bind::<Text, _>(&json)
+        .bind::<Text, _>(&m.bound)
+        .load(c)?,
+    };
+    let mut out: Vec<i64> = ranked.into_iter().map(|r| r.id).collect();
+    // Anything the ranking missed keeps its place at the end.
+    let seen: std::collections::HashSet<i64> = out.iter().copied().collect();
+    out.extend(ids.iter().filter(|id| !seen.contains(id)));
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct Word {
+    #[diesel(sql_type = Text)]
+    word: String,
+}
+
+/// The string just after every string starting with `prefix`: the end of
+/// a range scan for it.
+fn after(prefix: &str) -> String {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    match chars.pop().and_then(|c| char::from_u32(c as u32 + 1)) {
+        Some(next) => {
+            chars.push(next);
+            chars.into_iter().collect()
+        }
+        None => format!("{prefix}\u{10FFFF}"),
+    }
+}
+
+/// Up to `limit` indexed words starting with `prefix` whose length is
+/// within `low..=high`, the commonest first where the index counts them.
+fn words(
+    conn: &mut DbConn,
+    prefix: &str,
+    (low, high): (usize, usize),
+    limit: i32,
+) -> QueryResult<Vec<String>> {
+    let to = after(prefix);
+    let (low, high) = (low as i32, high as i32);
+    let rows: Vec<Word> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT term AS word FROM products_product_search_vocab \
+             WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ? \
+             ORDER BY doc DESC LIMIT ?",
+        )
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(&to)
+        .bind::<Integer, _>(low)
+        .bind::<Integer, _>(high)
+        .bind::<Integer, _>(limit)
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT word FROM products_search_word \
+             WHERE word >= $1 AND word < $2 AND length(word) BETWEEN $3 AND $4 \
+             ORDER BY word LIMIT $5",
+        )
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(&to)
+        .bind::<Integer, _>(low)
+        .bind::<Integer, _>(high)
+        .bind::<Integer, _>(limit)
+        .load(c)?,
+    };
+    Ok(rows.into_iter().map(|w| w.word).collect())
+}
+
+/// Whether some indexed word is `term` or starts with it.
+fn known(conn: &mut DbConn, term: &str) -> QueryResult<bool> {
+    Ok(!words(conn, term, (0, 1000), 1)?.is_empty())
+}
+
+/// What was probably meant by the words of a search that found nothing:
+/// the closest known word for each unknown one. `None` when every word
+/// is known or none is close to anything.
+pub fn suggest(conn: &mut DbConn, query: &str) -> QueryResult<Option<String>> {
+    let typed: Vec<String> = query.split_whitespace().map(str::to_string).collect();
+    let terms = site_core::db::search::terms(&typed);
+    let mut changed = false;
+    let mut out = Vec::with_capacity(terms.len());
+    for term in terms {
+        let n = term.chars().count();
+        let first = term.chars().next();
+        // Too short to guess at.
+        let (Some(first), true) = (first, n >= 3) else {
+            out.push(term);
+            continue;
+        };
+        if known(conn, &term)? {
+            out.push(term);
+            continue;
+        }
+        let allowed = if n <= 4 { 1 } else { 2 };
+        let near = (n.saturating_sub(allowed), n + allowed);
+        let best = words(conn, &first.to_string(), near, 5000)?
+            .into_iter()
+            .map(|w| (strsim::damerau_levenshtein(&term, &w), w))
+            .filter(|(d, _)| *d <= allowed)
+            // Closest first; among equals, the commonest (the order given).
+            .min_by_key(|(d, _)| *d);
+        match best {
+            Some((_, w)) => {
+                changed = true;
+                out.push(w);
+            }
+            None => out.push(term),
+        }
+    }
+    Ok(changed.then(|| out.join(" ")))
+}

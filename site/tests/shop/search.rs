@@ -1,0 +1,92 @@
+//! Search in a shopper's own words: a product is found by its name, SKU,
+//! category (and department), its variants' colours and sizes, and its
+//! description; the best matches come first; a misspelt word is taken for
+//! the closest one the shop knows.
+
+use diesel::prelude::*;
+use site_core::schema::products_product as p;
+
+use crate::support::TestApp;
+
+#[actix_web::test]
+async fn products_are_found_by_category_colour_and_description_best_match_first() {
+    let app = TestApp::spawn().await;
+    let desk = app.product("Walnut Desk", 3, 30000);
+    let lamp = app.product("Oak Lamp", 3, 4000);
+    diesel::update(p::table.find(lamp.id))
+        .set(p::description.eq("A lamp with a solid walnut base."))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let shoes = app.product("Trail Runner", 0, 8900);
+    app.variants(
+        &shoes,
+        "Shoes",
+        &["Size", "Colour"],
+        &[
+            ("42 / Black", "TR-42-BLK", 8900, 3),
+            ("44 / Sand", "TR-44-SND", 9500, 2),
+        ],
+    );
+    let c = app.client();
+
+    // The name outranks the description, though the lamp is newer.
+    let walnut = c.get("/products/?q=walnut").await;
+    assert_eq!(walnut.card_names(), ["Walnut Desk", "Oak Lamp"]);
+    assert!(walnut
+        .body
+        .contains("<option value=\"relevance\" selected>Best match</option>"));
+    // Asked for newest first, newest first.
+    let newest = c.get("/products/?q=walnut&sort=newest").await;
+    assert_eq!(newest.card_names(), ["Oak Lamp", "Walnut Desk"]);
+    // A colour only a variant has finds its product (once).
+    assert_eq!(
+        c.get("/products/?q=sand").await.card_names(),
+        ["Trail Runner"]
+    );
+    // The category's name finds what is in it.
+    let aisle: String = site_core::schema::products_category::table
+        .find(desk.category_id)
+        .select(site_core::schema::products_category::name)
+        .first(&mut *app.conn())
+        .unwrap();
+    let by_aisle = c
+        .get(&format!("/products/?q={}", aisle.replace(' ', "+")))
+        .await;
+    assert_eq!(by_aisle.card_names(), ["Walnut Desk"]);
+    // Lists without a search offer no "Best match".
+    assert!(!c.get("/products/").await.body.contains("Best match"));
+}
+
+#[actix_web::test]
+async fn a_misspelt_search_shows_what_was_probably_meant() {
+    let app = TestApp::spawn().await;
+    app.product("Walnut Desk", 3, 30000);
+    app.product("Canvas Tote", 3, 3000);
+    let c = app.client();
+    let typo = c.get("/products/?q=walnt+dsek").await;
+    assert_eq!(typo.card_names(), ["Walnut Desk"]);
+    assert!(
+        typo.contains("Nothing matches “walnt dsek”"),
+        "{}",
+        typo.text()
+    );
+    assert!(typo
+        .body
+        .contains("showing results for “<strong>walnut desk</strong>”"));
+    // Far from anything: no guess, the no-results page.
+    let nothing = c.get("/products/?q=zzyzx").await;
+    assert!(nothing.testid_texts("corrected").is_empty());
+    assert!(nothing.contains("Nothing matches “zzyzx”"));
+}
+
+#[actix_web::test]
+async fn the_demo_is_found_by_department() {
+    let app = TestApp::spawn().await;
+    app.seed(48, 24);
+    // "Clothing & Accessories" holds Bags, Shoes and Watches.
+    let found = app.client().get("/products/?q=accessories").await;
+    let n = found.card_names();
+    assert!(n.len() >= 6, "{n:?}");
+    let count = found.testid_texts("listing-count");
+    assert!(count[0].contains("of 6 products"), "{count:?}");
+}
