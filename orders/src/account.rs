@@ -46,8 +46,16 @@ impl site_core::admin::Related for OrdersKeepTheirRecords {
         use site_core::schema::{orders_line as l, orders_order as o};
         let mut plan = site_core::admin::DeletePlan::default();
         let orders: i64 = match (app, model) {
+            // A product's orders, or its variants' (deleting it would
+            // delete them).
             ("products", "product") => l::table
-                .filter(l::product_id.eq(id))
+                .filter(
+                    l::product_id.eq(id).or(l::product_id.eq_any(
+                        site_core::schema::products_product::table
+                            .filter(site_core::schema::products_product::parent_id.eq(id))
+                            .select(site_core::schema::products_product::id.nullable()),
+                    )),
+                )
                 .select(l::order_id)
                 .distinct()
                 .count()

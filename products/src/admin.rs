@@ -537,13 +537,23 @@ impl ModelAdmin for ProductAdmin {
         })
     }
 
+    /// Variants' and parents' families first (as checkout locks them),
+    /// then the rows.
+    fn lock(&self, conn: &mut DbConn, ids: &[i64]) -> QueryResult<()> {
+        crate::models::lock_families(conn, ids)?;
+        site_core::db::lock_rows(conn, "products_product", ids)
+    }
+
+    /// A deleted or deactivated variant leaves its product's totals.
     fn delete(&self, conn: &mut DbConn, id: i64, plan: &DeletePlan) -> Result<Deleted, SaveError> {
-        if plan.deactivates_instead.is_some() {
-            Product::set_active(conn, id, false)?;
-            return Ok(Deleted::Deactivated);
-        }
-        diesel::delete(p::table.find(id)).execute(conn)?;
-        Ok(Deleted::Removed)
+        crate::variants::settle(conn, &[id], |conn| {
+            if plan.deactivates_instead.is_some() {
+                Product::set_active(conn, id, false)?;
+                return Ok(Deleted::Deactivated);
+            }
+            diesel::delete(p::table.find(id)).execute(conn)?;
+            Ok(Deleted::Removed)
+        })
     }
 
     fn run_action(

@@ -103,28 +103,42 @@ macro_rules! filter_listing {
         if let Some(high) = l.max_price {
             q = q.filter(p::price_minor.le(high));
         }
-        for (name, values) in &l.options {
-            // The values travel as one JSON array (one bound parameter
-            // however many there are).
-            let (open, close) = match $dialect {
-                Dialect::Sqlite => ("SELECT value FROM json_each(", ")"),
-                Dialect::Postgres => ("SELECT jsonb_array_elements_text(CAST(", " AS jsonb))"),
+        if !l.options.is_empty() {
+            // One variant must have a wanted value of every attribute asked
+            // (size 42 *and* black, not a 42 in white and a 40 in black),
+            // and be in stock when only what is in stock is listed. The
+            // wanted "attribute=value" pairs travel as one JSON array; both
+            // sides are lowercased by the database, alike.
+            let pairs: Vec<String> = l
+                .options
+                .iter()
+                .flat_map(|(name, values)| values.iter().map(move |v| format!("{name}={v}")))
+                .collect();
+            let wanted = match $dialect {
+                Dialect::Sqlite => "SELECT lower(value) FROM json_each(",
+                Dialect::Postgres => "SELECT lower(x) FROM jsonb_array_elements_text(CAST(",
+            };
+            let close = match $dialect {
+                Dialect::Sqlite => ")",
+                Dialect::Postgres => " AS jsonb)) x",
             };
             q = q.filter(
                 diesel::dsl::sql::<diesel::sql_types::Bool>(
                     "products_product.id IN (SELECT c.parent_id FROM products_product c \
                      JOIN products_attribute_value v ON v.product_id = c.id \
                      JOIN products_attribute a ON a.id = v.attribute_id \
-                     WHERE c.is_active AND a.name = ",
+                     WHERE c.is_active AND c.stock >= ",
                 )
-                .bind::<diesel::sql_types::Text, _>(name.clone())
-                .sql(" AND lower(v.value) IN (")
-                .sql(open)
+                .bind::<diesel::sql_types::BigInt, _>(i64::from(l.in_stock_only))
+                .sql(" AND lower(a.name || '=' || v.value) IN (")
+                .sql(wanted)
                 .bind::<diesel::sql_types::Text, _>(
-                    serde_json::to_string(values).unwrap_or_default(),
+                    serde_json::to_string(&pairs).unwrap_or_default(),
                 )
                 .sql(close)
-                .sql("))"),
+                .sql(") GROUP BY c.id, c.parent_id HAVING COUNT(DISTINCT a.name) = ")
+                .bind::<diesel::sql_types::BigInt, _>(l.options.len() as i64)
+                .sql(")"),
             );
         }
         if let Some(ids) = &l.only {
@@ -360,8 +374,15 @@ impl Product {
         if n < COUNT_CAP {
             return Ok((n, false));
         }
+        // The table's estimate counts variants too, which lists leave out
+        // (counted from their own small index).
         let estimate = site_core::db::estimate_rows(conn, "products_product")?;
-        Ok((estimate.unwrap_or(n).max(n), true))
+        let variants: i64 = p::table
+            .filter(p::parent_id.is_not_null())
+            .count()
+            .get_result(conn)?;
+        let listed = estimate.map(|e| e - variants);
+        Ok((listed.unwrap_or(n).max(n), true))
     }
 
     /// Finds a search's matches once (whole words, else word beginnings);

@@ -279,7 +279,9 @@ pub fn seed_demo(conn: &mut DbConn) -> QueryResult<usize> {
             body: body.into(),
             author: author_name(&first, &last),
             is_visible: true,
-            created_at: at + chrono::Duration::days(2 + ((h >> 24) % 12) as i64),
+            // Days after the order, never in the future.
+            created_at: (at + chrono::Duration::days(2 + ((h >> 24) % 12) as i64))
+                .min(site_core::now()),
         });
     }
     for chunk in rows.chunks(500) {

@@ -174,7 +174,8 @@ const LIST_PARAMS: [&str; 7] = [
 ];
 
 /// The attribute values a URL asks for, as a listing filters by them:
-/// parameters named after an attribute (its slug), values lowercase.
+/// parameters named after an attribute (its slug), values as typed
+/// (compared without case).
 /// Others (campaign tags) are ignored. Reads the names only when there
 /// are such parameters.
 fn chosen_options(
@@ -191,7 +192,13 @@ fn chosen_options(
             continue;
         };
         match out.iter_mut().find(|(n, _)| n == name) {
-            Some((_, values)) if !values.contains(value) => values.push(value.clone()),
+            Some((_, values))
+                if !values
+                    .iter()
+                    .any(|v| v.to_lowercase() == value.to_lowercase()) =>
+            {
+                values.push(value.clone())
+            }
             Some(_) => {}
             None => out.push((name.clone(), vec![value.clone()])),
         }
@@ -347,11 +354,12 @@ fn facet_views(f: FacetInput<'_>) -> Vec<FacetView> {
     }
     for name in names {
         let key = slug(name);
-        let chosen_here: Vec<&str> = f
+        // What was asked, as typed, compared without case.
+        let chosen_here: Vec<String> = f
             .options
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, v)| v.iter().map(String::as_str).collect())
+            .map(|(_, v)| v.iter().map(|v| v.to_lowercase()).collect())
             .unwrap_or_default();
         let mut values: Vec<(String, Option<i64>)> = f
             .found
@@ -364,31 +372,37 @@ fn facet_views(f: FacetInput<'_>) -> Vec<FacetView> {
             })
             .unwrap_or_default();
         // A chosen value nothing has any more still shows, to undo it.
-        for c in &chosen_here {
-            if !values.iter().any(|(v, _)| v.to_lowercase() == *c) {
-                values.push((c.to_string(), Some(0)));
+        if let Some((_, asked)) = f.options.iter().find(|(n, _)| n == name) {
+            for c in asked {
+                if !values
+                    .iter()
+                    .any(|(v, _)| v.to_lowercase() == c.to_lowercase())
+                {
+                    values.push((c.clone(), Some(0)));
+                }
             }
         }
         let choices = values
             .into_iter()
             .map(|(value, count)| {
                 let lower = value.to_lowercase();
-                let active = chosen_here.contains(&lower.as_str());
+                let active = chosen_here.contains(&lower);
                 let mut pairs: Vec<(&str, &str)> = f.base.to_vec();
                 pairs.extend(priced.iter().copied());
                 pairs.extend(
                     f.chosen
                         .iter()
                         .copied()
-                        .filter(|(k, v)| !(active && *k == key && *v == lower)),
+                        .filter(|(k, v)| !(active && *k == key && v.to_lowercase() == lower)),
                 );
                 if !active {
-                    pairs.push((key.as_str(), lower.as_str()));
+                    pairs.push((key.as_str(), value.as_str()));
                 }
+                let href = href(&pairs);
                 Choice {
                     label: value,
                     count,
-                    href: href(&pairs),
+                    href,
                     active,
                 }
             })
@@ -488,7 +502,7 @@ async fn listing(
     let wanted: Vec<(String, String)> =
         url::form_urlencoded::parse(rq.req.query_string().as_bytes())
             .filter(|(k, v)| !LIST_PARAMS.contains(&k.as_ref()) && !v.trim().is_empty())
-            .map(|(k, v)| (k.to_lowercase(), v.trim().to_lowercase()))
+            .map(|(k, v)| (k.to_lowercase(), v.trim().to_string()))
             .collect();
     let unit = 10_i64.pow(currency.exponent());
     let q = query.clone();

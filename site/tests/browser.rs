@@ -254,13 +254,13 @@ async fn a_shopper_searches_narrows_by_colour_picks_a_size_and_buys_it() {
         found.contains("Trail Runner") && found.contains("Runner Rug"),
         "{found}"
     );
-    click(&c, ".refine-wide a[href*='colour=sand']").await;
+    click(&c, ".refine-wide a[href*='colour=sand' i]").await;
     for _ in 0..150 {
         if c.current_url()
             .await
             .unwrap()
             .query()
-            .is_some_and(|q| q.contains("colour=sand"))
+            .is_some_and(|q| q.to_lowercase().contains("colour=sand"))
         {
             break;
         }

@@ -134,7 +134,7 @@ async fn shoppers_narrow_a_list_by_colour_size_and_price_and_share_the_url() {
         .await;
     assert_eq!(sorted(&black), ["Trail Runner"]);
     assert!(
-        black.url.ends_with("/products/?colour=black"),
+        black.url.ends_with("/products/?colour=Black"),
         "{}",
         black.url
     );
@@ -179,6 +179,19 @@ async fn shoppers_narrow_a_list_by_colour_size_and_price_and_share_the_url() {
     let none = c.get("/products/?size=44&colour=red").await;
     assert_eq!(none.testid_texts("listing-count"), ["No products"]);
     assert!(facet(&none, "Size").iter().any(|c| c.starts_with("✓ 44")));
+
+    // Size and colour are one variant's: the shoes come in 42 black and
+    // 44 sand, not 42 sand; size 43 is sold out. Case does not matter.
+    for (query, found) in [
+        ("size=42&colour=SAND", false),
+        ("size=44&colour=sand", true),
+        ("size=43", true),
+        ("size=43&in_stock=1", false),
+    ] {
+        let page = c.get(&format!("/products/?{query}")).await;
+        let count = page.testid_texts("listing-count");
+        assert_eq!(count[0] != "No products", found, "{query}: {count:?}");
+    }
 
     // Parameters that are not attributes (campaign tags) change nothing.
     let tagged = c.get("/products/?utm_source=mail&colour=").await;

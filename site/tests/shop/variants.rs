@@ -530,3 +530,54 @@ async fn the_demo_sells_shoes_in_sizes_and_bags_in_colours() {
         .unwrap();
     assert!(coffee.contains("Beans"), "{coffee}");
 }
+
+#[actix_web::test]
+async fn deleting_a_variant_or_its_product_keeps_totals_and_orders_right() {
+    let app = TestApp::spawn().await;
+    let (parent, v) = shoes(&app);
+    // 44 / Sand is bought; 42 / Black never is.
+    let c = app.client();
+    let page = c.get(&product_path(&parent)).await;
+    c.submit(
+        &page,
+        &format!("/cart/add/{}/", parent.id),
+        &[("quantity", "1"), ("variant", &v[2].to_string())],
+    )
+    .await;
+    c.checkout("ada@example.com").await;
+    assert_eq!(totals(&app, parent.id), (4, 8900, true));
+
+    let boss = app.boss(PW).await;
+    let delete = |id: i64| format!("/admin/products/product/{id}/delete/");
+    // A variant nobody ordered goes, and the product's totals follow.
+    let form = boss.get(&delete(v[0])).await;
+    let gone = boss.submit(&form, &delete(v[0]), &[]).await;
+    assert!(gone.status < 400, "{}", gone.text());
+    let left: i64 = p::table
+        .filter(p::id.eq(v[0]))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(left, 0, "deleted");
+    assert_eq!(
+        totals(&app, parent.id),
+        (1, 8900, true),
+        "its 3 gone from the sum"
+    );
+    // The product, whose variant was ordered: kept, deactivated, so the
+    // order keeps pointing at what it bought.
+    let form = boss.get(&delete(parent.id)).await;
+    assert!(form.contains("deactivated instead"), "{}", form.text());
+    boss.submit(&form, &delete(parent.id), &[]).await;
+    let line: Option<i64> = l::table
+        .select(l::product_id)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert_eq!(line, Some(v[2]));
+    let active: bool = p::table
+        .find(parent.id)
+        .select(p::is_active)
+        .first(&mut *app.conn())
+        .unwrap();
+    assert!(!active);
+}

@@ -350,6 +350,15 @@ pub trait ModelAdmin: Send + Sync + 'static {
 
     fn get(&self, conn: &mut DbConn, id: i64) -> diesel::QueryResult<Option<Object>>;
 
+    /// Locks objects `ids` for the rest of the transaction before they
+    /// are changed or deleted. A model whose writes also lock other rows
+    /// (a variant's product) locks those first here, in the order every
+    /// other writer takes them, so that the two cannot deadlock.
+    fn lock(&self, conn: &mut DbConn, ids: &[i64]) -> diesel::QueryResult<()> {
+        let m = self.meta();
+        crate::db::lock_rows(conn, &format!("{}_{}", m.app, m.model), ids)
+    }
+
     /// Work on parsed values before the save's transaction, without a
     /// connection (hashing a new password, resizing uploaded images). It
     /// may add values for `create`/`update`/`save_formset` to read.

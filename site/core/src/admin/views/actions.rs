@@ -113,7 +113,7 @@ pub(super) async fn run(
             let meta = m.meta();
             let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
             let outcome = write_transaction(conn, |conn| -> Result<String, SaveError> {
-                crate::db::lock_rows(conn, &format!("{}_{}", meta.app, meta.model), &ids)?;
+                m.lock(conn, &ids)?;
                 let refused = site.action_refusals(conn, m.as_ref(), name, &ids)?;
                 if !refused.is_empty() {
                     return Err(SaveError::Invalid {

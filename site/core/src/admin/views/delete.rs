@@ -131,8 +131,8 @@ async fn delete_all(
         let choices = load_choices(conn, m.as_ref(), &meta.fields)?;
         let done = write_transaction(conn, |conn| -> Result<(usize, usize), SaveError> {
             let (mut removed, mut deactivated) = (0, 0);
+            m.lock(conn, &ids)?;
             for id in &ids {
-                crate::db::lock_row(conn, &format!("{}_{}", meta.app, meta.model), *id)?;
                 let Some(before) = m.get(conn, *id)? else {
                     continue;
                 };

@@ -84,14 +84,15 @@ pub(super) async fn save(
             let env = owned.env();
             let config = env.config;
             let meta = m.meta();
-            let table = format!("{}_{}", meta.app, meta.model);
             Ok(write_transaction(
                 conn,
                 |conn| -> Result<usize, RowsFailed> {
                     let mut conflicts = Vec::new();
                     let mut staged = Vec::new();
+                    // Every row at once, in the order other writers lock.
+                    let ids: Vec<i64> = parsed.iter().map(|(id, _, _)| *id).collect();
+                    m.lock(conn, &ids)?;
                     for (id, version, values) in &parsed {
-                        crate::db::lock_row(conn, &table, *id)?;
                         let Some(before) = m.get(conn, *id)? else {
                             conflicts.push((*id, "It was deleted meanwhile.".to_string(), None));
                             continue;

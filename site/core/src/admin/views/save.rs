@@ -347,9 +347,8 @@ pub async fn change_submit(
                 let env = owned.env();
             let config = env.config;
                 let meta = m.meta();
-                let table = format!("{}_{}", meta.app, meta.model);
                 let done = write_transaction(conn, |conn| -> Result<Result<String, ChangeRefused>, SaveError> {
-                    crate::db::lock_row(conn, &table, id)?;
+                    m.lock(conn, &[id])?;
                     let Some(before) = m.get(conn, id)? else {
                         return Err(SaveError::Db(diesel::result::Error::NotFound));
                     };
