@@ -225,13 +225,7 @@ async fn a_cancelled_order_puts_the_variant_back_and_the_parent_follows() {
     let app = TestApp::spawn().await;
     let (parent, v) = shoes(&app);
     let c = app.client();
-    let page = c.get(&product_path(&parent)).await;
-    c.submit(
-        &page,
-        &format!("/cart/add/{}/", parent.id),
-        &[("quantity", "3"), ("variant", &v[0].to_string())],
-    )
-    .await;
+    c.add_variant(&parent, v[0], 3).await;
     c.checkout("ada@example.com").await;
     assert_eq!((app.stock(v[0]), totals(&app, parent.id).0), (0, 2));
     let boss = app.boss(PW).await;
@@ -537,13 +531,7 @@ async fn deleting_a_variant_or_its_product_keeps_totals_and_orders_right() {
     let (parent, v) = shoes(&app);
     // 44 / Sand is bought; 42 / Black never is.
     let c = app.client();
-    let page = c.get(&product_path(&parent)).await;
-    c.submit(
-        &page,
-        &format!("/cart/add/{}/", parent.id),
-        &[("quantity", "1"), ("variant", &v[2].to_string())],
-    )
-    .await;
+    c.add_variant(&parent, v[2], 1).await;
     c.checkout("ada@example.com").await;
     assert_eq!(totals(&app, parent.id), (4, 8900, true));
 

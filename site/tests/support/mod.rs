@@ -852,6 +852,26 @@ impl Client {
         .await
     }
 
+    /// Opens a product's page, picks variant `variant` and adds `quantity`
+    /// of it to the cart.
+    pub async fn add_variant(
+        &self,
+        product: &products::Product,
+        variant: i64,
+        quantity: i64,
+    ) -> Page {
+        let page = self.get(&product_path(product)).await;
+        self.submit(
+            &page,
+            &format!("/cart/add/{}/", product.id),
+            &[
+                ("quantity", &quantity.to_string()),
+                ("variant", &variant.to_string()),
+            ],
+        )
+        .await
+    }
+
     /// Uploads `bytes` as file field `field` (named `filename`) through
     /// the multipart form on `page` whose action is `action`.
     pub async fn upload(
