@@ -414,12 +414,14 @@ impl Product {
         }
     }
 
-    /// An active product and its category; inactive ones are not found.
+    /// An active product and its category; inactive ones are not found,
+    /// nor the variants of an inactive product.
     pub fn find_active(conn: &mut DbConn, id: i64) -> QueryResult<(Product, Category)> {
         p::table
             .inner_join(c::table)
             .filter(p::id.eq(id))
             .filter(p::is_active.eq(true))
+            .filter(parent_on_sale())
             .select((Product::as_select(), Category::as_select()))
             .first(conn)
     }
@@ -447,6 +449,7 @@ impl Product {
             .filter(p::id.eq_any(ids))
             .filter(p::is_active.eq(true))
             .filter(p::has_variants.eq(false))
+            .filter(parent_on_sale())
             .select(Product::as_select())
             .load(conn)
     }
@@ -493,6 +496,15 @@ impl Product {
             .set((p::is_active.eq(active), p::updated_at.eq(site_core::now())))
             .execute(conn)
     }
+}
+
+/// Not a variant, or a variant of a product still on sale: taking a
+/// product off sale takes its variants with it (from carts too).
+fn parent_on_sale() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql(
+        "(products_product.parent_id IS NULL OR EXISTS (SELECT 1 FROM products_product pp \
+         WHERE pp.id = products_product.parent_id AND pp.is_active))",
+    )
 }
 
 /// Takes `quantity` of a product out of stock, only if that much is there:

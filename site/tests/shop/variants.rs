@@ -569,3 +569,33 @@ async fn deleting_a_variant_or_its_product_keeps_totals_and_orders_right() {
         .unwrap();
     assert!(!active);
 }
+
+#[actix_web::test]
+async fn taking_a_product_off_sale_takes_its_variants_out_of_carts() {
+    let app = TestApp::spawn().await;
+    let (parent, v) = shoes(&app);
+    let c = app.client();
+    c.add_variant(&parent, v[0], 1).await;
+    products::Product::set_active(&mut app.conn(), parent.id, false).unwrap();
+    let cart = c.get("/cart/").await;
+    assert!(
+        cart.contains("Some products in your cart are no longer sold and were removed."),
+        "{}",
+        cart.text()
+    );
+    // Nor can it be added again by its own address.
+    let other = app.product("Other Shoe", 5, 100);
+    let page = c.get(&product_path(&other)).await;
+    let token = page
+        .hidden_fields(&format!("/cart/add/{}/", other.id))
+        .and_then(|f| f.into_iter().find(|(k, _)| k == "csrf_token"))
+        .map(|(_, v)| v)
+        .unwrap();
+    let again = c
+        .post_raw(
+            &format!("/cart/add/{}/", v[0]),
+            &[("quantity", "1"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(again.status, 404);
+}
