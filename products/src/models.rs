@@ -608,16 +608,32 @@ pub fn refresh_parents(conn: &mut DbConn, parents: &[i64]) -> QueryResult<()> {
              WHERE c.parent_id = products_product.id AND c.is_active), price_minor), \
          has_variants = EXISTS (SELECT 1 FROM products_product c \
              WHERE c.parent_id = products_product.id)";
-    let now = site_core::now();
-    for &parent in parents {
-        let query = match conn {
-            DbConn::Sqlite(_) => format!("{SET}, updated_at = ?1 WHERE id = ?2"),
-            DbConn::Postgres(_) => format!("{SET}, updated_at = $1 WHERE id = $2"),
-        };
-        diesel::sql_query(query)
-            .bind::<diesel::sql_types::Timestamp, _>(now)
-            .bind::<diesel::sql_types::BigInt, _>(parent)
-            .execute(conn)?;
+    if parents.is_empty() {
+        return Ok(());
     }
+    // One statement for every parent; the ids travel as one JSON array.
+    let stamp = match conn {
+        DbConn::Sqlite(_) => "?1",
+        DbConn::Postgres(_) => "$1",
+    };
+    let query = format!(
+        "{SET}, updated_at = {stamp} WHERE id {}",
+        id_list(Dialect::of(conn), 2)
+    );
+    diesel::sql_query(query)
+        .bind::<diesel::sql_types::Timestamp, _>(site_core::now())
+        .bind::<diesel::sql_types::Text, _>(serde_json::to_string(parents).unwrap_or_default())
+        .execute(conn)?;
     Ok(())
+}
+
+/// `IN` a list of ids bound as one JSON array, as parameter `n`: for raw
+/// SQL that takes any number of ids with one bind on both databases.
+pub(crate) fn id_list(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("IN (SELECT value FROM json_each(?{n}))"),
+        Dialect::Postgres => format!(
+            "= ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(${n} AS jsonb))) AS BIGINT[]))"
+        ),
+    }
 }

@@ -27,16 +27,11 @@ pub enum Scope<'a> {
 
 /// Recomputes `search_terms` for `scope`: one statement.
 pub fn refresh_terms(conn: &mut DbConn, scope: Scope<'_>) -> QueryResult<usize> {
-    let (values, ids_of) = match conn {
-        DbConn::Sqlite(_) => (
-            "group_concat(DISTINCT v.value)",
-            "IN (SELECT value FROM json_each(?))",
-        ),
-        DbConn::Postgres(_) => (
-            "string_agg(DISTINCT v.value, ' ')",
-            "= ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))) AS BIGINT[]))",
-        ),
+    let values = match conn {
+        DbConn::Sqlite(_) => "group_concat(DISTINCT v.value)",
+        DbConn::Postgres(_) => "string_agg(DISTINCT v.value, ' ')",
     };
+    let ids_of = crate::models::id_list(Dialect::of(conn), 1);
     let set = format!(
         "UPDATE products_product SET search_terms = TRIM(COALESCE((\
              SELECT c.name || COALESCE(' ' || pc.name, '') FROM products_category c \
@@ -87,8 +82,8 @@ pub fn rank(
         .load(c)?,
         DbConn::Postgres(c) => diesel::sql_query(format!(
             "SELECT id FROM products_product \
-             WHERE id = ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST($1 AS jsonb))) AS BIGINT[])) \
-             ORDER BY ts_rank({}, to_tsquery('simple', $2)) DESC, id DESC",
+             WHERE id {} ORDER BY ts_rank({}, to_tsquery('simple', $2)) DESC, id DESC",
+            crate::models::id_list(Dialect::Postgres, 1),
             PRODUCTS.pg_document
         ))
         .bind::<Text, _>(&json)

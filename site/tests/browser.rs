@@ -146,18 +146,7 @@ async fn a_shopper_buys_with_the_demo_card_in_chromium() {
 
     click_link(&c, "Check out").await;
     wait_path(&c, "/orders/checkout/").await;
-    for (name, value) in support::checkout_fields("chromium@example.com") {
-        if name == "country" {
-            c.find(Locator::Css("select[name='country']"))
-                .await
-                .unwrap()
-                .select_by_value("GB")
-                .await
-                .unwrap();
-        } else {
-            fill(&c, name, value).await;
-        }
-    }
+    fill_address(&c, "chromium@example.com").await;
     submit_panel(&c).await;
     wait_path(&c, "/orders/checkout/shipping/").await;
     assert!(text(&c).await.contains("Standard delivery"));
@@ -297,18 +286,7 @@ async fn a_shopper_searches_narrows_by_colour_picks_a_size_and_buys_it() {
 
     click_link(&c, "Check out").await;
     wait_path(&c, "/orders/checkout/").await;
-    for (name, value) in support::checkout_fields("sand@example.com") {
-        if name == "country" {
-            c.find(Locator::Css("select[name='country']"))
-                .await
-                .unwrap()
-                .select_by_value("GB")
-                .await
-                .unwrap();
-        } else {
-            fill(&c, name, value).await;
-        }
-    }
+    fill_address(&c, "sand@example.com").await;
     submit_panel(&c).await;
     wait_path(&c, "/orders/checkout/shipping/").await;
     submit_panel(&c).await;
@@ -352,6 +330,22 @@ async fn click(c: &Client, css: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// Fills the checkout's address step for `email` (a UK address).
+async fn fill_address(c: &Client, email: &str) {
+    for (name, value) in support::checkout_fields(email) {
+        if name == "country" {
+            c.find(Locator::Css("select[name='country']"))
+                .await
+                .unwrap()
+                .select_by_value("GB")
+                .await
+                .unwrap();
+        } else {
+            fill(c, name, value).await;
+        }
+    }
 }
 
 /// Submits the page's main form (checkout, payment).
