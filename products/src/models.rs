@@ -416,14 +416,28 @@ impl Product {
 
     /// An active product and its category; inactive ones are not found,
     /// nor the variants of an inactive product.
+    ///
+    /// Two plain queries rather than one with a correlated subquery: the
+    /// raw SQL such a subquery needs cannot be a cached prepared statement,
+    /// and re-preparing it was the product page's largest cost. The second
+    /// query runs only for a variant.
     pub fn find_active(conn: &mut DbConn, id: i64) -> QueryResult<(Product, Category)> {
-        p::table
+        let found: (Product, Category) = p::table
             .inner_join(c::table)
             .filter(p::id.eq(id))
             .filter(p::is_active.eq(true))
-            .filter(parent_on_sale())
             .select((Product::as_select(), Category::as_select()))
-            .first(conn)
+            .first(conn)?;
+        if let Some(parent) = found.0.parent_id {
+            let on_sale: bool = p::table
+                .filter(p::id.eq(parent))
+                .select(p::is_active)
+                .first(conn)?;
+            if !on_sale {
+                return Err(diesel::result::Error::NotFound);
+            }
+        }
+        Ok(found)
     }
 
     /// Up to `n` other active products of the same category, newest first.
