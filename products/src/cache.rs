@@ -24,6 +24,8 @@ use site_core::db::DbConn;
 use crate::domain::Listing;
 use crate::facets::Found;
 use crate::models::{Category, Product};
+use crate::views::Loaded;
+use site_core::AppError;
 
 type CountKey = (Option<i64>, bool);
 
@@ -44,10 +46,13 @@ struct Listed {
     facets: Option<Arc<Found>>,
 }
 
-/// A value in memory: when it was computed, and whether Redis has it.
+/// A value in memory: when it was computed (and under which of this
+/// process's catalogue changes, `site_core::cache::generation`), and
+/// whether Redis has it.
 #[derive(Clone)]
 struct Entry<T> {
     at: Instant,
+    generation: u64,
     value: T,
     shared: bool,
 }
@@ -56,6 +61,7 @@ impl<T> Entry<T> {
     fn new(value: T) -> Self {
         Entry {
             at: Instant::now(),
+            generation: site_core::cache::generation(),
             value,
             shared: false,
         }
@@ -65,11 +71,19 @@ impl<T> Entry<T> {
     fn from_shared(value: T, age: Duration) -> Option<Self> {
         Some(Entry {
             at: Instant::now().checked_sub(age)?,
+            generation: site_core::cache::generation(),
             value,
             shared: true,
         })
     }
 }
+
+/// How many product pages' data one process keeps (the most used ones):
+/// a few megabytes, however large the catalogue.
+const PAGES_KEPT: usize = 4096;
+/// How many rendered fragments of listing pages one process keeps (a
+/// page's cards, about 15 KB; its sidebar and filter panel, about 5 KB).
+const FRAGMENTS_KEPT: usize = 1024;
 
 const CATEGORIES: &str = "catalogue:categories";
 
@@ -87,6 +101,13 @@ pub struct CatalogueCache {
     ttl: Duration,
     categories: Mutex<Option<Entry<Arc<Vec<Category>>>>>,
     counts: Mutex<HashMap<CountKey, Entry<Listed>>>,
+    /// What product pages show every shopper alike, by product id; kept
+    /// in this process only (a page costs a few indexed reads to build).
+    pages: quick_cache::sync::Cache<i64, Entry<Arc<Loaded>>>,
+    /// Parts of listing pages as rendered HTML (a page's cards, its
+    /// sidebar), named after `Listing::cache_key`: the same for every
+    /// shopper, and most of a listing's rendering.
+    fragments: quick_cache::sync::Cache<String, Entry<Arc<str>>>,
 }
 
 impl CatalogueCache {
@@ -95,24 +116,65 @@ impl CatalogueCache {
             ttl,
             categories: Mutex::new(None),
             counts: Mutex::new(HashMap::new()),
+            pages: quick_cache::sync::Cache::new(PAGES_KEPT),
+            fragments: quick_cache::sync::Cache::new(FRAGMENTS_KEPT),
         }
     }
 
-    fn fresh(&self, at: Instant) -> bool {
-        at.elapsed() < self.ttl
+    fn fresh<T>(&self, e: &Entry<T>) -> bool {
+        e.at.elapsed() < self.ttl && e.generation == site_core::cache::generation()
+    }
+
+    /// Part of a listing page as rendered before, when still fresh.
+    pub fn fragment(&self, key: &str) -> Option<Arc<str>> {
+        self.fragments
+            .get(key)
+            .filter(|e| self.fresh(e))
+            .map(|e| e.value)
+    }
+
+    /// Keeps part of a listing page as rendered from what the database
+    /// held when this process's catalogue was at `generation`.
+    pub fn keep_fragment(&self, key: String, html: Arc<str>, generation: u64) {
+        if !self.ttl.is_zero() {
+            let mut e = Entry::new(html);
+            e.generation = generation;
+            self.fragments.insert(key, e);
+        }
+    }
+
+    /// The shared part of product `id`'s page, from memory when it is
+    /// fresh, else built by `load` (and kept, unless the cache is off).
+    pub fn product_page(
+        &self,
+        id: i64,
+        load: impl FnOnce() -> Result<Loaded, AppError>,
+    ) -> Result<Arc<Loaded>, AppError> {
+        if let Some(e) = self.pages.get(&id).filter(|e| self.fresh(e)) {
+            return Ok(e.value);
+        }
+        let generation = site_core::cache::generation();
+        let page = Arc::new(load()?);
+        if !self.ttl.is_zero() {
+            let mut e = Entry::new(page.clone());
+            // Computed from what was there when it started.
+            e.generation = generation;
+            self.pages.insert(id, e);
+        }
+        Ok(page)
     }
 
     fn cached_categories(&self) -> Option<Arc<Vec<Category>>> {
         let held = self.categories.lock().unwrap_or_else(|e| e.into_inner());
         held.as_ref()
-            .filter(|e| self.fresh(e.at))
+            .filter(|e| self.fresh(e))
             .map(|e| e.value.clone())
     }
 
     fn cached_count(&self, key: &CountKey) -> Option<Count> {
         let held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         held.get(key)
-            .filter(|e| self.fresh(e.at))
+            .filter(|e| self.fresh(e))
             .map(|e| e.value.count)
     }
 
@@ -137,7 +199,7 @@ impl CatalogueCache {
             {
                 let cats = Arc::new(cats);
                 if let Some(entry) = Entry::from_shared(cats.clone(), age) {
-                    if self.fresh(entry.at) {
+                    if self.fresh(&entry) {
                         *self.categories.lock().unwrap_or_else(|e| e.into_inner()) = Some(entry);
                         categories = Some(cats);
                     }
@@ -163,7 +225,7 @@ impl CatalogueCache {
             .await
             .pop()
         {
-            if let Some(entry) = Entry::from_shared(n, age).filter(|e| self.fresh(e.at)) {
+            if let Some(entry) = Entry::from_shared(n, age).filter(|e| self.fresh(e)) {
                 self.counts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -180,7 +242,7 @@ impl CatalogueCache {
         let categories = {
             let mut held = self.categories.lock().unwrap_or_else(|e| e.into_inner());
             held.as_mut().and_then(|e| {
-                let new = !e.shared && self.fresh(e.at);
+                let new = !e.shared && self.fresh(e);
                 e.shared = true;
                 new.then(|| (e.value.clone(), e.at.elapsed()))
             })
@@ -188,7 +250,7 @@ impl CatalogueCache {
         let counts: Vec<(CountKey, Listed, Duration)> = {
             let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             held.iter_mut()
-                .filter(|(_, e)| !e.shared && self.fresh(e.at))
+                .filter(|(_, e)| !e.shared && self.fresh(e))
                 .map(|(k, e)| {
                     e.shared = true;
                     (*k, e.value.clone(), e.at.elapsed())
@@ -294,7 +356,7 @@ impl CatalogueCache {
             let held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(found) = held
                 .get(&key)
-                .filter(|e| self.fresh(e.at))
+                .filter(|e| self.fresh(e))
                 .and_then(|e| e.value.facets.clone())
             {
                 return Ok(found);
@@ -302,7 +364,7 @@ impl CatalogueCache {
         }
         let found = Arc::new(compute(conn)?);
         let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        match held.get_mut(&key).filter(|e| self.fresh(e.at)) {
+        match held.get_mut(&key).filter(|e| self.fresh(e)) {
             // Kept with the count, as old as it; shared again with them.
             Some(e) => {
                 e.value.facets = Some(found.clone());

@@ -104,6 +104,24 @@ impl Listing {
         self.category_id.is_none() && !self.in_stock_only && self.query.is_none() && !self.priced()
     }
 
+    /// What names this listing's parts in the catalogue cache:
+    /// everything that chooses its products and their order. Searches
+    /// are not kept.
+    pub fn cache_key(&self) -> Option<String> {
+        if self.query.is_some() {
+            return None;
+        }
+        Some(format!(
+            "{:?}|{}|{:?}|{:?}|{}|{:?}",
+            self.category_id,
+            self.in_stock_only,
+            self.min_price,
+            self.max_price,
+            self.sort.key(),
+            self.options,
+        ))
+    }
+
     /// Narrowed by price or attribute values (counted afresh, not
     /// cached).
     pub fn priced(&self) -> bool {

@@ -49,6 +49,21 @@ impl ProductImage {
             .select(ProductImage::as_select())
             .load(conn)
     }
+
+    /// The pictures of several products (a product's variants), each
+    /// product's in the order of [`ProductImage::for_product`].
+    pub fn for_products(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ProductImage>> {
+        i::table
+            .filter(i::product_id.eq_any(ids))
+            .order((
+                i::product_id.asc(),
+                i::is_main.desc(),
+                i::position.asc(),
+                i::id.asc(),
+            ))
+            .select(ProductImage::as_select())
+            .load(conn)
+    }
 }
 
 /// The files one upload became (paths relative to `MEDIA_ROOT`).

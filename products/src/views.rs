@@ -16,6 +16,7 @@ use crate::models::{listing_cards, newest_cards, CardRow, Category, Product, LOW
 use crate::reviews::{self, ReviewForm};
 use crate::tree::Tree;
 use site_core::cache::SharedCache;
+use site_core::db::DbConn;
 
 /// What a card in a grid shows, ready to print: links and prices are made
 /// here once rather than by template calls per card.
@@ -511,8 +512,17 @@ async fn listing(
     let counted = query.is_none().then_some((slug.as_deref(), in_stock_only));
     cache.fetch_shared(shared.as_ref(), counted).await;
     let computing = cache.clone();
-    let (categories, current, page, rows, estimated, prefix, instead, (options, found, corrected)) =
-        rq.db(move |conn| {
+    let (
+        categories,
+        current,
+        page,
+        (rows, kept_grid, grid_key, generation, listing_key),
+        estimated,
+        prefix,
+        instead,
+        (options, found, corrected),
+    ) = rq
+        .db(move |conn| {
             let cache = computing;
             let categories = cache.categories(conn)?;
             let current = match &slug {
@@ -560,7 +570,17 @@ async fn listing(
                 }
             }
             let page = Paginator::new(PER_PAGE).page(page_number, count.n);
-            let rows = listing_cards(conn, &listing, page.offset(), PER_PAGE)?;
+            // The page's cards as rendered a moment ago, else its rows.
+            let generation = site_core::cache::generation();
+            let listing_key = listing.cache_key();
+            let key = listing_key
+                .as_ref()
+                .map(|k| format!("{k}|cards|{}", page.offset()));
+            let kept = key.as_deref().and_then(|k| cache.fragment(k));
+            let rows = match kept {
+                Some(_) => Vec::new(),
+                None => listing_cards(conn, &listing, page.offset(), PER_PAGE)?,
+            };
             // Nothing found: something to look at instead (one query, only
             // on an empty page).
             let instead = if count.n == 0 {
@@ -573,7 +593,7 @@ async fn listing(
                 categories,
                 current,
                 page,
-                rows,
+                (rows, kept, key, generation, listing_key),
                 count.estimated,
                 listing.prefix,
                 instead,
@@ -619,7 +639,7 @@ async fn listing(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let base = kept.clone();
+    let facet_base = kept.clone();
     let mut unpriced = kept.clone();
     unpriced.extend(chosen.iter().copied());
     let priceless = encode_query(&unpriced);
@@ -629,19 +649,6 @@ async fn listing(
     if !max_shown.is_empty() {
         kept.push(("max_price", &max_shown));
     }
-    let facets = facet_views(FacetInput {
-        found: &found,
-        categories: &categories,
-        options: &options,
-        base: &base,
-        chosen: &chosen,
-        search: query.is_some(),
-        price: (min_price, max_price),
-        price_shown: (&min_shown, &max_shown),
-        unit,
-        currency,
-        locale: rq.renderer.locale(),
-    });
     kept.extend(chosen.iter().copied());
     let mut page_query = encode_query(&kept);
     if !page_query.is_empty() {
@@ -673,17 +680,87 @@ async fn listing(
     let mut ctx = Context::new();
     ctx.insert("canonical", &canonical);
     let tree = Tree::new(&categories);
-    ctx.insert(
-        "categories",
-        &cards.branch(&tree, current.as_ref().map(|c| c.id))?,
-    );
+    let sort_given = params.sort.as_deref().is_some_and(|s| !s.is_empty());
+    // The sidebar and the phone's filter panel: the same for every shopper
+    // of this listing, so kept rendered like its cards.
+    let panels_key = listing_key.map(|k| {
+        format!(
+            "{k}|panels|{}|{}",
+            u8::from(sort_given),
+            u8::from(from_path)
+        )
+    });
+    let kept_panels = panels_key.as_deref().and_then(|k| {
+        cache
+            .fragment(&format!("{k}|aside"))
+            .zip(cache.fragment(&format!("{k}|phone")))
+    });
+    let (aside, phone) = match kept_panels {
+        Some(both) => both,
+        None => {
+            let facets = facet_views(FacetInput {
+                found: &found,
+                categories: &categories,
+                options: &options,
+                base: &facet_base,
+                chosen: &chosen,
+                search: query.is_some(),
+                price: (min_price, max_price),
+                price_shown: (&min_shown, &max_shown),
+                unit,
+                currency,
+                locale: rq.renderer.locale(),
+            });
+            let mut panel = Context::new();
+            panel.insert(
+                "categories",
+                &cards.branch(&tree, current.as_ref().map(|c| c.id))?,
+            );
+            panel.insert("category", &current);
+            panel.insert("facets", &facets);
+            panel.insert("search_query", query.as_deref().unwrap_or_default());
+            panel.insert("in_stock", &in_stock_only);
+            panel.insert("sort_given", &sort_given);
+            panel.insert("sort", sort.key());
+            panel.insert("chosen_options", &chosen);
+            panel.insert("min_price", &min_shown);
+            panel.insert("max_price", &max_shown);
+            panel.insert("any_price_query", &priceless);
+            let aside: std::sync::Arc<str> =
+                rq.renderer.render("products/_aside.html", &panel)?.into();
+            let phone: std::sync::Arc<str> =
+                rq.renderer.render("products/_filter.html", &panel)?.into();
+            if let Some(k) = &panels_key {
+                cache.keep_fragment(format!("{k}|aside"), aside.clone(), generation);
+                cache.keep_fragment(format!("{k}|phone"), phone.clone(), generation);
+            }
+            (aside, phone)
+        }
+    };
+    ctx.insert("aside", aside.as_ref());
+    ctx.insert("filter_panel", phone.as_ref());
     // A category's trail: Products, its ancestors (the page's own name ends
     // the trail, unlinked, in the template).
     if let Some(c) = &current {
         ctx.insert("crumbs", &cards.crumbs(&tree.ancestors(c.id))?);
     }
     ctx.insert("category", &current);
-    ctx.insert("products", &cards.cards(&rows)?);
+    let grid = match kept_grid {
+        Some(html) => html,
+        None => {
+            let mut cards_ctx = Context::new();
+            cards_ctx.insert("products", &cards.cards(&rows)?);
+            let html: std::sync::Arc<str> = rq
+                .renderer
+                .render("products/_grid.html", &cards_ctx)?
+                .into();
+            if let Some(key) = grid_key {
+                cache.keep_fragment(key, html.clone(), generation);
+            }
+            html
+        }
+    };
+    ctx.insert("grid", grid.as_ref());
     ctx.insert("page", &page);
     ctx.insert("page_query", &page_query);
     ctx.insert("search_query", query.as_deref().unwrap_or_default());
@@ -699,12 +776,7 @@ async fn listing(
     ctx.insert("corrected", &corrected);
     ctx.insert("in_stock", &in_stock_only);
     ctx.insert("min_price", &min_shown);
-    ctx.insert("any_price_query", &priceless);
     ctx.insert("max_price", &max_shown);
-    ctx.insert(
-        "sort_given",
-        &params.sort.as_deref().is_some_and(|s| !s.is_empty()),
-    );
     ctx.insert("estimated", &estimated);
     ctx.insert("word_beginnings", &prefix);
     ctx.insert("instead", &cards.cards(&instead)?);
@@ -742,7 +814,6 @@ async fn listing(
         }
     }
     ctx.insert("widen", &widen);
-    ctx.insert("facets", &facets);
     ctx.insert(
         "chosen_count",
         &(chosen.len() + usize::from(min_price.is_some() || max_price.is_some())),
@@ -755,7 +826,7 @@ async fn listing(
 /// What a product page tells search engines and link previews: its
 /// canonical URL, a description, a picture, and schema.org `Product`
 /// (with its `Offer`) and `BreadcrumbList` as JSON-LD.
-#[derive(serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 struct Seo {
     /// Shown unescaped (`safe`): built here from the site's URL and a
     /// reversed route, never from what a user typed.
@@ -979,7 +1050,11 @@ pub async fn review(
                 .await?;
             let back = format!("{}#reviews", product_url(&rq, id, &slug)?);
             match saved {
-                Ok(()) => rq.flash(Level::Success, "Thank you: your review is on the page."),
+                Ok(()) => {
+                    // The reviewer sees it at once, not after the cache.
+                    site_core::cache::changed();
+                    rq.flash(Level::Success, "Thank you: your review is on the page.")
+                }
                 Err(reason) => rq.flash(Level::Error, reason),
             }
             return Ok(redirect(&back));
@@ -993,6 +1068,88 @@ pub async fn review(
         }
     };
     product_page(rq, id, None, Some(posted)).await
+}
+
+/// What a product page shows every shopper alike: read in one trip, and
+/// kept for the catalogue cache's TTL (`CatalogueCache::product_page`).
+pub struct ProductPage {
+    product: Product,
+    category: Category,
+    /// Its variants on sale (empty unless `has_variants`).
+    variants: Vec<crate::variants::Variant>,
+    related: Vec<CardRow>,
+    /// Its own pictures, and those of each variant that has some.
+    images: Vec<crate::images::ProductImage>,
+    variant_images: HashMap<i64, Vec<crate::images::ProductImage>>,
+    /// Its category's ancestors, outermost first.
+    above: Vec<Category>,
+    /// The newest visible reviews.
+    shown: Vec<reviews::Review>,
+    /// What search engines are told of the page with no variant picked,
+    /// made once.
+    seo: std::sync::OnceLock<Seo>,
+}
+
+/// A product id's page, or, for a variant, its product's (to redirect to).
+pub enum Loaded {
+    Page(Box<ProductPage>),
+    VariantOf(i64, String),
+}
+
+impl ProductPage {
+    fn load(conn: &mut DbConn, id: i64, cache: &CatalogueCache) -> Result<Loaded, AppError> {
+        let (product, category) = Product::find_active(conn, id)?;
+        if let Some(parent) = product.parent_id {
+            let (parent, _) = Product::find_active(conn, parent)?;
+            return Ok(Loaded::VariantOf(parent.id, parent.slug));
+        }
+        let variants = if product.has_variants {
+            crate::variants::of_product(conn, id, false)?
+        } else {
+            Vec::new()
+        };
+        let related = Product::related(conn, &product, RELATED)?;
+        let images = crate::images::ProductImage::for_product(conn, id)?;
+        let mut variant_images: HashMap<i64, Vec<crate::images::ProductImage>> = HashMap::new();
+        if !variants.is_empty() {
+            let ids: Vec<i64> = variants.iter().map(|v| v.id).collect();
+            for image in crate::images::ProductImage::for_products(conn, &ids)? {
+                variant_images
+                    .entry(image.product_id)
+                    .or_default()
+                    .push(image);
+            }
+        }
+        // Only a nested category needs the (cached) list for its trail.
+        let above: Vec<Category> = match category.parent_id {
+            Some(_) => {
+                let all = cache.categories(conn)?;
+                Tree::new(&all)
+                    .ancestors(category.id)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            }
+            None => Vec::new(),
+        };
+        // Reviews cost a query only where there are some to show.
+        let shown = if product.rating_count > 0 {
+            reviews::shown(conn, id, reviews::SHOWN)?
+        } else {
+            Vec::new()
+        };
+        Ok(Loaded::Page(Box::new(ProductPage {
+            product,
+            category,
+            variants,
+            related,
+            images,
+            variant_images,
+            above,
+            shown,
+            seo: std::sync::OnceLock::new(),
+        })))
+    }
 }
 
 /// The product page; `slug` (when given) must be the product's own, and
@@ -1010,56 +1167,11 @@ async fn product_page(
         .and_then(|(_, v)| v.parse().ok());
     let loaded = rq
         .db(move |conn| {
-            let (product, category) = Product::find_active(conn, id)?;
-            // A variant's page is its product's, with it picked.
-            if let Some(parent) = product.parent_id {
-                let (parent, _) = Product::find_active(conn, parent)?;
-                return Ok(Err((parent.id, parent.slug)));
+            let page = cache.product_page(id, || ProductPage::load(conn, id, &cache))?;
+            if let Loaded::VariantOf(..) = page.as_ref() {
+                return Ok((page, None, ReviewState::SignedOut));
             }
-            let variants = if product.has_variants {
-                crate::variants::of_product(conn, id, false)?
-            } else {
-                Vec::new()
-            };
-            // The picked variant (from the URL, else the only one): its
-            // price, stock, SKU and pictures (if it has its own) are the
-            // page's.
-            let chosen = picked
-                .and_then(|v| variants.iter().find(|x| x.id == v))
-                .or(match variants.as_slice() {
-                    [only] => Some(only),
-                    _ => None,
-                })
-                .cloned();
-            let related = Product::related(conn, &product, RELATED)?;
-            let own = match &chosen {
-                Some(v) => crate::images::ProductImage::for_product(conn, v.id)?,
-                None => Vec::new(),
-            };
-            let images = if own.is_empty() {
-                crate::images::ProductImage::for_product(conn, id)?
-            } else {
-                own
-            };
-            // Only a nested category needs the (cached) list for its trail.
-            let above: Vec<Category> = match category.parent_id {
-                Some(_) => {
-                    let all = cache.categories(conn)?;
-                    Tree::new(&all)
-                        .ancestors(category.id)
-                        .into_iter()
-                        .cloned()
-                        .collect()
-                }
-                None => Vec::new(),
-            };
-            // Reviews cost queries only where there are some to show, and
-            // for a signed-in shopper.
-            let shown = if product.rating_count > 0 {
-                reviews::shown(conn, id, reviews::SHOWN)?
-            } else {
-                Vec::new()
-            };
+            // What only this shopper sees: whether they may review it.
             let (mine, state) = match user {
                 None => (None, ReviewState::SignedOut),
                 Some(user) => match reviews::of_user(conn, user, id)? {
@@ -1068,25 +1180,41 @@ async fn product_page(
                     None => (None, ReviewState::NotBought),
                 },
             };
-            Ok(Ok((
-                product,
-                category,
-                related,
-                images,
-                above,
-                (shown, mine, state),
-                (variants, chosen),
-            )))
+            Ok((page, mine, state))
         })
         .await?;
-    let (product, category, related, images, above, (shown, mine, state), (variants, chosen)) =
-        match loaded {
-            Ok(page) => page,
-            Err((parent, slug)) => {
-                let to = format!("{}?variant={id}", product_url(&rq, parent, &slug)?);
-                return Ok(redirect(&to));
-            }
-        };
+    let (page, mine, state) = loaded;
+    let page = match page.as_ref() {
+        Loaded::Page(page) => page.as_ref(),
+        // A variant's page is its product's, with it picked.
+        Loaded::VariantOf(parent, slug) => {
+            let to = format!("{}?variant={id}", product_url(&rq, *parent, slug)?);
+            return Ok(redirect(&to));
+        }
+    };
+    let ProductPage {
+        product,
+        category,
+        variants,
+        related,
+        images,
+        variant_images,
+        above,
+        shown,
+        seo: seo_once,
+    } = page;
+    // The picked variant (from the URL, else the only one): its price,
+    // stock, SKU and pictures (if it has its own) are the page's.
+    let chosen =
+        picked
+            .and_then(|v| variants.iter().find(|x| x.id == v))
+            .or(match variants.as_slice() {
+                [only] => Some(only),
+                _ => None,
+            });
+    let images = chosen
+        .and_then(|v| variant_images.get(&v.id))
+        .unwrap_or(images);
     // A renamed product's old slug, or a mistyped one: one URL per page.
     let own = if product.slug.is_empty() {
         "-"
@@ -1104,10 +1232,21 @@ async fn product_page(
         .iter()
         .map(|r| cards.card(r, &category.name))
         .collect::<Result<_, _>>()?;
-    let path: Vec<&Category> = above.iter().chain([&category]).collect();
+    let path: Vec<&Category> = above.iter().chain([category]).collect();
     let crumbs = cards.crumbs(&path)?;
     let mut ctx = Context::new();
-    ctx.insert("seo", &seo(&rq, &product, &crumbs, &images, &variants)?);
+    let made;
+    let seo: &Seo = match (chosen, seo_once.get()) {
+        (None, Some(kept)) => kept,
+        _ => {
+            made = seo(&rq, product, &crumbs, images, variants)?;
+            if chosen.is_none() {
+                let _ = seo_once.set(made.clone());
+            }
+            &made
+        }
+    };
+    ctx.insert("seo", seo);
     ctx.insert("crumbs", &crumbs);
     ctx.insert("reviews", &shown);
     ctx.insert("my_review", &mine);
@@ -1127,7 +1266,7 @@ async fn product_page(
         "login_url",
         &format!("{}?next={here}", rq.url("accounts:login", &[])?),
     );
-    ctx.insert("product", &product.view(&category));
+    ctx.insert("product", &product.view(category));
     ctx.insert(
         "varied_prices",
         &variants
@@ -1143,7 +1282,6 @@ async fn product_page(
     ctx.insert(
         "max_quantity",
         &chosen
-            .as_ref()
             .map_or(product.stock, |v| v.stock)
             .clamp(1, site_core::forms::Quantity::MAX),
     );

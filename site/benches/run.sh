@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark: the shop's release build beside the two reference servers
 # of ../shared/bench (Django + gunicorn, and a bare actix+diesel+tera
-# ceiling), the same three pages, the same data shape, in one run.
+# ceiling), the same three pages, the same data shape, in one run; the
+# shop twice (its catalogue cache on, as it ships, and off), and a search.
 #
 #   site/benches/run.sh [ROUNDS]        (default 3 rounds, alternating servers)
 #
@@ -61,26 +62,49 @@ start() {
       cp "$BENCH/django_ref/db.sqlite3" "$BENCH/actix_limit/db.sqlite3"
       (cd "$BENCH/actix_limit" && exec nice -n "$NICE" "$ACTIX_BIN" >"$OUT/actix_limit.log" 2>&1) &
       PID=$!; URL=http://127.0.0.1:8002; CAT=category-07 ;;
-    shop)
+    shop|uncached)
       # Sessions, CSRF, security headers and the cart badge are all on;
       # request logging is at warn so stdout is not what is measured.
-      (cd "$ROOT" && SHOP_VAR_DIR="$SHOP_VAR" RUST_LOG=warn exec nice -n "$NICE" "$SHOP_BIN" serve --no-seed --bind 127.0.0.1:8003 >"$OUT/shop.log" 2>&1) &
+      # "uncached" turns the catalogue cache off: every page reads and
+      # renders everything afresh.
+      local ttl=5
+      [[ "$1" == uncached ]] && ttl=0
+      (cd "$ROOT" && SHOP_VAR_DIR="$SHOP_VAR" SHOP_CATALOGUE_CACHE_SECONDS="$ttl" RUST_LOG=warn exec nice -n "$NICE" "$SHOP_BIN" serve --no-seed --bind 127.0.0.1:8003 >"$OUT/$1.log" 2>&1) &
       PID=$!; URL=http://127.0.0.1:8003; CAT="$SHOP_CATEGORY" ;;
   esac
   wait_up "$URL/products/"
 }
 
+# A search (the references have none), measured like load.sh's pages:
+# one row in the same TSV (memory columns left empty).
+LUA="$OUT/percentiles.lua"
+cat >"$LUA" <<'EOF'
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.1f %.2f %.2f %d %d\n",
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, summary.requests, summary.errors.status))
+end
+EOF
+search_load() {
+  local line
+  line="$(nice -n "$NICE" wrk -t2 -c32 -d15s -s "$LUA" "$URL/products/?q=${SEARCH_WORDS:-table+lamp}" | grep '^RESULT')"
+  read -r _ rps p50 p99 n non2xx <<<"$line"
+  printf '%s\tsearch\t%s\t%s\t%s\t%s\t%s\t0\t\t\t\t\t\t\t\t\t\t%s\n' "$1" "$rps" "$p50" "$p99" "$n" "$non2xx" "$NICE" >>"$TSV"
+  echo "search: $rps req/s, p99 $p99 ms"
+}
+
 for r in $(seq 1 "$ROUNDS"); do
-  for which in django actix shop; do
+  for which in django actix shop uncached; do
     start "$which"
     label="$which-run$r"
     echo ">>> $label (pid $PID)"
     # The shop's product pages live under their slug (/products/1234/ redirects):
     # load.sh appends DETAIL_ID to /products/, so it can carry the slug.
     DETAIL="1234"
-    if [[ "$which" == shop ]]; then DETAIL="$(detail_of "$URL")"; fi
+    if [[ "$which" == shop || "$which" == uncached ]]; then DETAIL="$(detail_of "$URL")"; fi
     LABEL="$label" RESULTS_TSV="$TSV" CATEGORY_SLUG="$CAT" DETAIL_ID="$DETAIL" nice -n "$NICE" "$BENCH/load.sh" "$URL" "$PID" >"$OUT/$label.txt" 2>&1 || true
     tail -5 "$OUT/$label.txt"
+    if [[ "$which" == shop || "$which" == uncached ]]; then search_load "$label"; fi
     stop_pid "$PID"
     sleep 2
   done

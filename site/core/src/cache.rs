@@ -9,12 +9,30 @@
 //! A cache must never make a page fail: Redis errors and slow answers
 //! (over 250 ms) are logged and the caller computes the value itself.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::http::RequestContext;
+
+/// How many times this process has changed what the catalogue shows (a
+/// staff member's save, a posted review). Memory caches keep the number
+/// they were computed under and drop a value computed before a change, so
+/// whoever made it sees it on the next page; other app servers see it
+/// within their TTL.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Marks that this process changed the catalogue (see [`generation`]).
+pub fn changed() {
+    GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The number of changes this process has made (see [`changed`]).
+pub fn generation() -> u64 {
+    GENERATION.load(Ordering::Relaxed)
+}
 
 /// How long a page waits for the cache before computing the value itself.
 const PATIENCE: Duration = Duration::from_millis(250);
