@@ -576,9 +576,6 @@ const VARIED: [VariedKind; 2] = [
 /// products stays a matter of minutes.
 const VARIED_WITHIN: usize = 20_000;
 
-/// How many distinct images the demo generates; products share them.
-const IMAGE_POOL: usize = 48;
-
 /// A small deterministic mixer (splitmix64), so seeds need no RNG state.
 pub(crate) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -616,7 +613,7 @@ pub fn seed(
     if Product::count(conn)? > 0 {
         return Err(SeedError::NotEmpty);
     }
-    let images = write_images(&opts.media_root, opts.products.min(IMAGE_POOL))?;
+    let images = write_images(&opts.media_root, opts.categories, opts.products)?;
     let base = base_time();
     write_transaction(conn, |conn| -> Result<SeedReport, SeedError> {
         let mut categories = Vec::with_capacity(opts.categories);
@@ -696,7 +693,7 @@ pub fn seed(
         Ok(SeedReport {
             categories: categories.len(),
             products: opts.products,
-            images: images.len(),
+            images: images.iter().filter(|p| !p.is_empty()).count(),
         })
     })
 }
@@ -923,7 +920,7 @@ fn demo_product(
         currency: currency.code(),
         stock,
         image: images
-            .get(i % images.len().max(1))
+            .get(picture_of(i, categories.len()))
             .cloned()
             .unwrap_or_default(),
         at: base + Duration::minutes(i as i64),
@@ -933,74 +930,51 @@ fn demo_product(
     }
 }
 
-/// Writes `n` generated PNGs (gradients with a simple shape) under
-/// `media_root/products/`; returns their paths relative to `media_root`.
-fn write_images(media_root: &Path, n: usize) -> Result<Vec<String>, SeedError> {
+/// Writes the pictures products of `categories` categories show (a drawing
+/// of the category's kind of product, in each colouring; only those the
+/// first `products` products use) under `media_root/products/`. Returns
+/// each picture's path relative to `media_root`, by its index in
+/// `demo_art` (empty where no product shows it).
+fn write_images(
+    media_root: &Path,
+    categories: usize,
+    products: usize,
+) -> Result<Vec<String>, SeedError> {
     let dir = media_root.join("products");
     let err = |e: &dyn std::fmt::Display| SeedError::Image {
         path: dir.clone(),
         message: e.to_string(),
     };
     std::fs::create_dir_all(&dir).map_err(|e| err(&e))?;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let rel = format!("products/demo-{i:02}.png");
+    let mut out = vec![String::new(); crate::demo_art::COUNT];
+    for i in 0..products.min(categories.max(1) * crate::demo_art::COLOURINGS) {
+        let at = picture_of(i, categories);
+        if !out[at].is_empty() {
+            continue;
+        }
+        let rel = format!("products/demo-art-{at:02}.png");
         let path = media_root.join(&rel);
         if !path.exists() {
-            let img = demo_image(i);
+            let img = crate::demo_art::picture(at);
             let mut png = std::io::Cursor::new(Vec::new());
             img.write_to(&mut png, image::ImageFormat::Png)
                 .map_err(|e| err(&e))?;
             crate::images::write_with_webp(media_root, &rel, &img, png.get_ref())
                 .map_err(|e| err(&e))?;
         }
-        out.push(rel);
+        out[at] = rel;
     }
     Ok(out)
 }
 
-fn hsl(h: f32, s: f32, l: f32) -> [u8; 3] {
-    let c = (1.0 - (2.0 * l - 1.0).abs()) * s;
-    let x = c * (1.0 - ((h / 60.0) % 2.0 - 1.0).abs());
-    let m = l - c / 2.0;
-    let (r, g, b) = match (h as u32) / 60 {
-        0 => (c, x, 0.0),
-        1 => (x, c, 0.0),
-        2 => (0.0, c, x),
-        3 => (0.0, x, c),
-        4 => (x, 0.0, c),
-        _ => (c, 0.0, x),
-    };
-    [
-        ((r + m) * 255.0) as u8,
-        ((g + m) * 255.0) as u8,
-        ((b + m) * 255.0) as u8,
-    ]
-}
-
-pub fn demo_image(i: usize) -> image::RgbImage {
-    const W: u32 = 480;
-    const H: u32 = 360;
-    let h = mix(i as u64 + 1000);
-    let hue = (h % 360) as f32;
-    let shape = (h >> 12) % 3;
-    let top = hsl(hue, 0.45, 0.78);
-    let bottom = hsl((hue + 40.0) % 360.0, 0.5, 0.62);
-    let fg = hsl((hue + 180.0) % 360.0, 0.35, 0.92);
-    image::RgbImage::from_fn(W, H, |x, y| {
-        let (cx, cy) = (x as f32 - W as f32 / 2.0, y as f32 - H as f32 / 2.0);
-        let inside = match shape {
-            0 => cx * cx + cy * cy < 95.0 * 95.0,
-            1 => cx.abs() < 90.0 && cy.abs() < 90.0,
-            _ => cy > -90.0 && cy < 80.0 && cx.abs() < (cy + 90.0) * 0.6,
-        };
-        if inside {
-            image::Rgb(fg)
-        } else {
-            let t = y as f32 / H as f32;
-            image::Rgb([0, 1, 2].map(|k| (top[k] as f32 * (1.0 - t) + bottom[k] as f32 * t) as u8))
-        }
-    })
+/// The picture demo product `i` shows: its category's drawing, the
+/// colouring changing with each round through the categories.
+fn picture_of(i: usize, categories: usize) -> usize {
+    let categories = categories.max(1);
+    crate::demo_art::index(
+        i % categories,
+        (i / categories) % crate::demo_art::COLOURINGS,
+    )
 }
 
 #[cfg(test)]
@@ -1016,8 +990,13 @@ mod tests {
     }
 
     #[test]
-    fn images_are_deterministic() {
-        assert_eq!(demo_image(3).as_raw(), demo_image(3).as_raw());
-        assert_ne!(demo_image(3).as_raw(), demo_image(4).as_raw());
+    fn products_show_their_category_s_drawing() {
+        // 50 categories: products 0 and 50 are both coffee, coloured
+        // apart; product 24 (the 25th category, "Coffee 2") draws as
+        // coffee too.
+        assert_eq!(picture_of(0, 50), crate::demo_art::index(0, 0));
+        assert_eq!(picture_of(50, 50), crate::demo_art::index(0, 1));
+        assert_eq!(picture_of(24, 50), crate::demo_art::index(0, 0));
+        assert_eq!(picture_of(11, 50), crate::demo_art::index(11, 0));
     }
 }

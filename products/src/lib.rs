@@ -7,6 +7,7 @@ pub mod admin_reviews;
 pub mod admin_types;
 pub mod cache;
 pub mod demo;
+mod demo_art;
 pub mod domain;
 pub mod facets;
 pub mod images;

@@ -48,7 +48,7 @@ fn a_fresh_directory_is_migrated_seeded_and_given_a_superuser() {
     );
     assert!(seeded.status.success(), "{}", text(&seeded));
     assert!(text(&seeded).contains("Seeded 5 categories and 30 products"));
-    assert!(dir.path().join("media/products/demo-00.png").exists());
+    assert!(dir.path().join("media/products/demo-art-00.png").exists());
     let again = site(dir.path(), &["seed-demo"], None);
     assert!(
         !again.status.success(),
