@@ -1,0 +1,2 @@
+DROP INDEX products_product_category_name;
+DROP INDEX products_product_listed_name;
