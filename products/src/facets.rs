@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use diesel::prelude::*;
 use site_core::db::DbConn;
 use site_core::schema::{products_attribute as a, products_attribute_value as av};
+use site_core::Currency;
 
 use crate::domain::{Listing, COUNT_CAP};
 
-/// Price bands, in whole units of the shop's currency: [low, high).
+/// Price bands, in steps of [`band_unit`]: [low, high).
 pub const BANDS: [(i64, Option<i64>); 5] = [
     (0, Some(25)),
     (25, Some(50)),
@@ -24,6 +25,17 @@ pub const BANDS: [(i64, Option<i64>); 5] = [
     (100, Some(200)),
     (200, None),
 ];
+
+/// Minor units in one step of [`BANDS`]: a whole unit of most currencies
+/// ($25, €50, …), a hundred yen (¥2,500, ¥5,000, …), so the bands fit
+/// what things cost in the shop's currency rather than its smallest coin.
+pub fn band_unit(currency: Currency) -> i64 {
+    let whole = 10_i64.pow(currency.exponent());
+    match currency {
+        Currency::Jpy => whole * 100,
+        Currency::Usd | Currency::Eur | Currency::Gbp | Currency::Chf => whole,
+    }
+}
 
 /// A band's bounds as `min_price`/`max_price` would hold them (minor
 /// units, inclusive): $25 to $49.99.
@@ -254,6 +266,24 @@ pub fn attribute_names(conn: &mut DbConn) -> QueryResult<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bands_fit_the_currency() {
+        // $25 is 2,500 cents; in yen the first band ends at ¥2,500, not ¥25.
+        assert_eq!(
+            band_bounds(BANDS[0], band_unit(Currency::Usd)),
+            (None, Some(2499))
+        );
+        assert_eq!(
+            band_bounds(BANDS[0], band_unit(Currency::Jpy)),
+            (None, Some(2499))
+        );
+        assert_eq!(
+            band_bounds(BANDS[4], band_unit(Currency::Jpy)),
+            (Some(20_000), None)
+        );
+        assert_eq!(band_unit(Currency::Eur), 100);
+    }
 
     #[test]
     fn bands_are_inclusive_bounds_in_minor_units() {

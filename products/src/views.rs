@@ -505,7 +505,7 @@ async fn listing(
             .filter(|(k, v)| !LIST_PARAMS.contains(&k.as_ref()) && !v.trim().is_empty())
             .map(|(k, v)| (k.to_lowercase(), v.trim().to_string()))
             .collect();
-    let unit = 10_i64.pow(currency.exponent());
+    let unit = crate::facets::band_unit(currency);
     let q = query.clone();
     let cache = cache(&rq)?;
     let shared = SharedCache::of(&rq);
