@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use site_core::cache::SharedCache;
 use site_core::db::DbConn;
 
-use crate::domain::Listing;
+use crate::domain::{Listing, COUNT_CAP};
 use crate::facets::Found;
 use crate::models::{Category, Product};
 use crate::views::Loaded;
@@ -35,6 +35,25 @@ type CountKey = (Option<i64>, bool);
 pub struct Count {
     pub n: i64,
     pub estimated: bool,
+    /// More than `n` (the cap): counting further would read every match
+    /// of a filter no index answers alone; pages stop at the cap.
+    #[serde(default)]
+    pub over: bool,
+}
+
+impl Count {
+    pub fn exact(n: i64) -> Self {
+        Count {
+            n,
+            estimated: false,
+            over: false,
+        }
+    }
+
+    /// Too many to count or show every page of.
+    pub fn uncounted(&self) -> bool {
+        self.estimated || self.over
+    }
 }
 
 /// What is kept of a category's (or the whole list's) listing: its size,
@@ -296,20 +315,22 @@ impl CatalogueCache {
 
     /// How many products a listing has. A search is counted by finding
     /// its matches once (see `Product::search_once`, which also narrows
-    /// the listing to them); the whole catalogue is estimated past the cap.
+    /// the listing to them); the whole catalogue is estimated past the cap;
+    /// a category is counted from its index; anything narrowed further
+    /// (in stock, a price, attribute values) up to the cap only.
     pub fn count(&self, conn: &mut DbConn, listing: &mut Listing) -> QueryResult<Count> {
-        let exact = |n| Count {
-            n,
-            estimated: false,
-        };
         if listing.query.is_some() {
             return Ok(match Product::search_once(conn, listing)? {
-                Some(n) => exact(n),
-                None => exact(Product::listing_count(conn, listing)?),
+                Some(n) => Count::exact(n),
+                None => Count {
+                    n: COUNT_CAP,
+                    estimated: false,
+                    over: true,
+                },
             });
         }
         if listing.priced() {
-            return Ok(exact(Product::listing_count(conn, listing)?));
+            return Product::capped_count(conn, listing);
         }
         let key = (listing.category_id, listing.in_stock_only);
         if let Some(n) = self.cached_count(&key) {
@@ -317,9 +338,15 @@ impl CatalogueCache {
         }
         let n = if listing.is_everything() {
             let (n, estimated) = Product::everything_count(conn, listing)?;
-            Count { n, estimated }
+            Count {
+                n,
+                estimated,
+                over: false,
+            }
+        } else if listing.in_stock_only {
+            Product::capped_count(conn, listing)?
         } else {
-            exact(Product::listing_count(conn, listing)?)
+            Count::exact(Product::listing_count(conn, listing)?)
         };
         if !self.ttl.is_zero() {
             self.counts
@@ -346,8 +373,9 @@ impl CatalogueCache {
         count: Count,
         unit: i64,
     ) -> QueryResult<Arc<Found>> {
-        let compute =
-            |conn: &mut DbConn| crate::facets::found(conn, listing, count.n, count.estimated, unit);
+        let compute = |conn: &mut DbConn| {
+            crate::facets::found(conn, listing, count.n, count.uncounted(), unit)
+        };
         if listing.query.is_some() || listing.priced() || self.ttl.is_zero() {
             return Ok(Arc::new(compute(conn)?));
         }

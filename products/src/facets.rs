@@ -73,15 +73,14 @@ pub fn count(rows: &[(i64, i64, i64, i64)], unit: i64) -> Counts {
     counts
 }
 
+/// Attribute name -> [(value, how many products have it, when counted)].
+pub type Values = BTreeMap<String, Vec<(String, Option<i64>)>>;
+
 /// Attribute values among the active variants of `parents`, with how many
 /// of those products have each: attribute name -> [(value, products)], in
 /// the order shoppers expect (numbers as numbers). `only`: just these
 /// attributes.
-pub fn options(
-    conn: &mut DbConn,
-    parents: &[i64],
-    only: Option<&str>,
-) -> QueryResult<BTreeMap<String, Vec<(String, i64)>>> {
+pub fn options(conn: &mut DbConn, parents: &[i64], only: Option<&str>) -> QueryResult<Values> {
     // Raw SQL: diesel's GROUP BY over two joined tables and a DISTINCT
     // count do not type-check. The ids travel as one array (JSON on
     // SQLite).
@@ -128,22 +127,22 @@ pub fn options(
             }
         }
     };
-    Ok(gather(rows.into_iter().map(|r| (r.name, r.value, r.n))))
+    Ok(gather(
+        rows.into_iter().map(|r| (r.name, r.value, Some(r.n))),
+    ))
 }
 
 /// Attribute -> [(value, count)]: values differing only in case are one
 /// choice (their counts added), in the order shoppers expect.
-fn gather(
-    rows: impl Iterator<Item = (String, String, i64)>,
-) -> BTreeMap<String, Vec<(String, i64)>> {
-    let mut out: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+fn gather(rows: impl Iterator<Item = (String, String, Option<i64>)>) -> Values {
+    let mut out = Values::new();
     for (name, value, n) in rows {
         let values = out.entry(name).or_default();
         match values
             .iter_mut()
             .find(|(v, _)| v.to_lowercase() == value.to_lowercase())
         {
-            Some((_, m)) => *m += n,
+            Some((_, m)) => *m = m.zip(n).map(|(a, b)| a + b),
             None => values.push((value, n)),
         }
     }
@@ -164,8 +163,8 @@ pub struct Found {
     pub counts: Option<Counts>,
     /// Price bands counted without the price filter.
     pub bands: Option<[i64; BANDS.len()]>,
-    /// Attribute -> values, with counts when counted (else 0).
-    pub options: BTreeMap<String, Vec<(String, i64)>>,
+    /// Attribute -> values, with counts when counted.
+    pub options: Values,
     pub counted: bool,
 }
 
@@ -173,13 +172,13 @@ pub fn found(
     conn: &mut DbConn,
     listing: &Listing,
     n: i64,
-    estimated: bool,
+    uncounted: bool,
     unit: i64,
 ) -> QueryResult<Found> {
     if n == 0 {
         return Ok(Found::default());
     }
-    if estimated || n > COUNT_CAP {
+    if uncounted || n > COUNT_CAP {
         return Ok(Found {
             options: all_options(conn)?,
             ..Found::default()
@@ -192,13 +191,15 @@ pub fn found(
     let rows = Product::listing_facts(conn, listing, cap)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let counts = count(&rows, unit);
-    // The price's own choices, counted without it.
+    // The price's own choices, counted without it (unless that listing
+    // is too big to count: no counts rather than a part's).
     let bands = if listing.min_price.is_some() || listing.max_price.is_some() {
         let mut wide = listing.clone();
         (wide.min_price, wide.max_price, wide.only) = (None, None, None);
-        count(&Product::listing_facts(conn, &wide, cap)?, unit).bands
+        let rows = Product::listing_facts(conn, &wide, cap + 1)?;
+        (rows.len() as i64 <= cap).then(|| count(&rows, unit).bands)
     } else {
-        counts.bands
+        Some(counts.bands)
     };
     let mut values = options(conn, &ids, None)?;
     // A chosen attribute's values, counted without it.
@@ -206,13 +207,19 @@ pub fn found(
         let mut wide = listing.clone();
         wide.options.retain(|(n, _)| n != name);
         wide.only = None;
-        let ids = Product::listing_ids(conn, &wide, cap)?;
+        let ids = Product::listing_ids(conn, &wide, cap + 1)?;
+        if ids.len() as i64 > cap {
+            // Too many to count: the values without counts.
+            let all = all_options(conn)?;
+            values.insert(name.clone(), all.get(name).cloned().unwrap_or_default());
+            continue;
+        }
         let mine = options(conn, &ids, Some(name))?;
         values.insert(name.clone(), mine.get(name).cloned().unwrap_or_default());
     }
     Ok(Found {
         counts: Some(counts),
-        bands: Some(bands),
+        bands,
         options: values,
         counted: true,
     })
@@ -230,14 +237,14 @@ struct OptionCount {
 
 /// Every attribute name and value there is, without counts (for a listing
 /// too big to count), from the value index.
-pub fn all_options(conn: &mut DbConn) -> QueryResult<BTreeMap<String, Vec<(String, i64)>>> {
+pub fn all_options(conn: &mut DbConn) -> QueryResult<Values> {
     let rows: Vec<(String, String)> = av::table
         .inner_join(a::table)
         .select((a::name, av::value))
         .distinct()
         .load(conn)?;
     Ok(gather(
-        rows.into_iter().map(|(name, value)| (name, value, 0)),
+        rows.into_iter().map(|(name, value)| (name, value, None)),
     ))
 }
 

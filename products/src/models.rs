@@ -366,6 +366,22 @@ impl Product {
             .load(conn)
     }
 
+    /// How many products a listing has, counting no further than the
+    /// cap: past it, `over` (a filter no index answers alone, such as
+    /// stock, would otherwise read every matching row).
+    pub fn capped_count(conn: &mut DbConn, l: &Listing) -> QueryResult<crate::cache::Count> {
+        let n = Product::listing_ids(conn, l, COUNT_CAP + 1)?.len() as i64;
+        Ok(if n > COUNT_CAP {
+            crate::cache::Count {
+                n: COUNT_CAP,
+                estimated: false,
+                over: true,
+            }
+        } else {
+            crate::cache::Count::exact(n)
+        })
+    }
+
     /// How many products the whole catalogue lists, and whether that is an
     /// estimate: counted up to the cap, estimated past it (counting a
     /// million rows on every page is what makes big shops slow).

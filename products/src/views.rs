@@ -368,7 +368,7 @@ fn facet_views(f: FacetInput<'_>) -> Vec<FacetView> {
             .get(name)
             .map(|v| {
                 v.iter()
-                    .map(|(value, n)| (value.clone(), f.found.counted.then_some(*n)))
+                    .map(|(value, n)| (value.clone(), n.filter(|_| f.found.counted)))
                     .collect()
             })
             .unwrap_or_default();
@@ -517,7 +517,7 @@ async fn listing(
         current,
         page,
         (rows, kept_grid, grid_key, generation, listing_key),
-        estimated,
+        (estimated, over),
         prefix,
         instead,
         (options, found, corrected),
@@ -579,7 +579,14 @@ async fn listing(
             let kept = key.as_deref().and_then(|k| cache.fragment(k));
             let rows = match kept {
                 Some(_) => Vec::new(),
-                None => listing_cards(conn, &listing, page.offset(), PER_PAGE)?,
+                // No more than the page says it shows (pages of a
+                // listing counted to the cap stop there).
+                None => listing_cards(
+                    conn,
+                    &listing,
+                    page.offset(),
+                    (page.end_index - page.offset()).clamp(0, PER_PAGE),
+                )?,
             };
             // Nothing found: something to look at instead (one query, only
             // on an empty page).
@@ -594,7 +601,7 @@ async fn listing(
                 current,
                 page,
                 (rows, kept, key, generation, listing_key),
-                count.estimated,
+                (count.estimated, count.over),
                 listing.prefix,
                 instead,
                 (listing.options, found, corrected),
@@ -778,6 +785,7 @@ async fn listing(
     ctx.insert("min_price", &min_shown);
     ctx.insert("max_price", &max_shown);
     ctx.insert("estimated", &estimated);
+    ctx.insert("over", &over);
     ctx.insert("word_beginnings", &prefix);
     ctx.insert("instead", &cards.cards(&instead)?);
     // An empty page offers to drop what narrowed it: the category, the
