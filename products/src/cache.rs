@@ -322,15 +322,20 @@ impl CatalogueCache {
         if listing.query.is_some() {
             return Ok(match Product::search_once(conn, listing)? {
                 Some(n) => Count::exact(n),
-                None => Count {
-                    n: COUNT_CAP,
-                    estimated: false,
-                    over: true,
-                },
+                None => {
+                    listing.dense = true;
+                    Count {
+                        n: COUNT_CAP,
+                        estimated: false,
+                        over: true,
+                    }
+                }
             });
         }
         if listing.priced() {
-            return Product::capped_count(conn, listing);
+            let n = Product::capped_count(conn, listing)?;
+            listing.dense = n.over;
+            return Ok(n);
         }
         let key = (listing.category_id, listing.in_stock_only);
         if let Some(n) = self.cached_count(&key) {

@@ -153,6 +153,12 @@ pub struct Listing {
     /// product matches when an active variant has one of each attribute's
     /// values.
     pub options: Vec<(String, Vec<String>)>,
+    /// More than the count cap match its price bounds or its search: its
+    /// page is found faster along its sort's index, testing each row,
+    /// than by reading every match (through the price index, or the
+    /// search's) and sorting them. SQLite, whose plans do not weigh bound
+    /// values, is told so.
+    pub dense: bool,
 }
 
 #[cfg(test)]
