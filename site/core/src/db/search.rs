@@ -27,7 +27,7 @@ impl Dialect {
 pub struct TextIndex {
     /// The FTS5 table whose rowids are the table's ids.
     pub sqlite_table: &'static str,
-    /// The expression the GIN index is on (the same text, exactly).
+    /// The expression (or stored column) the GIN index is on, exactly.
     pub pg_document: &'static str,
 }
 
@@ -35,9 +35,9 @@ pub struct TextIndex {
 /// values) and description, weighted in that order for ranking.
 pub const PRODUCTS: TextIndex = TextIndex {
     sqlite_table: "products_product_search",
-    pg_document: "(setweight(to_tsvector('simple', regexp_replace(name || ' ' || sku, '[^[:alnum:]]+', ' ', 'g')), 'A') \
-         || setweight(to_tsvector('simple', regexp_replace(search_terms, '[^[:alnum:]]+', ' ', 'g')), 'B') \
-         || setweight(to_tsvector('simple', regexp_replace(description, '[^[:alnum:]]+', ' ', 'g')), 'D'))",
+    // A stored generated column (migration 000032): setweight A for the
+    // name and SKU, B for the search terms, D for the description.
+    pg_document: "search_document",
 };
 
 /// The orders' reference, email and names.
