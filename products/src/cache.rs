@@ -2,7 +2,7 @@
 //! the category list and listing counts. Entries expire after the TTL
 //! (`SHOP_CATALOGUE_CACHE_SECONDS`), so every app server sees a change
 //! within it without any invalidation messages; a TTL of zero turns the
-//! cache off. Searches are never cached.
+//! cache off. A search is kept by its words and filters, like a listing.
 //!
 //! Two tiers: this process's memory, then, with `REDIS_URL`, Redis
 //! ([`SharedCache`]), so what one server counted the others reuse: at a
@@ -127,6 +127,19 @@ pub struct CatalogueCache {
     /// sidebar), named after `Listing::cache_key`: the same for every
     /// shopper, and most of a listing's rendering.
     fragments: quick_cache::sync::Cache<String, Entry<Arc<str>>>,
+    /// Searches and listings narrowed by price or attribute values, by
+    /// `Listing::cache_key`: their count, a search's ranked matches, and
+    /// their facets once counted.
+    narrowed: quick_cache::sync::Cache<String, Entry<Arc<Narrowed>>>,
+}
+
+/// What a search or a narrowed listing found.
+struct Narrowed {
+    count: Count,
+    only: Option<Vec<i64>>,
+    prefix: bool,
+    dense: bool,
+    facets: Option<Arc<Found>>,
 }
 
 impl CatalogueCache {
@@ -137,6 +150,7 @@ impl CatalogueCache {
             counts: Mutex::new(HashMap::new()),
             pages: quick_cache::sync::Cache::new(PAGES_KEPT),
             fragments: quick_cache::sync::Cache::new(FRAGMENTS_KEPT),
+            narrowed: quick_cache::sync::Cache::new(FRAGMENTS_KEPT),
         }
     }
 
@@ -319,23 +333,44 @@ impl CatalogueCache {
     /// a category is counted from its index; anything narrowed further
     /// (in stock, a price, attribute values) up to the cap only.
     pub fn count(&self, conn: &mut DbConn, listing: &mut Listing) -> QueryResult<Count> {
-        if listing.query.is_some() {
-            return Ok(match Product::search_once(conn, listing)? {
-                Some(n) => Count::exact(n),
-                None => {
-                    listing.dense = true;
-                    Count {
-                        n: COUNT_CAP,
-                        estimated: false,
-                        over: true,
+        if listing.query.is_some() || listing.priced() {
+            let key = listing.cache_key();
+            if let Some(e) = self.narrowed.get(&key).filter(|e| self.fresh(e)) {
+                let found = &e.value;
+                listing.only = found.only.clone();
+                (listing.prefix, listing.dense) = (found.prefix, found.dense);
+                return Ok(found.count);
+            }
+            let generation = site_core::cache::generation();
+            let count = if listing.query.is_some() {
+                match Product::search_once(conn, listing)? {
+                    Some(n) => Count::exact(n),
+                    None => {
+                        listing.dense = true;
+                        Count {
+                            n: COUNT_CAP,
+                            estimated: false,
+                            over: true,
+                        }
                     }
                 }
-            });
-        }
-        if listing.priced() {
-            let n = Product::capped_count(conn, listing)?;
-            listing.dense = n.over;
-            return Ok(n);
+            } else {
+                let n = Product::capped_count(conn, listing)?;
+                listing.dense = n.over;
+                n
+            };
+            if !self.ttl.is_zero() {
+                let mut e = Entry::new(Arc::new(Narrowed {
+                    count,
+                    only: listing.only.clone(),
+                    prefix: listing.prefix,
+                    dense: listing.dense,
+                    facets: None,
+                }));
+                e.generation = generation;
+                self.narrowed.insert(key, e);
+            }
+            return Ok(count);
         }
         let key = (listing.category_id, listing.in_stock_only);
         if let Some(n) = self.cached_count(&key) {
@@ -381,8 +416,34 @@ impl CatalogueCache {
         let compute = |conn: &mut DbConn| {
             crate::facets::found(conn, listing, count.n, count.uncounted(), unit)
         };
-        if listing.query.is_some() || listing.priced() || self.ttl.is_zero() {
+        if self.ttl.is_zero() {
             return Ok(Arc::new(compute(conn)?));
+        }
+        if listing.query.is_some() || listing.priced() {
+            // Kept with the count, as old as it.
+            let key = listing.cache_key();
+            let held = self.narrowed.get(&key).filter(|e| self.fresh(e));
+            if let Some(found) = held.as_ref().and_then(|e| e.value.facets.clone()) {
+                return Ok(found);
+            }
+            let found = Arc::new(compute(conn)?);
+            if let Some(e) = held {
+                let n = &e.value;
+                self.narrowed.insert(
+                    key,
+                    Entry {
+                        value: Arc::new(Narrowed {
+                            count: n.count,
+                            only: n.only.clone(),
+                            prefix: n.prefix,
+                            dense: n.dense,
+                            facets: Some(found.clone()),
+                        }),
+                        ..e
+                    },
+                );
+            }
+            return Ok(found);
         }
         let key = (listing.category_id, listing.in_stock_only);
         {

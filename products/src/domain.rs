@@ -105,21 +105,18 @@ impl Listing {
     }
 
     /// What names this listing's parts in the catalogue cache:
-    /// everything that chooses its products and their order. Searches
-    /// are not kept.
-    pub fn cache_key(&self) -> Option<String> {
-        if self.query.is_some() {
-            return None;
-        }
-        Some(format!(
-            "{:?}|{}|{:?}|{:?}|{}|{:?}",
+    /// everything that chooses its products and their order.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "{:?}|{:?}|{}|{:?}|{:?}|{}|{:?}",
+            self.query,
             self.category_id,
             self.in_stock_only,
             self.min_price,
             self.max_price,
             self.sort.key(),
             self.options,
-        ))
+        )
     }
 
     /// Narrowed by price or attribute values (counted afresh, not

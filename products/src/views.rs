@@ -573,10 +573,8 @@ async fn listing(
             // The page's cards as rendered a moment ago, else its rows.
             let generation = site_core::cache::generation();
             let listing_key = listing.cache_key();
-            let key = listing_key
-                .as_ref()
-                .map(|k| format!("{k}|cards|{}", page.offset()));
-            let kept = key.as_deref().and_then(|k| cache.fragment(k));
+            let key = format!("{listing_key}|cards|{}", page.offset());
+            let kept = cache.fragment(&key);
             let rows = match kept {
                 Some(_) => Vec::new(),
                 // No more than the page says it shows (pages of a
@@ -690,18 +688,16 @@ async fn listing(
     let sort_given = params.sort.as_deref().is_some_and(|s| !s.is_empty());
     // The sidebar and the phone's filter panel: the same for every shopper
     // of this listing, so kept rendered like its cards.
-    let panels_key = listing_key.map(|k| {
-        format!(
-            "{k}|panels|{}|{}",
-            u8::from(sort_given),
-            u8::from(from_path)
-        )
-    });
-    let kept_panels = panels_key.as_deref().and_then(|k| {
-        cache
-            .fragment(&format!("{k}|aside"))
-            .zip(cache.fragment(&format!("{k}|phone")))
-    });
+    // What was typed too: a corrected search's panels keep the words.
+    let panels_key = format!(
+        "{listing_key}|panels|{}|{}|{:?}",
+        u8::from(sort_given),
+        u8::from(from_path),
+        query
+    );
+    let kept_panels = cache
+        .fragment(&format!("{panels_key}|aside"))
+        .zip(cache.fragment(&format!("{panels_key}|phone")));
     let (aside, phone) = match kept_panels {
         Some(both) => both,
         None => {
@@ -737,10 +733,8 @@ async fn listing(
                 rq.renderer.render("products/_aside.html", &panel)?.into();
             let phone: std::sync::Arc<str> =
                 rq.renderer.render("products/_filter.html", &panel)?.into();
-            if let Some(k) = &panels_key {
-                cache.keep_fragment(format!("{k}|aside"), aside.clone(), generation);
-                cache.keep_fragment(format!("{k}|phone"), phone.clone(), generation);
-            }
+            cache.keep_fragment(format!("{panels_key}|aside"), aside.clone(), generation);
+            cache.keep_fragment(format!("{panels_key}|phone"), phone.clone(), generation);
             (aside, phone)
         }
     };
@@ -761,9 +755,7 @@ async fn listing(
                 .renderer
                 .render("products/_grid.html", &cards_ctx)?
                 .into();
-            if let Some(key) = grid_key {
-                cache.keep_fragment(key, html.clone(), generation);
-            }
+            cache.keep_fragment(grid_key, html.clone(), generation);
             html
         }
     };

@@ -206,11 +206,22 @@ async fn the_catalogue_cache_spares_a_repeated_listing_every_query() {
     let second = c.get("/products/?page=2").await;
     assert_eq!(links(&second).len(), 6);
     assert!(links(&second).iter().all(|l| !links(&first).contains(l)));
-    // Searches are always counted afresh: the matches, their ranking, the
-    // page, and the facets' two.
+    // A search the first time: the matches, their ranking, the page, and
+    // the facets' two; the same search again, nothing. A different one,
+    // or the same words narrowed otherwise, is its own.
     let before = app.query_count();
-    c.get("/products/?q=ethiopian").await;
+    let found = c.get("/products/?q=ethiopian").await;
     assert_eq!(app.query_count() - before, 5);
+    let before = app.query_count();
+    let again = c.get("/products/?q=ethiopian").await;
+    assert_eq!(app.query_count() - before, 0);
+    assert_eq!(links(&again), links(&found));
+    assert!(!links(&found).is_empty());
+    let stocked = c.get("/products/?q=ethiopian&in_stock=1").await;
+    assert!(links(&stocked).iter().all(|l| links(&found).contains(l)));
+    let before = app.query_count();
+    c.get("/products/?q=tea").await;
+    assert!(app.query_count() - before > 0);
 }
 
 #[actix_web::test]
