@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
-use site_core::cache::SharedCache;
+use site_core::cache::{Changes, SharedCache};
 use site_core::db::DbConn;
 
 use crate::domain::{Listing, COUNT_CAP};
@@ -50,6 +50,15 @@ impl Count {
         }
     }
 
+    /// More than the cap: counted no further.
+    pub fn over_cap() -> Self {
+        Count {
+            n: COUNT_CAP,
+            estimated: false,
+            over: true,
+        }
+    }
+
     /// Too many to count or show every page of.
     pub fn uncounted(&self) -> bool {
         self.estimated || self.over
@@ -65,9 +74,9 @@ struct Listed {
     facets: Option<Arc<Found>>,
 }
 
-/// A value in memory: when it was computed (and under which of this
-/// process's catalogue changes, `site_core::cache::generation`), and
-/// whether Redis has it.
+/// A value in memory: when it was computed (and from the catalogue as it
+/// was after how many changes, `Changes::generation`), and whether Redis
+/// has it.
 #[derive(Clone)]
 struct Entry<T> {
     at: Instant,
@@ -77,20 +86,22 @@ struct Entry<T> {
 }
 
 impl<T> Entry<T> {
-    fn new(value: T) -> Self {
+    /// A value computed here from the catalogue at `generation` (taken
+    /// before reading it).
+    fn new(value: T, generation: u64) -> Self {
         Entry {
             at: Instant::now(),
-            generation: site_core::cache::generation(),
+            generation,
             value,
             shared: false,
         }
     }
 
     /// A value another server computed `age` ago.
-    fn from_shared(value: T, age: Duration) -> Option<Self> {
+    fn from_shared(value: T, age: Duration, generation: u64) -> Option<Self> {
         Some(Entry {
             at: Instant::now().checked_sub(age)?,
-            generation: site_core::cache::generation(),
+            generation,
             value,
             shared: true,
         })
@@ -131,12 +142,14 @@ pub struct CatalogueCache {
     /// `Listing::cache_key`: their count, a search's ranked matches, and
     /// their facets once counted.
     narrowed: quick_cache::sync::Cache<String, Entry<Arc<Narrowed>>>,
+    changes: Changes,
 }
 
 /// What a search or a narrowed listing found.
+#[derive(Clone)]
 struct Narrowed {
     count: Count,
-    only: Option<Vec<i64>>,
+    only: Option<Arc<Vec<i64>>>,
     prefix: bool,
     dense: bool,
     facets: Option<Arc<Found>>,
@@ -151,11 +164,24 @@ impl CatalogueCache {
             pages: quick_cache::sync::Cache::new(PAGES_KEPT),
             fragments: quick_cache::sync::Cache::new(FRAGMENTS_KEPT),
             narrowed: quick_cache::sync::Cache::new(FRAGMENTS_KEPT),
+            changes: Changes::default(),
         }
     }
 
     fn fresh<T>(&self, e: &Entry<T>) -> bool {
-        e.at.elapsed() < self.ttl && e.generation == site_core::cache::generation()
+        e.at.elapsed() < self.ttl && e.generation == self.generation()
+    }
+
+    /// What counts the changes to the catalogue (registered as app data,
+    /// for the admin's guard to count staff writes).
+    pub fn changes(&self) -> &Changes {
+        &self.changes
+    }
+
+    /// How many changes the catalogue has seen: take it before reading
+    /// what is to be kept.
+    pub fn generation(&self) -> u64 {
+        self.changes.generation()
     }
 
     /// Part of a listing page as rendered before, when still fresh.
@@ -170,9 +196,7 @@ impl CatalogueCache {
     /// held when this process's catalogue was at `generation`.
     pub fn keep_fragment(&self, key: String, html: Arc<str>, generation: u64) {
         if !self.ttl.is_zero() {
-            let mut e = Entry::new(html);
-            e.generation = generation;
-            self.fragments.insert(key, e);
+            self.fragments.insert(key, Entry::new(html, generation));
         }
     }
 
@@ -186,13 +210,10 @@ impl CatalogueCache {
         if let Some(e) = self.pages.get(&id).filter(|e| self.fresh(e)) {
             return Ok(e.value);
         }
-        let generation = site_core::cache::generation();
+        let generation = self.generation();
         let page = Arc::new(load()?);
         if !self.ttl.is_zero() {
-            let mut e = Entry::new(page.clone());
-            // Computed from what was there when it started.
-            e.generation = generation;
-            self.pages.insert(id, e);
+            self.pages.insert(id, Entry::new(page.clone(), generation));
         }
         Ok(page)
     }
@@ -231,7 +252,7 @@ impl CatalogueCache {
                 .pop()
             {
                 let cats = Arc::new(cats);
-                if let Some(entry) = Entry::from_shared(cats.clone(), age) {
+                if let Some(entry) = Entry::from_shared(cats.clone(), age, self.generation()) {
                     if self.fresh(&entry) {
                         *self.categories.lock().unwrap_or_else(|e| e.into_inner()) = Some(entry);
                         categories = Some(cats);
@@ -258,7 +279,9 @@ impl CatalogueCache {
             .await
             .pop()
         {
-            if let Some(entry) = Entry::from_shared(n, age).filter(|e| self.fresh(e)) {
+            if let Some(entry) =
+                Entry::from_shared(n, age, self.generation()).filter(|e| self.fresh(e))
+            {
                 self.counts
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -319,10 +342,11 @@ impl CatalogueCache {
         if let Some(cats) = self.cached_categories() {
             return Ok(cats);
         }
+        let generation = self.generation();
         let cats = Arc::new(Category::all(conn)?);
         if !self.ttl.is_zero() {
             *self.categories.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(Entry::new(cats.clone()));
+                Some(Entry::new(cats.clone(), generation));
         }
         Ok(cats)
     }
@@ -341,34 +365,26 @@ impl CatalogueCache {
                 (listing.prefix, listing.dense) = (found.prefix, found.dense);
                 return Ok(found.count);
             }
-            let generation = site_core::cache::generation();
+            let generation = self.generation();
             let count = if listing.query.is_some() {
                 match Product::search_once(conn, listing)? {
                     Some(n) => Count::exact(n),
-                    None => {
-                        listing.dense = true;
-                        Count {
-                            n: COUNT_CAP,
-                            estimated: false,
-                            over: true,
-                        }
-                    }
+                    None => Count::over_cap(),
                 }
             } else {
-                let n = Product::capped_count(conn, listing)?;
-                listing.dense = n.over;
-                n
+                Product::capped_count(conn, listing)?
             };
+            listing.dense = count.over;
             if !self.ttl.is_zero() {
-                let mut e = Entry::new(Arc::new(Narrowed {
+                let found = Narrowed {
                     count,
                     only: listing.only.clone(),
                     prefix: listing.prefix,
                     dense: listing.dense,
                     facets: None,
-                }));
-                e.generation = generation;
-                self.narrowed.insert(key, e);
+                };
+                self.narrowed
+                    .insert(key, Entry::new(Arc::new(found), generation));
             }
             return Ok(count);
         }
@@ -376,6 +392,7 @@ impl CatalogueCache {
         if let Some(n) = self.cached_count(&key) {
             return Ok(n);
         }
+        let generation = self.generation();
         let n = if listing.is_everything() {
             let (n, estimated) = Product::everything_count(conn, listing)?;
             Count {
@@ -394,10 +411,13 @@ impl CatalogueCache {
                 .unwrap_or_else(|e| e.into_inner())
                 .insert(
                     key,
-                    Entry::new(Listed {
-                        count: n,
-                        facets: None,
-                    }),
+                    Entry::new(
+                        Listed {
+                            count: n,
+                            facets: None,
+                        },
+                        generation,
+                    ),
                 );
         }
         Ok(n)
@@ -428,20 +448,11 @@ impl CatalogueCache {
             }
             let found = Arc::new(compute(conn)?);
             if let Some(e) = held {
-                let n = &e.value;
-                self.narrowed.insert(
-                    key,
-                    Entry {
-                        value: Arc::new(Narrowed {
-                            count: n.count,
-                            only: n.only.clone(),
-                            prefix: n.prefix,
-                            dense: n.dense,
-                            facets: Some(found.clone()),
-                        }),
-                        ..e
-                    },
-                );
+                let value = Arc::new(Narrowed {
+                    facets: Some(found.clone()),
+                    ..e.value.as_ref().clone()
+                });
+                self.narrowed.insert(key, Entry { value, ..e });
             }
             return Ok(found);
         }
@@ -456,6 +467,7 @@ impl CatalogueCache {
                 return Ok(found);
             }
         }
+        let generation = self.generation();
         let found = Arc::new(compute(conn)?);
         let mut held = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         match held.get_mut(&key).filter(|e| self.fresh(e)) {
@@ -467,10 +479,13 @@ impl CatalogueCache {
             None => {
                 held.insert(
                     key,
-                    Entry::new(Listed {
-                        count,
-                        facets: Some(found.clone()),
-                    }),
+                    Entry::new(
+                        Listed {
+                            count,
+                            facets: Some(found.clone()),
+                        },
+                        generation,
+                    ),
                 );
             }
         }

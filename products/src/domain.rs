@@ -135,7 +135,7 @@ pub struct Listing {
     pub prefix: bool,
     /// The search's matches, already found: page through these rather
     /// than searching again.
-    pub only: Option<Vec<i64>>,
+    pub only: Option<std::sync::Arc<Vec<i64>>>,
     /// The category shown (the cache's key for its count).
     pub category_id: Option<i64>,
     /// That category and every one below it: whose products it lists.

@@ -202,6 +202,8 @@ pub fn found(
         Some(counts.bands)
     };
     let mut values = options(conn, &ids, None)?;
+    // Every value there is, read once if a chosen attribute needs them.
+    let mut everything: Option<Values> = None;
     // A chosen attribute's values, counted without it.
     for (name, _) in &listing.options {
         let mut wide = listing.clone();
@@ -210,7 +212,10 @@ pub fn found(
         let ids = Product::listing_ids(conn, &wide, cap + 1)?;
         if ids.len() as i64 > cap {
             // Too many to count: the values without counts.
-            let all = all_options(conn)?;
+            let all = match &mut everything {
+                Some(all) => all,
+                None => everything.insert(all_options(conn)?),
+            };
             values.insert(name.clone(), all.get(name).cloned().unwrap_or_default());
             continue;
         }

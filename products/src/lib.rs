@@ -98,7 +98,9 @@ impl site_core::app::App for ProductsApp {
     }
 
     fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.cache.clone());
+        // The admin's guard counts staff writes on the catalogue's counter.
+        cfg.app_data(self.cache.clone())
+            .app_data(web::Data::new(self.cache.changes().clone()));
         configure(cfg);
     }
 

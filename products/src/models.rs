@@ -98,30 +98,23 @@ macro_rules! filter_listing {
             q = q.filter(p::stock.gt(0));
         }
         // `+price_minor` keeps SQLite off the price index (see `dense`).
-        let along_sort = l.dense && l.sort != SortOrder::PriceLow && l.sort != SortOrder::PriceHigh;
-        match (l.min_price, along_sort && $dialect == Dialect::Sqlite) {
-            (Some(low), false) => q = q.filter(p::price_minor.ge(low)),
-            (Some(low), true) => {
-                q = q.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>(
-                        "+products_product.price_minor >= ",
-                    )
-                    .bind::<diesel::sql_types::BigInt, _>(low),
-                )
-            }
-            (None, _) => {}
-        }
-        match (l.max_price, along_sort && $dialect == Dialect::Sqlite) {
-            (Some(high), false) => q = q.filter(p::price_minor.le(high)),
-            (Some(high), true) => {
-                q = q.filter(
-                    diesel::dsl::sql::<diesel::sql_types::Bool>(
-                        "+products_product.price_minor <= ",
-                    )
-                    .bind::<diesel::sql_types::BigInt, _>(high),
-                )
-            }
-            (None, _) => {}
+        let hinted = l.dense
+            && $dialect == Dialect::Sqlite
+            && !matches!(l.sort, SortOrder::PriceLow | SortOrder::PriceHigh);
+        for (bound, at_least) in [(l.min_price, true), (l.max_price, false)] {
+            let Some(bound) = bound else { continue };
+            q = match (hinted, at_least) {
+                (false, true) => q.filter(p::price_minor.ge(bound)),
+                (false, false) => q.filter(p::price_minor.le(bound)),
+                (true, _) => q.filter(
+                    diesel::dsl::sql::<diesel::sql_types::Bool>(if at_least {
+                        "+products_product.price_minor >= "
+                    } else {
+                        "+products_product.price_minor <= "
+                    })
+                    .bind::<diesel::sql_types::BigInt, _>(bound),
+                ),
+            };
         }
         if !l.options.is_empty() {
             // One variant must have a wanted value of every attribute asked
@@ -162,27 +155,18 @@ macro_rules! filter_listing {
             );
         }
         if let Some(ids) = &l.only {
-            q = q.filter(p::id.eq_any(ids.clone()));
+            q = q.filter(p::id.eq_any(ids.to_vec()));
         } else if let Some(text) = &l.query {
             let words: Vec<String> = text.split_whitespace().map(str::to_string).collect();
             let terms = site_core::db::search::terms(&words);
-            let mut m = site_core::db::search::matches(
+            q = site_core::text_search!(
+                q,
                 $dialect,
                 &site_core::db::search::PRODUCTS,
                 &terms,
                 l.prefix,
-            );
-            // Thousands of matches: SQLite finds a page faster along the
-            // sort's index, testing each row against the matches, than by
-            // reading every match and sorting them (see `dense`); `+id`
-            // keeps it from starting at the matches.
-            if l.dense && $dialect == Dialect::Sqlite {
-                m.before.insert(0, '+');
-            }
-            q = q.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(&m.before)
-                    .bind::<diesel::sql_types::Text, _>(m.bound)
-                    .sql(m.after),
+                // Thousands of matches: along the sort's index (`dense`).
+                l.dense
             );
         }
         q
@@ -403,11 +387,7 @@ impl Product {
     pub fn capped_count(conn: &mut DbConn, l: &Listing) -> QueryResult<crate::cache::Count> {
         let n = Product::listing_ids(conn, l, COUNT_CAP + 1)?.len() as i64;
         Ok(if n > COUNT_CAP {
-            crate::cache::Count {
-                n: COUNT_CAP,
-                estimated: false,
-                over: true,
-            }
+            crate::cache::Count::over_cap()
         } else {
             crate::cache::Count::exact(n)
         })
@@ -454,7 +434,7 @@ impl Product {
                 let terms = site_core::db::search::terms(&words);
                 ids = crate::search::rank(conn, &ids, &terms, l.prefix)?;
             }
-            l.only = Some(ids);
+            l.only = Some(std::sync::Arc::new(ids));
             Ok(Some(n))
         } else {
             Ok(None)

@@ -571,7 +571,7 @@ async fn listing(
             }
             let page = Paginator::new(PER_PAGE).page(page_number, count.n);
             // The page's cards as rendered a moment ago, else its rows.
-            let generation = site_core::cache::generation();
+            let generation = cache.generation();
             let listing_key = listing.cache_key();
             let key = format!("{listing_key}|cards|{}", page.offset());
             let kept = cache.fragment(&key);
@@ -1052,7 +1052,7 @@ pub async fn review(
             match saved {
                 Ok(()) => {
                     // The reviewer sees it at once, not after the cache.
-                    site_core::cache::changed();
+                    cache(&rq)?.changes().note();
                     rq.flash(Level::Success, "Thank you: your review is on the page.")
                 }
                 Err(reason) => rq.flash(Level::Error, reason),

@@ -10,6 +10,7 @@
 //! (over 250 ms) are logged and the caller computes the value itself.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -17,21 +18,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::http::RequestContext;
 
-/// How many times this process has changed what the catalogue shows (a
-/// staff member's save, a posted review). Memory caches keep the number
-/// they were computed under and drop a value computed before a change, so
+/// How many times the catalogue this app shows has been changed through
+/// it: a staff member's write in the admin (counted by the admin's guard
+/// once it succeeded), a posted review. Memory caches keep the number they
+/// were computed under and drop a value computed before a change, so
 /// whoever made it sees it on the next page; other app servers see it
-/// within their TTL.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// within their TTL. One per app (the catalogue registers it as app data),
+/// so apps in one process, as tests run, do not drop each other's.
+#[derive(Clone, Default)]
+pub struct Changes(Arc<AtomicU64>);
 
-/// Marks that this process changed the catalogue (see [`generation`]).
-pub fn changed() {
-    GENERATION.fetch_add(1, Ordering::Relaxed);
-}
+impl Changes {
+    /// Marks a change.
+    pub fn note(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
 
-/// The number of changes this process has made (see [`changed`]).
-pub fn generation() -> u64 {
-    GENERATION.load(Ordering::Relaxed)
+    /// How many changes there have been.
+    pub fn generation(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 /// How long a page waits for the cache before computing the value itself.

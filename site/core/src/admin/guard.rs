@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use diesel::prelude::*;
@@ -194,5 +195,14 @@ pub async fn guard(
         return Ok(req.into_response(redirect(&setup)));
     }
     req.extensions_mut().insert(staff);
-    Ok(next.call(req).await?.map_into_boxed_body())
+    let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let res = next.call(req).await?;
+    // A staff write that went through: what the shop cached before it is
+    // not shown again (on this server; others within their TTL).
+    if writes && !res.status().is_client_error() && !res.status().is_server_error() {
+        if let Some(changes) = res.request().app_data::<web::Data<crate::cache::Changes>>() {
+            changes.note();
+        }
+    }
+    Ok(res.map_into_boxed_body())
 }

@@ -72,6 +72,21 @@ pub struct TextMatch {
     pub after: &'static str,
 }
 
+impl TextMatch {
+    /// For thousands of matches: SQLite is to walk the query's own order
+    /// (its sort's index) testing each row against the matches, rather
+    /// than start from every match and sort them all, which its plans
+    /// cannot tell apart (they do not weigh bound values); `+id` keeps it
+    /// from starting at the matches. PostgreSQL's planner weighs that
+    /// itself.
+    pub fn tested_in_order(mut self, dialect: Dialect) -> Self {
+        if dialect == Dialect::Sqlite && self.before.starts_with("id IN") {
+            self.before.insert(0, '+');
+        }
+        self
+    }
+}
+
 /// With `prefix`, a term also matches the words it begins (slower on
 /// PostgreSQL, whose index then gathers every such word's rows).
 pub fn matches(dialect: Dialect, index: &TextIndex, terms: &[String], prefix: bool) -> TextMatch {
@@ -109,11 +124,19 @@ pub fn matches(dialect: Dialect, index: &TextIndex, terms: &[String], prefix: bo
 }
 
 /// Filters a boxed query of the indexed table by a [`TextMatch`]:
-/// `text_search!(query, dialect, &search::PRODUCTS, &terms, prefix)`.
+/// `text_search!(query, dialect, &search::PRODUCTS, &terms, prefix)`, and
+/// with `, many` (thousands of matches, see
+/// [`TextMatch::tested_in_order`]).
 #[macro_export]
 macro_rules! text_search {
-    ($query:expr, $dialect:expr, $index:expr, $terms:expr, $prefix:expr) => {{
-        let m = $crate::db::search::matches($dialect, $index, $terms, $prefix);
+    ($query:expr, $dialect:expr, $index:expr, $terms:expr, $prefix:expr) => {
+        $crate::text_search!($query, $dialect, $index, $terms, $prefix, false)
+    };
+    ($query:expr, $dialect:expr, $index:expr, $terms:expr, $prefix:expr, $many:expr) => {{
+        let mut m = $crate::db::search::matches($dialect, $index, $terms, $prefix);
+        if $many {
+            m = m.tested_in_order($dialect);
+        }
         $query.filter(
             diesel::dsl::sql::<diesel::sql_types::Bool>(&m.before)
                 .bind::<diesel::sql_types::Text, _>(m.bound)
@@ -125,6 +148,22 @@ macro_rules! text_search {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_matches_are_tested_in_order_on_sqlite_only() {
+        let terms = vec!["oak".to_string()];
+        let sqlite = matches(Dialect::Sqlite, &PRODUCTS, &terms, false);
+        assert!(sqlite
+            .clone()
+            .tested_in_order(Dialect::Sqlite)
+            .before
+            .starts_with("+id IN ("));
+        let pg = matches(Dialect::Postgres, &PRODUCTS, &terms, false);
+        assert_eq!(pg.clone().tested_in_order(Dialect::Postgres), pg);
+        // Nothing searchable matches nothing, either way.
+        let none = matches(Dialect::Sqlite, &PRODUCTS, &[], false);
+        assert_eq!(none.clone().tested_in_order(Dialect::Sqlite), none);
+    }
 
     #[test]
     fn terms_are_letters_and_digits_only() {
