@@ -198,20 +198,47 @@ impl CardRow {
     }
 }
 
-/// Orders a boxed listing query.
+/// Orders a boxed listing query; `reversed`, from its last row back.
 macro_rules! order_listing {
     ($query:expr, $sort:expr) => {
-        match $sort {
+        order_listing!($query, $sort, false)
+    };
+    ($query:expr, $sort:expr, $reversed:expr) => {
+        // Every order ends with the id, so reversed is exactly backwards.
+        match ($sort, $reversed) {
             // Relevance orders a search's matches (`Listing::only`, in
             // rank order) in `listing_cards`; anything else, newest first.
-            SortOrder::Newest | SortOrder::Relevance => {
+            (SortOrder::Newest | SortOrder::Relevance, false) => {
                 $query.order((p::created_at.desc(), p::id.desc()))
             }
-            SortOrder::PriceLow => $query.order((p::price_minor.asc(), p::id.asc())),
-            SortOrder::PriceHigh => $query.order((p::price_minor.desc(), p::id.desc())),
-            SortOrder::Name => $query.order((p::name.asc(), p::id.asc())),
+            (SortOrder::Newest | SortOrder::Relevance, true) => {
+                $query.order((p::created_at.asc(), p::id.asc()))
+            }
+            (SortOrder::PriceLow, false) | (SortOrder::PriceHigh, true) => {
+                $query.order((p::price_minor.asc(), p::id.asc()))
+            }
+            (SortOrder::PriceHigh, false) | (SortOrder::PriceLow, true) => {
+                $query.order((p::price_minor.desc(), p::id.desc()))
+            }
+            (SortOrder::Name, false) => $query.order((p::name.asc(), p::id.asc())),
+            (SortOrder::Name, true) => $query.order((p::name.desc(), p::id.desc())),
         }
     };
+}
+
+/// Where a page's ids are read from: `(offset, reversed)`. Past the middle
+/// of a listing of `total` rows, from its end backwards, so the last
+/// page skips a few rows of the index rather than nearly all of them
+/// (OFFSET walks every row it skips). `total` must be the listing's true
+/// length (or its estimate, for the whole catalogue: its last page is
+/// then its true last products); `None` when it is not known.
+pub fn read_from(offset: i64, limit: i64, total: Option<i64>) -> (i64, bool) {
+    match total {
+        Some(total) if offset + limit <= total && total - offset - limit < offset => {
+            (total - offset - limit, true)
+        }
+        _ => (offset, false),
+    }
 }
 
 /// One page of a listing as cards, with each card's category name, in one
@@ -219,20 +246,25 @@ macro_rules! order_listing {
 /// (skipping OFFSET rows there, not in the table), then only those rows are
 /// read. MultiConnection cannot embed a boxed subquery, so the query is
 /// built for the concrete backend of the connection.
+///
+/// `total` is the listing's length when known (see [`read_from`]).
 pub fn listing_cards(
     conn: &mut DbConn,
     l: &Listing,
     offset: i64,
     limit: i64,
+    total: Option<i64>,
 ) -> QueryResult<Vec<(CardRow, String)>> {
+    let (skip, reversed) = read_from(offset, limit, total);
     macro_rules! cards_on {
         ($conn:expr, $backend:ty, $dialect:expr) => {{
             let ids = order_listing!(
                 filter_listing!(p::table.into_boxed::<$backend>(), l, $dialect),
-                l.sort
+                l.sort,
+                reversed
             )
             .select(p::id)
-            .offset(offset)
+            .offset(skip)
             .limit(limit);
             let rows = p::table
                 .inner_join(c::table)
@@ -266,7 +298,7 @@ pub fn listing_cards(
 
 /// The newest `n` active products as cards.
 pub fn newest_cards(conn: &mut DbConn, n: i64) -> QueryResult<Vec<(CardRow, String)>> {
-    listing_cards(conn, &Listing::default(), 0, n)
+    listing_cards(conn, &Listing::default(), 0, n, None)
 }
 
 /// Stock at or below this shows "only N left".

@@ -584,6 +584,8 @@ async fn listing(
                     &listing,
                     page.offset(),
                     (page.end_index - page.offset()).clamp(0, PER_PAGE),
+                    // Counted to the cap: the true end is further on.
+                    (!count.over).then_some(count.n),
                 )?,
             };
             // Nothing found: something to look at instead (one query, only
