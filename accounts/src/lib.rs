@@ -153,7 +153,20 @@ impl site_core::templates::ContextProcessor for CurrentUser {
     }
 }
 
-pub struct AccountsApp;
+/// The accounts app; [`AccountsApp::new`] with the shop's settings.
+#[derive(Default)]
+pub struct AccountsApp {
+    failures: throttle::Failures,
+}
+
+impl AccountsApp {
+    /// Failed logins are counted in Redis when `config` has it.
+    pub fn new(config: &site_core::Config) -> AccountsApp {
+        AccountsApp {
+            failures: throttle::Failures::new(config),
+        }
+    }
+}
 
 impl site_core::app::App for AccountsApp {
     fn label(&self) -> &'static str {
@@ -185,7 +198,7 @@ impl site_core::app::App for AccountsApp {
     }
 
     fn admin_models(&self) -> Vec<std::sync::Arc<dyn site_core::admin::ModelAdmin>> {
-        admin::models()
+        admin::models(self.failures.clone())
     }
 
     fn context_processors(&self) -> Vec<Box<dyn site_core::templates::ContextProcessor>> {

@@ -84,7 +84,7 @@ pub fn apps(config: &Config) -> Vec<Arc<dyn App>> {
         Arc::new(cart::CartApp),
         Arc::new(orders::OrdersApp::default()),
         Arc::new(payments::PaymentsApp),
-        Arc::new(accounts::AccountsApp),
+        Arc::new(accounts::AccountsApp::new(config)),
         Arc::new(contact::SiteApp),
         Arc::new(CoreApp),
     ]

@@ -23,9 +23,9 @@ pub use users::UserAdmin;
 /// The app's own admin pages (beyond the generic ones).
 pub const ROUTES: &[Route] = &[("admin:user_password", "/admin/accounts/user/{id}/password/")];
 
-pub fn models() -> Vec<Arc<dyn ModelAdmin>> {
+pub fn models(failures: crate::throttle::Failures) -> Vec<Arc<dyn ModelAdmin>> {
     vec![
-        Arc::new(UserAdmin::default()),
+        Arc::new(UserAdmin::with_failures(failures)),
         Arc::new(GroupAdmin::default()),
         Arc::new(PermissionAdmin::default()),
         Arc::new(AddressAdmin::default()),

@@ -117,6 +117,7 @@ pub async fn submit(
         Ok(())
     })
     .await?;
+    crate::throttle::forget(&rq, &user.email).await;
     rq.flash(
         Level::Success,
         format!(

@@ -25,6 +25,18 @@ use crate::validators::{self, UserAttributes};
 
 pub struct UserAdmin {
     meta: ModelMeta,
+    /// Failed logins, in the database and in Redis when the shop has it.
+    failures: throttle::Failures,
+}
+
+impl UserAdmin {
+    /// Reading and clearing failed logins in `failures` too (Redis).
+    pub fn with_failures(failures: throttle::Failures) -> UserAdmin {
+        UserAdmin {
+            failures,
+            ..UserAdmin::default()
+        }
+    }
 }
 
 impl Default for UserAdmin {
@@ -99,7 +111,10 @@ impl Default for UserAdmin {
             ActionSpec::new("clear_lockout", "Clear login lock-out", Perm::Change),
             ActionSpec::new("deactivate", "Deactivate", Perm::Change),
         ];
-        UserAdmin { meta }
+        UserAdmin {
+            meta,
+            failures: throttle::Failures::default(),
+        }
     }
 }
 
@@ -259,7 +274,7 @@ impl ModelAdmin for UserAdmin {
             .select(User::as_select())
             .load(conn)?;
         let emails: Vec<String> = users.iter().map(|u| u.email.clone()).collect();
-        let failures = throttle::failures_of(conn, &emails)?;
+        let failures = self.failures.failures_of(conn, &emails)?;
         Ok(in_order_of(&ids, users, |u| u.id)
             .into_iter()
             .map(|user| {
@@ -329,7 +344,9 @@ impl ModelAdmin for UserAdmin {
             .select(up::permission_id)
             .load(conn)?;
         perms.sort_unstable();
-        let failures = throttle::failures_of(conn, std::slice::from_ref(&user.email))?
+        let failures = self
+            .failures
+            .failures_of(conn, std::slice::from_ref(&user.email))?
             .first()
             .map(|(_, n)| *n)
             .unwrap_or(0);
@@ -534,7 +551,7 @@ impl ModelAdmin for UserAdmin {
             "clear_lockout" => {
                 let mut cleared = 0;
                 for (_, email) in &users {
-                    if throttle::clear_account(conn, email)? > 0 {
+                    if self.failures.clear_account(conn, email)? > 0 {
                         cleared += 1;
                     }
                 }

@@ -92,20 +92,13 @@ pub async fn login_submit(rq: RequestContext, body: Fields) -> Result<HttpRespon
     let Some(email) = email.filter(|_| form.is_valid()) else {
         return login_page(&rq, &form, next, StatusCode::UNPROCESSABLE_ENTITY);
     };
-    let client = client_ip(&rq);
-    let account = email.to_string();
-    let (allowed, candidate) = rq
-        .db(move |conn| {
-            if !throttle::attempt(conn, &account, &client)? {
-                return Ok((false, None));
-            }
-            Ok((true, User::by_email(conn, &email).optional()?))
-        })
-        .await?;
-    if !allowed {
+    if !throttle::attempt_for(&rq, &email.to_string(), &client_ip(&rq)).await? {
         form.add_non_field_error(THROTTLED);
         return login_page(&rq, &form, next, StatusCode::TOO_MANY_REQUESTS);
     }
+    let candidate = rq
+        .db(move |conn| Ok(User::by_email(conn, &email).optional()?))
+        .await?;
     let user = web::block(move || {
         User::verify(candidate, &password_text).map(|u| {
             let rehash = password::needs_rehash(&u.password_hash)
@@ -156,6 +149,7 @@ async fn complete_login(
     rq.session.remove(PENDING);
     sign_in_session(rq, &user)?;
     let (id, account) = (user.id, user.email.clone());
+    throttle::forget(rq, &account).await;
     rq.db(move |conn| {
         User::record_login(conn, id, None)?;
         throttle::clear_account(conn, &account)?;
@@ -210,28 +204,32 @@ pub async fn code_submit(rq: RequestContext, body: Fields) -> Result<HttpRespons
     let mut form = FormState::new(body.into_inner());
     let code = form.raw("code").trim().to_string();
     form.values.remove("code");
-    let client = client_ip(&rq);
     let (uid, passed) = (p.user_id, p.password.clone());
-    let outcome = rq
+    let user = rq
         .db(move |conn| {
             let user = User::find(conn, uid)?;
-            if !user.is_active || fingerprint(&user) != passed {
-                return Ok(Err(EXPIRED));
-            }
-            if !throttle::attempt(conn, &user.email, &client)? {
-                return Ok(Err(THROTTLED));
-            }
-            let secret = user.totp_secret.clone().unwrap_or_default();
-            let ok = twofactor::use_code(conn, &user, &secret, &code)?
-                || twofactor::use_recovery_code(conn, uid, &code)?;
-            if !ok {
-                return Ok(Err(
-                    "That code is not right. Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
-                ));
-            }
-            Ok(Ok(user))
+            Ok((user.is_active && fingerprint(&user) == passed).then_some(user))
         })
         .await?;
+    let outcome = match user {
+        None => Err(EXPIRED),
+        Some(user) if !throttle::attempt_for(&rq, &user.email, &client_ip(&rq)).await? => {
+            Err(THROTTLED)
+        }
+        Some(user) => {
+            rq.db(move |conn| {
+                let secret = user.totp_secret.clone().unwrap_or_default();
+                let ok = twofactor::use_code(conn, &user, &secret, &code)?
+                    || twofactor::use_recovery_code(conn, uid, &code)?;
+                Ok(if ok {
+                    Ok(user)
+                } else {
+                    Err("That code is not right. Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
+                })
+            })
+            .await?
+        }
+    };
     if let Err(EXPIRED) = outcome {
         rq.session.remove(PENDING);
         rq.flash(Level::Info, EXPIRED);

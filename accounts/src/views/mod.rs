@@ -87,10 +87,7 @@ pub async fn confirm_password(
     let password_text = form.raw(field).to_string();
     form.values.remove(field);
     let user = rq.db(move |conn| Ok(User::find(conn, user_id)?)).await?;
-    let (account, client) = (user.email.clone(), client_ip(rq));
-    let allowed = rq
-        .db(move |conn| Ok(crate::throttle::attempt(conn, &account, &client)?))
-        .await?;
+    let allowed = crate::throttle::attempt_for(rq, &user.email, &client_ip(rq)).await?;
     let check = if !allowed {
         PasswordCheck::Throttled
     } else {
@@ -99,6 +96,7 @@ pub async fn confirm_password(
             web::block(move || User::verify(Some(candidate), &password_text).is_some()).await?;
         if ok {
             let account = user.email.clone();
+            crate::throttle::forget(rq, &account).await;
             rq.db(move |conn| Ok(crate::throttle::clear_account(conn, &account)?))
                 .await?;
             PasswordCheck::Right

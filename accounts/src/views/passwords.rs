@@ -267,6 +267,7 @@ pub async fn confirm_submit(
     if let Err(e) = done {
         return token_failed(&rq, e);
     }
+    throttle::forget(&rq, &user.email).await;
     // Whoever was signed in here is signed out: the reset ended every session.
     rq.session.renew();
     rq.session.remove(site_core::http::auth::SESSION_KEY);

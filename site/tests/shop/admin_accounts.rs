@@ -332,7 +332,43 @@ async fn staff_cannot_take_over_an_account_that_holds_more_than_they_do() {
 
 #[actix_web::test]
 async fn staff_set_a_password_and_clear_a_lock_out() {
-    let app = TestApp::spawn().await;
+    set_a_password_and_clear_a_lock_out(TestApp::spawn().await).await;
+}
+
+/// With Redis, failed logins are counted there (no database writes) and
+/// the admin still shows and clears them.
+#[actix_web::test]
+async fn failed_logins_counted_in_redis_are_shown_and_cleared_by_staff() {
+    let Some(url) = crate::support::redis_url() else {
+        return;
+    };
+    let app = TestApp::spawn_with(crate::support::Options {
+        redis: Some(url),
+        ..Default::default()
+    })
+    .await;
+    set_a_password_and_clear_a_lock_out(app).await;
+}
+
+/// The app's failed-login sets in Redis that hold something.
+fn failure_sets_in_redis(app: &TestApp) -> usize {
+    let Some(url) = &app.config.redis_url else {
+        return 0;
+    };
+    let mut conn = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}login-failures:*", app.config.redis_prefix))
+        .query(&mut conn)
+        .unwrap();
+    keys.len()
+}
+
+async fn set_a_password_and_clear_a_lock_out(app: TestApp) {
+    use site_core::schema::accounts_login_failure as f;
+    let in_redis = app.config.redis_url.is_some();
     app.customer("cust@example.com", PW);
     let cust = user_id(&app, "cust@example.com");
     let elsewhere = app.client();
@@ -344,6 +380,17 @@ async fn staff_set_a_password_and_clear_a_lock_out() {
     }
     let locked = app.client().login("cust@example.com", PW).await;
     assert!(locked.contains("Too many"), "{}", locked.text());
+    let rows: i64 = f::table.count().get_result(&mut *app.conn()).unwrap();
+    if in_redis {
+        assert_eq!(rows, 0, "no failed login written to the database");
+        assert_eq!(
+            failure_sets_in_redis(&app),
+            2,
+            "the account's and the address's"
+        );
+    } else {
+        assert_eq!(rows, 6);
+    }
 
     let c = app.boss(PW).await;
     let list = c.get("/admin/accounts/user/?q=cust").await;
@@ -370,6 +417,9 @@ async fn staff_set_a_password_and_clear_a_lock_out() {
         "{}",
         cleared.text()
     );
+    if in_redis {
+        assert_eq!(failure_sets_in_redis(&app), 1, "only the address's is left");
+    }
     assert!(app
         .client()
         .login("cust@example.com", PW)

@@ -309,8 +309,8 @@ pub fn client_ip(req: &HttpRequest, trusted: &[std::net::IpAddr]) -> std::net::I
 
 /// A per-client allowance for forms that send email (contact, password
 /// reset, verification, email change): a burst of 3, then one every 3
-/// minutes. It limits mail floods, not logins (those are throttled in the
-/// database).
+/// minutes. It limits mail floods, not logins (those are throttled by
+/// `accounts::throttle`, per account as well as per address).
 pub struct MailSendLimit(ClientLimit);
 
 impl Default for MailSendLimit {
