@@ -407,13 +407,7 @@ impl Locale {
             Some((i, f)) => (i.to_string(), Some(f.to_string())),
             None => (text.clone(), None),
         };
-        let mut grouped = String::new();
-        for (i, ch) in int_part.chars().enumerate() {
-            if i > 0 && (int_part.len() - i) % 3 == 0 {
-                grouped.push_str(self.group);
-            }
-            grouped.push(ch);
-        }
+        let mut grouped = group_digits(&int_part, self.group);
         if let Some(frac) = frac_part {
             grouped.push(self.decimal);
             grouped.push_str(&frac);
@@ -432,6 +426,30 @@ impl Locale {
             format!("{sign}{symbol}{grouped}")
         }
     }
+}
+
+impl Locale {
+    /// A count as this locale writes it: 1,000,000 (1.000.000 in de-DE).
+    pub fn count(&self, n: i64) -> String {
+        let grouped = group_digits(&n.unsigned_abs().to_string(), self.group);
+        if n < 0 {
+            format!("-{grouped}")
+        } else {
+            grouped
+        }
+    }
+}
+
+/// `digits` with `separator` between each group of three from the right.
+pub fn group_digits(digits: &str, separator: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push_str(separator);
+        }
+        grouped.push(ch);
+    }
+    grouped
 }
 
 impl Default for Locale {
@@ -506,6 +524,21 @@ mod tests {
         assert_eq!(
             Money::from_decimal_rounded("2.675".parse().unwrap(), USD).minor(),
             268
+        );
+    }
+
+    #[test]
+    fn counts_are_grouped_per_locale() {
+        let en = Locale::default();
+        assert_eq!(en.count(0), "0");
+        assert_eq!(en.count(999), "999");
+        assert_eq!(en.count(1000), "1,000");
+        assert_eq!(en.count(1_000_000), "1,000,000");
+        assert_eq!(en.count(-12_345), "-12,345");
+        assert_eq!(Locale::parse("de-DE").unwrap().count(41_000), "41.000");
+        assert_eq!(
+            Locale::parse("fr-FR").unwrap().count(41_000),
+            "41\u{202f}000"
         );
     }
 

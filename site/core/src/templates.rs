@@ -235,6 +235,18 @@ fn register(
         Ok(Value::from(chrono::Utc::now().year()))
     });
     tera.register_filter("currency", CurrencyFilter { locale, currency });
+    // `{{ n | number }}`: a count grouped as the shop's locale writes it.
+    tera.register_filter(
+        "number",
+        move |v: &Value, _: &HashMap<String, Value>| -> tera::Result<Value> {
+            match v.as_i64() {
+                Some(n) => Ok(Value::String(locale.count(n))),
+                None => Err(tera::Error::msg(format!(
+                    "number: {v} is not a whole number"
+                ))),
+            }
+        },
+    );
     tera.register_filter("markdown", MarkdownFilter::default());
     tera.register_filter("linebreaks", LinebreaksFilter);
     // `{{ address.country | country }}`: the name for a stored ISO code.

@@ -504,20 +504,20 @@ async fn a_catalogue_too_large_to_count_shows_an_estimate() {
     let shop = app.client().get("/products/").await;
     assert_eq!(
         shop.testid_texts("listing-count"),
-        vec!["1–24 of about 10050 products"]
+        vec!["1–24 of about 10,050 products"]
     );
     // Narrowed by what no index answers alone, the shop counts no further
     // than 10,000, and pages stop there.
     let priced = app.client().get("/products/?min_price=1").await;
     assert_eq!(
         priced.testid_texts("listing-count"),
-        vec!["1–24 of more than 10000 products"]
+        vec!["1–24 of more than 10,000 products"]
     );
     assert!(priced.testid_texts("narrow-note").is_empty());
     let last = app.client().get("/products/?min_price=1&page=9999").await;
     assert_eq!(
         last.testid_texts("listing-count"),
-        vec!["9985–10000 of more than 10000 products"]
+        vec!["9,985–10,000 of more than 10,000 products"]
     );
     assert_eq!(last.testid_texts("narrow-note").len(), 1);
     assert_eq!(last.count("class=\"card\""), 16);

@@ -431,7 +431,7 @@ async fn a_search_that_finds_nothing_offers_a_way_on() {
     // A search that finds something shows neither.
     app.product("Zebra Mug", 3, 1200);
     let found = c.get("/products/?q=zebra").await;
-    assert_eq!(found.testid_texts("listing-count"), ["1–1 of 1 products"]);
+    assert_eq!(found.testid_texts("listing-count"), ["1–1 of 1 product"]);
     assert!(!found.body.contains("data-testid=\"no-results\""));
 }
 
@@ -471,7 +471,7 @@ async fn a_price_range_narrows_the_listing() {
         c.get("/products/?q=pen&max_price=5")
             .await
             .testid_texts("listing-count"),
-        ["1–1 of 1 products"]
+        ["1–1 of 1 product"]
     );
     // Not a price: 400, saying why.
     let bad = c.get_raw("/products/?min_price=cheap").await;

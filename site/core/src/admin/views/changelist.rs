@@ -179,19 +179,7 @@ fn load(
 }
 
 fn group(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    crate::money::Locale::default().count(n)
 }
 
 fn page_nav(meta: &ModelMeta, qs: &QueryString, l: &Loaded) -> PageNav {
