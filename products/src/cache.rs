@@ -207,8 +207,8 @@ impl CatalogueCache {
         id: i64,
         load: impl FnOnce() -> Result<Loaded, AppError>,
     ) -> Result<Arc<Loaded>, AppError> {
-        if let Some(e) = self.pages.get(&id).filter(|e| self.fresh(e)) {
-            return Ok(e.value);
+        if let Some(kept) = self.kept_product_page(id) {
+            return Ok(kept);
         }
         let generation = self.generation();
         let page = Arc::new(load()?);
@@ -216,6 +216,14 @@ impl CatalogueCache {
             self.pages.insert(id, Entry::new(page.clone(), generation));
         }
         Ok(page)
+    }
+
+    /// A product page's data as kept a moment ago, if it still is.
+    pub fn kept_product_page(&self, id: i64) -> Option<Arc<Loaded>> {
+        self.pages
+            .get(&id)
+            .filter(|e| self.fresh(e))
+            .map(|e| e.value)
     }
 
     fn cached_categories(&self) -> Option<Arc<Vec<Category>>> {

@@ -1167,24 +1167,34 @@ async fn product_page(
     let picked: Option<i64> = url::form_urlencoded::parse(rq.req.query_string().as_bytes())
         .find(|(k, _)| k == "variant")
         .and_then(|(_, v)| v.parse().ok());
-    let loaded = rq
-        .db(move |conn| {
-            let page = cache.product_page(id, || ProductPage::load(conn, id, &cache))?;
-            if let Loaded::VariantOf(..) = page.as_ref() {
-                return Ok((page, None, ReviewState::SignedOut));
-            }
-            // What only this shopper sees: whether they may review it.
-            let (mine, state) = match user {
-                None => (None, ReviewState::SignedOut),
-                Some(user) => match reviews::of_user(conn, user, id)? {
-                    Some(r) => (Some(r), ReviewState::Reviewed),
-                    None if reviews::bought(conn, user, id)? => (None, ReviewState::CanReview),
-                    None => (None, ReviewState::NotBought),
-                },
-            };
-            Ok((page, mine, state))
-        })
-        .await?;
+    // A guest's page, kept a moment ago, needs no trip to the database's
+    // threads at all.
+    let kept = user
+        .is_none()
+        .then(|| cache.kept_product_page(id))
+        .flatten();
+    let loaded = match kept {
+        Some(page) => (page, None, ReviewState::SignedOut),
+        None => {
+            rq.db(move |conn| {
+                let page = cache.product_page(id, || ProductPage::load(conn, id, &cache))?;
+                if let Loaded::VariantOf(..) = page.as_ref() {
+                    return Ok((page, None, ReviewState::SignedOut));
+                }
+                // What only this shopper sees: whether they may review it.
+                let (mine, state) = match user {
+                    None => (None, ReviewState::SignedOut),
+                    Some(user) => match reviews::of_user(conn, user, id)? {
+                        Some(r) => (Some(r), ReviewState::Reviewed),
+                        None if reviews::bought(conn, user, id)? => (None, ReviewState::CanReview),
+                        None => (None, ReviewState::NotBought),
+                    },
+                };
+                Ok((page, mine, state))
+            })
+            .await?
+        }
+    };
     let (page, mine, state) = loaded;
     let page = match page.as_ref() {
         Loaded::Page(page) => page.as_ref(),
