@@ -158,7 +158,10 @@ name=shop-image-app
 wait_for "$base/readyz" || fail "the app server on PostgreSQL is not ready"
 ready="$(curl -fsS "$base/readyz")"
 grep -qi redis <<<"$ready" || fail "/readyz does not report Redis: $ready"
-curl -fsS "$base/products/" | grep -q 'product' || fail "the product list on PostgreSQL"
+# Read whole, then searched: `curl | grep -q` fails under pipefail when
+# grep stops reading first (curl then dies of SIGPIPE).
+list="$(curl -fsS "$base/products/")" || fail "the product list on PostgreSQL"
+grep -q 'class="card-link"' <<<"$list" || fail "the product list on PostgreSQL shows no products"
 sleep 2
 name=shop-image-worker
 [ "$(podman inspect "$name" --format '{{.State.Running}}')" = true ] || fail "the worker stopped"
