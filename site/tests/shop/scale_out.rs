@@ -134,6 +134,12 @@ async fn two_app_servers_behind_nginx_share_sessions_carts_throttle_mail_and_sto
     let env = vec![
         ("DATABASE_URL", database_url.clone()),
         ("REDIS_URL", redis),
+        // This run's own keys: sessions, mail limits and failed logins
+        // of an earlier run (within their windows) are not this one's.
+        (
+            "REDIS_KEY_PREFIX",
+            format!("test-{}:", site_core::random_token(10).to_lowercase()),
+        ),
         ("SECRET_KEY", site_core::random_token(64)),
         ("SITE_URL", front_url.clone()),
         (
