@@ -52,20 +52,8 @@ async fn every_page_of_every_sort_lists_each_product_once_in_order() {
     for sort in ["newest", "price", "-price", "name"] {
         let mut ids: Vec<i64> = Vec::new();
         for page in 1..=3 {
-            let body = c
-                .get(&format!("/products/?sort={sort}&page={page}"))
-                .await
-                .body;
-            ids.extend(
-                body.split("class=\"card-link\" href=\"")
-                    .skip(1)
-                    .map(|rest| {
-                        // Tera writes the slashes as `&#x2F;`.
-                        let link = rest[..rest.find('"').unwrap()].replace("&#x2F;", "/");
-                        let after = &link[link.find("/products/").unwrap() + "/products/".len()..];
-                        after[..after.find('/').unwrap()].parse::<i64>().unwrap()
-                    }),
-            );
+            let page = c.get(&format!("/products/?sort={sort}&page={page}")).await;
+            ids.extend(page.card_ids());
         }
         assert_eq!(ids.len(), 61, "sort {sort:?}: every card once");
         let mut rows: Vec<(i64, String, i64, chrono::NaiveDateTime)> = p::table
@@ -239,18 +227,14 @@ async fn the_catalogue_cache_spares_a_repeated_listing_every_query() {
     assert!(page.contains("1–24 of 30 products"));
     assert_eq!(app.query_count() - before, 0, "all of it kept");
     // The cards' links name the products (names may repeat in the demo).
-    let links = |p: &crate::support::Page| -> Vec<String> {
-        p.body
-            .split("class=\"card-link\" href=\"")
-            .skip(1)
-            .map(|s| s[..s.find('"').unwrap()].to_string())
-            .collect()
-    };
-    assert_eq!(links(&page), links(&first));
+    assert_eq!(page.card_links(), first.card_links());
     // Another page of the same listing has cards of its own.
     let second = c.get("/products/?page=2").await;
-    assert_eq!(links(&second).len(), 6);
-    assert!(links(&second).iter().all(|l| !links(&first).contains(l)));
+    assert_eq!(second.card_links().len(), 6);
+    assert!(second
+        .card_links()
+        .iter()
+        .all(|l| !first.card_links().contains(l)));
     // A search the first time: the matches, their ranking, the page, and
     // the facets' two; the same search again, nothing. A different one,
     // or the same words narrowed otherwise, is its own.
@@ -260,10 +244,13 @@ async fn the_catalogue_cache_spares_a_repeated_listing_every_query() {
     let before = app.query_count();
     let again = c.get("/products/?q=ethiopian").await;
     assert_eq!(app.query_count() - before, 0);
-    assert_eq!(links(&again), links(&found));
-    assert!(!links(&found).is_empty());
+    assert_eq!(again.card_links(), found.card_links());
+    assert!(!found.card_links().is_empty());
     let stocked = c.get("/products/?q=ethiopian&in_stock=1").await;
-    assert!(links(&stocked).iter().all(|l| links(&found).contains(l)));
+    assert!(stocked
+        .card_links()
+        .iter()
+        .all(|l| found.card_links().contains(l)));
     let before = app.query_count();
     c.get("/products/?q=tea").await;
     assert!(app.query_count() - before > 0);

@@ -101,7 +101,6 @@ impl Page {
         None
     }
 
-    /// The text directly inside each element marked `data-testid="id"`.
     /// The names on the page's product cards, in order.
     pub fn card_names(&self) -> Vec<String> {
         self.body
@@ -114,6 +113,27 @@ impl Page {
             .collect()
     }
 
+    /// Where the page's product cards link to, in order (decoded).
+    pub fn card_links(&self) -> Vec<String> {
+        self.body
+            .split("class=\"card-link\" href=\"")
+            .skip(1)
+            .map(|c| decode(&c[..c.find('"').unwrap()]))
+            .collect()
+    }
+
+    /// The ids of the products on the page's cards, in order.
+    pub fn card_ids(&self) -> Vec<i64> {
+        self.card_links()
+            .iter()
+            .map(|link| {
+                let id = link.split("/products/").nth(1).unwrap();
+                id[..id.find('/').unwrap()].parse().unwrap()
+            })
+            .collect()
+    }
+
+    /// The text directly inside each element marked `data-testid="id"`.
     pub fn testid_texts(&self, id: &str) -> Vec<String> {
         let needle = format!("data-testid=\"{id}\"");
         self.body
