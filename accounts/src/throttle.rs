@@ -179,20 +179,28 @@ impl Failures {
         Ok(found)
     }
 
-    /// Clears an account's failures in both places; how many places had
-    /// any.
-    pub fn clear_account(&self, conn: &mut DbConn, account: &str) -> QueryResult<usize> {
-        let mut cleared = usize::from(clear_account(conn, account)? > 0);
-        if let Some((mut redis, prefix)) = self.redis() {
-            match redis::cmd("DEL")
-                .arg(account_key(prefix, account))
-                .query::<i64>(&mut redis)
-            {
-                Ok(n) => cleared += usize::from(n > 0),
+    /// Clears the failures of `accounts` in both places (one Redis
+    /// round trip for all of them); how many of them had any.
+    pub fn clear_accounts(&self, conn: &mut DbConn, accounts: &[String]) -> QueryResult<usize> {
+        let mut had: Vec<bool> = accounts
+            .iter()
+            .map(|a| Ok(clear_account(conn, a)? > 0))
+            .collect::<QueryResult<_>>()?;
+        if let Some((mut redis, prefix)) = self.redis().filter(|_| !accounts.is_empty()) {
+            let mut pipe = redis::pipe();
+            for account in accounts {
+                pipe.cmd("DEL").arg(account_key(prefix, account));
+            }
+            match pipe.query::<Vec<i64>>(&mut redis) {
+                Ok(deleted) => {
+                    for (any, n) in had.iter_mut().zip(deleted) {
+                        *any |= n > 0;
+                    }
+                }
                 Err(e) => tracing::warn!(error = %e, "Redis did not clear failed logins"),
             }
         }
-        Ok(cleared)
+        Ok(had.into_iter().filter(|any| *any).count())
     }
 }
 

@@ -549,13 +549,8 @@ impl ModelAdmin for UserAdmin {
             .load(conn)?;
         match action {
             "clear_lockout" => {
-                let mut cleared = 0;
-                for (_, email) in &users {
-                    if self.failures.clear_account(conn, email)? > 0 {
-                        cleared += 1;
-                    }
-                }
-                Ok(match cleared {
+                let emails: Vec<String> = users.into_iter().map(|(_, e)| e).collect();
+                Ok(match self.failures.clear_accounts(conn, &emails)? {
                     0 => "None of them had failed logins to clear.".into(),
                     1 => "1 user's failed logins were cleared: they can log in again.".into(),
                     n => format!("{n} users' failed logins were cleared: they can log in again."),

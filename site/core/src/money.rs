@@ -426,9 +426,7 @@ impl Locale {
             format!("{sign}{symbol}{grouped}")
         }
     }
-}
 
-impl Locale {
     /// A count as this locale writes it: 1,000,000 (1.000.000 in de-DE).
     pub fn count(&self, n: i64) -> String {
         let grouped = group_digits(&n.unsigned_abs().to_string(), self.group);
