@@ -429,8 +429,9 @@ impl Product {
     /// estimate: counted up to the cap, estimated past it (counting a
     /// million rows on every page is what makes big shops slow).
     pub fn everything_count(conn: &mut DbConn, l: &Listing) -> QueryResult<(i64, bool)> {
-        let n = Product::listing_ids(conn, l, COUNT_CAP)?.len() as i64;
-        if n < COUNT_CAP {
+        // One past the cap tells "exactly the cap" from "more".
+        let n = Product::listing_ids(conn, l, COUNT_CAP + 1)?.len() as i64;
+        if n <= COUNT_CAP {
             return Ok((n, false));
         }
         // The table's estimate counts variants too, which lists leave out

@@ -521,4 +521,26 @@ async fn a_catalogue_too_large_to_count_shows_an_estimate() {
     );
     assert_eq!(last.testid_texts("narrow-note").len(), 1);
     assert_eq!(last.count("class=\"card\""), 16);
+    // Exactly as many as the cap is counted, not estimated: the last
+    // page, read from the end, is then exactly the last 16.
+    {
+        use diesel::prelude::*;
+        use site_core::schema::products_product as p;
+        let hidden: Vec<i64> = p::table
+            .select(p::id)
+            .order(p::id)
+            .limit(50)
+            .load(&mut app.conn())
+            .unwrap();
+        diesel::update(p::table.filter(p::id.eq_any(&hidden)))
+            .set(p::is_active.eq(false))
+            .execute(&mut app.conn())
+            .unwrap();
+    }
+    let exact = app.client().get("/products/?page=9999").await;
+    assert_eq!(
+        exact.testid_texts("listing-count"),
+        vec!["9,985–10,000 of 10,000 products"]
+    );
+    assert_eq!(exact.count("class=\"card\""), 16);
 }
