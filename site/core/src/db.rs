@@ -91,10 +91,35 @@ impl QueryCounter {
     }
 }
 
-impl Instrumentation for QueryCounter {
+/// What each pooled connection reports about itself: its statements go to
+/// the pool's counter, and it remembers whether the server closed it.
+///
+/// diesel marks a connection broken only when a transaction failed on it;
+/// a plain read that finds the server gone (PostgreSQL restarted, the link
+/// cut) leaves it looking healthy, and the pool would hand the dead
+/// connection to every later request. `has_broken` reads this flag.
+struct Watch {
+    counter: QueryCounter,
+    closed: bool,
+}
+
+impl Instrumentation for Watch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        use diesel::result::{DatabaseErrorKind, Error};
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.counter.0.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery {
+                error:
+                    Some(Error::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection
+                        | DatabaseErrorKind::UnableToSendCommand,
+                        _,
+                    )),
+                ..
+            } => self.closed = true,
+            _ => {}
         }
     }
 }
@@ -128,7 +153,10 @@ impl ManageConnection for ConnectionManager {
                 diesel::PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?,
             ),
         };
-        conn.set_instrumentation(self.counter.clone());
+        conn.set_instrumentation(Watch {
+            counter: self.counter.clone(),
+            closed: false,
+        });
         Ok(conn)
     }
 
@@ -138,6 +166,10 @@ impl ManageConnection for ConnectionManager {
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         conn.is_broken()
+            || conn
+                .instrumentation()
+                .downcast_ref::<Watch>()
+                .is_some_and(|watch| watch.closed)
     }
 }
 

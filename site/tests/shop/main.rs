@@ -33,6 +33,7 @@ mod profile;
 mod redis_sessions;
 mod refunds;
 mod registration;
+mod restart;
 mod reviews;
 mod scale_out;
 mod search;
