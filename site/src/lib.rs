@@ -177,6 +177,15 @@ impl Shop {
             Database::open(&config.database_url, config.db_pool).context("opening the database")?;
         let apps = apps(&config);
         migrate(&db, &apps)?;
+        // /media is served from this folder, and actix-files logs "is not
+        // a directory" on every worker when it is missing (a fresh volume,
+        // before the first upload).
+        if let Err(e) = std::fs::create_dir_all(&config.media_root) {
+            tracing::warn!(
+                "cannot create MEDIA_ROOT {}: {e} (uploads and /media will fail)",
+                config.media_root.display()
+            );
+        }
         let priced_in = products::Product::currencies(&mut *db.get()?)?;
         if let Some(other) = priced_in.iter().find(|c| *c != config.currency.code()) {
             anyhow::bail!(

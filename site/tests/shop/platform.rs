@@ -838,3 +838,15 @@ async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
     drop(app);
     crate::support::drop_database(pg);
 }
+
+/// A shop started on a fresh volume has its media folder (uploads and
+/// /media need it), rather than each worker logging that it is missing.
+#[actix_web::test]
+async fn the_shop_makes_its_media_folder_at_start() {
+    let app = TestApp::spawn().await;
+    assert!(
+        app.config.media_root.is_dir(),
+        "{} is made at start",
+        app.config.media_root.display()
+    );
+}
