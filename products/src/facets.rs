@@ -190,7 +190,15 @@ pub fn found(
     // listing filters by them).
     let rows = Product::listing_facts(conn, listing, cap)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let counts = count(&rows, unit);
+    let mut counts = count(&rows, unit);
+    if !listing.options.is_empty() && !listing.in_stock_only {
+        // "In stock only" with attribute values asks that a variant with
+        // those values be in stock, not the product as a whole (a shoe in
+        // stock in 40 is not in stock in 42): counted as it filters.
+        let mut stocked = listing.clone();
+        stocked.in_stock_only = true;
+        counts.in_stock = Product::listing_ids(conn, &stocked, cap)?.len() as i64;
+    }
     // The price's own choices, counted without it (unless that listing
     // is too big to count: no counts rather than a part's).
     let bands = if listing.min_price.is_some() || listing.max_price.is_some() {

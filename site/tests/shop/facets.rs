@@ -238,3 +238,32 @@ async fn facets_cost_the_same_queries_however_many_products_are_listed() {
     assert_eq!(sorted(&many).len(), 24, "a full page");
     assert_eq!(app.query_count() - before, few);
 }
+
+/// "In stock only (n)" beside chosen values counts what ticking it would
+/// list: products with a chosen variant in stock, not products with any
+/// stock (the shoes are in stock, but not in size 43).
+#[actix_web::test]
+async fn in_stock_only_counts_the_chosen_variant_as_ticking_it_lists() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    let c = app.client();
+    let sold_out = c.get("/products/?size=43").await;
+    assert_eq!(sorted(&sold_out), ["Trail Runner"]);
+    assert!(
+        sold_out.contains("In stock only (0)"),
+        "{}",
+        sold_out.text()
+    );
+    let ticked = c.get("/products/?size=43&in_stock=1").await;
+    assert_eq!(ticked.testid_texts("listing-count"), ["No products"]);
+
+    // Black: the 42 is in stock (the 43 is not); blue: the tote's blue is
+    // sold out though its red is not.
+    let dark = c.get("/products/?colour=black&colour=blue").await;
+    assert_eq!(sorted(&dark), ["Canvas Tote", "Trail Runner"]);
+    assert!(dark.contains("In stock only (1)"), "{}", dark.text());
+    let ticked = c
+        .get("/products/?colour=black&colour=blue&in_stock=1")
+        .await;
+    assert_eq!(sorted(&ticked), ["Trail Runner"]);
+}
