@@ -120,36 +120,58 @@ macro_rules! filter_listing {
             // One variant must have a wanted value of every attribute asked
             // (size 42 *and* black, not a 42 in white and a 40 in black),
             // and be in stock when only what is in stock is listed. The
-            // wanted "attribute=value" pairs travel as one JSON array; both
-            // sides are lowercased by the database, alike.
-            let pairs: Vec<String> = l
+            // wanted (attribute, value) pairs travel as one JSON array of
+            // {"n", "v"}; both sides are lowercased by the database, alike,
+            // and each pair is looked up in the (attribute, lower(value))
+            // index rather than tested against every value there is.
+            let pairs: Vec<serde_json::Value> = l
                 .options
                 .iter()
-                .flat_map(|(name, values)| values.iter().map(move |v| format!("{name}={v}")))
+                .flat_map(|(name, values)| {
+                    values
+                        .iter()
+                        .map(move |v| serde_json::json!({ "n": name, "v": v }))
+                })
                 .collect();
-            let wanted = match $dialect {
-                Dialect::Sqlite => "SELECT lower(value) FROM json_each(",
-                Dialect::Postgres => "SELECT lower(x) FROM jsonb_array_elements_text(CAST(",
-            };
-            let close = match $dialect {
-                Dialect::Sqlite => ")",
-                Dialect::Postgres => " AS jsonb)) x",
+            // SQLite is told the join order (its CROSS JOIN): left to
+            // choose, it walked every variant (4x slower than before).
+            let (wanted, close, join) = match $dialect {
+                Dialect::Sqlite => (
+                    "(SELECT lower(json_extract(value, '$.n')) AS n, \
+                     lower(json_extract(value, '$.v')) AS v FROM json_each(",
+                    ")) w",
+                    " CROSS JOIN ",
+                ),
+                Dialect::Postgres => (
+                    "(SELECT lower(x.n) AS n, lower(x.v) AS v \
+                     FROM jsonb_to_recordset(CAST(",
+                    " AS jsonb)) AS x(n text, v text)) w",
+                    " JOIN ",
+                ),
             };
             q = q.filter(
                 diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "products_product.id IN (SELECT c.parent_id FROM products_product c \
-                     JOIN products_attribute_value v ON v.product_id = c.id \
-                     JOIN products_attribute a ON a.id = v.attribute_id \
-                     WHERE c.is_active AND c.stock >= ",
+                    "products_product.id IN (SELECT c.parent_id FROM ",
                 )
-                .bind::<diesel::sql_types::BigInt, _>(i64::from(l.in_stock_only))
-                .sql(" AND lower(a.name || '=' || v.value) IN (")
                 .sql(wanted)
                 .bind::<diesel::sql_types::Text, _>(
                     serde_json::to_string(&pairs).unwrap_or_default(),
                 )
                 .sql(close)
-                .sql(") GROUP BY c.id, c.parent_id HAVING COUNT(DISTINCT a.name) = ")
+                .sql(join)
+                .sql("products_attribute a ON lower(a.name) = w.n")
+                .sql(join)
+                .sql(
+                    "products_attribute_value v ON v.attribute_id = a.id \
+                     AND lower(v.value) = w.v",
+                )
+                .sql(join)
+                .sql(
+                    "products_product c ON c.id = v.product_id \
+                     WHERE c.parent_id IS NOT NULL AND c.is_active AND c.stock >= ",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(i64::from(l.in_stock_only))
+                .sql(" GROUP BY c.id, c.parent_id HAVING COUNT(DISTINCT w.n) = ")
                 .bind::<diesel::sql_types::BigInt, _>(l.options.len() as i64)
                 .sql(")"),
             );

@@ -1,0 +1,2 @@
+DROP INDEX products_product_variant_facts;
+DROP INDEX products_attribute_value_lower;
