@@ -3,7 +3,7 @@
 //! the migrations of both backends embedded in the binary.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -173,12 +173,25 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// How long a request waits for a connection: requests never queue for
+/// one (the blocking pool is no larger than the connection pool), so
+/// waiting this long means the database is down.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a request waits while the last one found no connection: the
+/// database is still down, most likely, and each request holding a
+/// worker thread for the full wait only piles them up. The pool goes on
+/// reconnecting meanwhile; the first request served ends the short waits.
+const OUTAGE_WAIT: Duration = Duration::from_millis(250);
+
 /// The pool plus what the app wants to know about it.
 #[derive(Clone)]
 pub struct Database {
     pub pool: DbPool,
     pub backend: Backend,
     counter: QueryCounter,
+    /// The last request found no connection.
+    unreachable: Arc<AtomicBool>,
 }
 
 impl Database {
@@ -199,20 +212,31 @@ impl Database {
             // A ping per checkout would be one more query on every page;
             // broken connections are still dropped by `has_broken`.
             .test_on_check_out(false)
-            // Requests never queue here (the blocking pool is no larger
-            // than this one), so waiting means the database is down: say
-            // so soon (a 503 page) rather than hold the shopper 30 s.
-            .connection_timeout(Duration::from_secs(5))
+            // Say the database is down soon (a 503 page) rather than
+            // hold the shopper 30 s.
+            .connection_timeout(CONNECTION_WAIT)
             .build(manager)?;
         Ok(Database {
             pool,
             backend,
             counter,
+            unreachable: Arc::default(),
         })
     }
 
+    /// A connection, or an error once none came within the wait (see
+    /// [`OUTAGE_WAIT`]).
     pub fn get(&self) -> Result<PooledConn, r2d2::PoolError> {
-        self.pool.get()
+        let was_down = self.unreachable.load(Ordering::Relaxed);
+        let got = self.pool.get_timeout(if was_down {
+            OUTAGE_WAIT
+        } else {
+            CONNECTION_WAIT
+        });
+        if got.is_err() != was_down {
+            self.unreachable.store(got.is_err(), Ordering::Relaxed);
+        }
+        got
     }
 
     /// Statements run through this pool so far.

@@ -822,6 +822,29 @@ async fn a_database_outage_shows_a_clear_page_and_the_shop_recovers() {
         "answered in {:?}",
         asked.elapsed()
     );
+    // The pooled connections fail at once, each once; then a request
+    // waits for a new one, in vain. Once one has waited, the next are
+    // told at once rather than each holding a worker for the full wait.
+    let mut waited = false;
+    for _ in 0..30 {
+        let asked = std::time::Instant::now();
+        assert_eq!(c.get_raw(&page).await.status, 503);
+        if asked.elapsed() >= std::time::Duration::from_secs(4) {
+            waited = true;
+            break;
+        }
+    }
+    assert!(waited, "some request waited for a connection");
+    for _ in 0..3 {
+        let asked = std::time::Instant::now();
+        let again = app.client().get_raw(&page).await;
+        assert_eq!(again.status, 503, "{}", again.body);
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(2),
+            "answered in {:?}",
+            asked.elapsed()
+        );
+    }
     let probe = app.client();
     assert_eq!(probe.get_raw("/healthz").await.status, 200, "alive");
     assert_eq!(probe.get_raw("/readyz").await.status, 503, "not ready");
