@@ -196,7 +196,8 @@ pub fn found(
         // those values be in stock, not the product as a whole (a shoe in
         // stock in 40 is not in stock in 42): counted as it filters.
         let mut stocked = listing.clone();
-        stocked.in_stock_only = true;
+        // Matched again: the listing's ids say nothing of variants' stock.
+        (stocked.in_stock_only, stocked.only) = (true, None);
         counts.in_stock = Product::listing_ids(conn, &stocked, cap)?.len() as i64;
     }
     // The price's own choices, counted without it (unless that listing

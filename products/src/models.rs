@@ -116,7 +116,8 @@ macro_rules! filter_listing {
                 ),
             };
         }
-        if !l.options.is_empty() {
+        // Found once already (`Listing::only` holds what matched them).
+        if !l.options.is_empty() && l.only.is_none() {
             // One variant must have a wanted value of every attribute asked
             // (size 42 *and* black, not a 42 in white and a 40 in black),
             // and be in stock when only what is in stock is listed. The
@@ -297,7 +298,7 @@ pub fn listing_cards(
                 .load($conn)
         }};
     }
-    if let (SortOrder::Relevance, Some(ranked)) = (l.sort, &l.only) {
+    if let (SortOrder::Relevance, Some(ranked), Some(_)) = (l.sort, &l.only, &l.query) {
         // The page's ids are a slice of the ranked matches, in their order.
         let ids: Vec<i64> = ranked
             .iter()
@@ -437,14 +438,21 @@ impl Product {
 
     /// How many products a listing has, counting no further than the
     /// cap: past it, `over` (a filter no index answers alone, such as
-    /// stock, would otherwise read every matching row).
-    pub fn capped_count(conn: &mut DbConn, l: &Listing) -> QueryResult<crate::cache::Count> {
-        let n = Product::listing_ids(conn, l, COUNT_CAP + 1)?.len() as i64;
-        Ok(if n > COUNT_CAP {
-            crate::cache::Count::over_cap()
-        } else {
-            crate::cache::Count::exact(n)
-        })
+    /// stock, would otherwise read every matching row). Within it, a
+    /// listing narrowed by attribute values keeps its ids in
+    /// `Listing::only`, so the page's cards and facets read those rather
+    /// than match the values again (each match groups the variants with
+    /// the asked values).
+    pub fn capped_count(conn: &mut DbConn, l: &mut Listing) -> QueryResult<crate::cache::Count> {
+        let ids = Product::listing_ids(conn, l, COUNT_CAP + 1)?;
+        let n = ids.len() as i64;
+        if n > COUNT_CAP {
+            return Ok(crate::cache::Count::over_cap());
+        }
+        if !l.options.is_empty() && l.only.is_none() {
+            l.only = Some(std::sync::Arc::new(ids));
+        }
+        Ok(crate::cache::Count::exact(n))
     }
 
     /// How many products the whole catalogue lists, and whether that is an
