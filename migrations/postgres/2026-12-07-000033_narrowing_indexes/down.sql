@@ -1,2 +1,3 @@
+DROP INDEX products_product_price_words;
 DROP INDEX products_product_variant_facts;
 DROP INDEX products_attribute_value_lower;

@@ -387,10 +387,17 @@ macro_rules! insert_many {
 
 /// Refreshes the planner's statistics after a bulk load (and, on
 /// PostgreSQL, the visibility map that index-only scans need).
+///
+/// INDEX_CLEANUP ON: a plain VACUUM skips the index pass when under 2% of
+/// the table's pages have dead rows, and leaves those pages out of the
+/// visibility map. After a seed they are the newest products (updated
+/// once their reviews and variants were written), the very rows the
+/// catalogue's first page and its capped count read: at a million
+/// products that count fetched 6,000 table rows, 9 ms instead of 2.
 pub fn analyze(conn: &mut DbConn) -> QueryResult<()> {
     match conn {
         DbConn::Sqlite(c) => c.batch_execute("ANALYZE"),
-        DbConn::Postgres(c) => c.batch_execute("VACUUM ANALYZE"),
+        DbConn::Postgres(c) => c.batch_execute("VACUUM (ANALYZE, INDEX_CLEANUP ON)"),
     }
 }
 
