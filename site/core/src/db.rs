@@ -94,10 +94,12 @@ impl QueryCounter {
 /// What each pooled connection reports about itself: its statements go to
 /// the pool's counter, and it remembers whether the server closed it.
 ///
-/// diesel marks a connection broken only when a transaction failed on it;
-/// a plain read that finds the server gone (PostgreSQL restarted, the link
-/// cut) leaves it looking healthy, and the pool would hand the dead
-/// connection to every later request. `has_broken` reads this flag.
+/// diesel marks a connection broken only when a failure reaches its
+/// transaction bookkeeping; a query the connection had not prepared
+/// before fails earlier, while being prepared, so a connection the server
+/// closed (PostgreSQL restarted, the link cut) could look healthy and the
+/// pool would hand it to every later request. `has_broken` reads this
+/// flag.
 struct Watch {
     counter: QueryCounter,
     closed: bool,
