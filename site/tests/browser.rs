@@ -476,6 +476,9 @@ async fn on_a_phone_the_cart_and_the_account_menu_stay_on_screen() {
         .await
         .unwrap();
     assert_eq!(rows.as_u64(), Some(1));
+    // Ends the session: chromedriver then quits Chromium, which killing
+    // chromedriver alone leaves running.
+    c.close().await.unwrap();
 }
 
 #[actix_web::test]
