@@ -35,12 +35,14 @@ curl -s -o /dev/null -c "$JAR" -b "$JAR" -H "Origin: $BASE" --data-urlencode "cs
   --data-urlencode "email=a11y@example.com" --data-urlencode "password=$PASSWORD" "$BASE/accounts/login/"
 COOKIE="$(awk '$6 ~ /^(sessionid|csrftoken)$/ { printf "%s%s=%s", sep, $6, $7; sep="; " }' "$JAR")"
 
-# Runs lighthouse with the given arguments; a second try when it does not
-# finish (Chromium timing out on a loaded machine), then its last words.
+# Runs lighthouse with the given arguments; up to three more tries when
+# it does not finish (Chromium timing out on a loaded machine, or its
+# trace missing the navigation: "NO_NAVSTART", seen twice in a row on one
+# page in CI), then its last words. A page's low score is not retried.
 lh() {
-  for attempt in 1 2; do
+  for attempt in 1 2 3 4; do
     "$LH" "$@" >/dev/null 2>"$VAR/lh.err" && return 0
-    [[ $attempt == 1 ]] && sleep 2
+    [[ $attempt != 4 ]] && sleep $((attempt * 3))
   done
   tail -n 5 "$VAR/lh.err" | sed 's/^/  /'
   return 1
