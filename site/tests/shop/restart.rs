@@ -51,18 +51,13 @@ impl OwnServer {
             as_postgres,
             _dir: dir,
         };
-        server.run(
-            "initdb",
-            &[
-                "-D".as_ref(),
-                server.data.as_os_str(),
-                "-A".as_ref(),
-                "trust".as_ref(),
-                "-U".as_ref(),
-                "postgres".as_ref(),
-                "--no-sync".as_ref(),
-            ],
-        );
+        server.run(server.command("initdb").arg("-D").arg(&server.data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ]));
         server.up();
         server
     }
@@ -78,14 +73,21 @@ impl OwnServer {
         }
     }
 
-    fn run(&self, tool: &str, args: &[&std::ffi::OsStr]) {
-        let out = self.command(tool).args(args).output().unwrap();
+    /// Runs one of the server's tools to the end; its output on failure.
+    fn run(&self, command: &mut Command) {
+        let out = command.output().unwrap();
         assert!(
             out.status.success(),
-            "{tool} failed: {}{}",
+            "{command:?} failed: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    fn pg_ctl(&self) -> Command {
+        let mut c = self.command("pg_ctl");
+        c.arg("-D").arg(&self.data);
+        c
     }
 
     fn up(&self) {
@@ -94,36 +96,18 @@ impl OwnServer {
             self.port,
             self.data.display()
         );
-        let log = self.data.join("server.log");
         self.run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                self.data.as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "-w".as_ref(),
-                "start".as_ref(),
-            ],
+            self.pg_ctl()
+                .arg("-l")
+                .arg(self.data.join("server.log"))
+                .args(["-o", &options, "-w", "start"]),
         );
     }
 
     /// A fast shutdown: the server ends every session at once (the shop's
     /// pooled connections included) and stops.
     fn down(&self) {
-        self.run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                self.data.as_os_str(),
-                "-m".as_ref(),
-                "fast".as_ref(),
-                "-w".as_ref(),
-                "stop".as_ref(),
-            ],
-        );
+        self.run(self.pg_ctl().args(["-m", "fast", "-w", "stop"]));
     }
 
     fn url(&self) -> String {
@@ -133,12 +117,7 @@ impl OwnServer {
 
 impl Drop for OwnServer {
     fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "stop"])
-            .output();
+        let _ = self.pg_ctl().args(["-m", "immediate", "stop"]).output();
     }
 }
 
