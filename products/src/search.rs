@@ -9,8 +9,10 @@
 //!   `ts_rank` on PostgreSQL.
 //! - [`suggest`]: when nothing matches, each unknown word is replaced by
 //!   the closest indexed word starting with the same letter (one edit for
-//!   short words, two for longer), from FTS5's vocabulary table on SQLite
-//!   and a trigger-kept word table on PostgreSQL.
+//!   short words, two for longer), from a word table the database's
+//!   triggers keep (`products_search_word`: the words of every name and
+//!   search terms; FTS5's vocabulary table was too slow at a million
+//!   products, see migration 000034).
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
@@ -117,38 +119,34 @@ fn after(prefix: &str) -> String {
 }
 
 /// Up to `limit` indexed words starting with `prefix` whose length is
-/// within `low..=high`, the commonest first where the index counts them.
+/// within `low..=high`, in alphabetical order.
 fn words(
     conn: &mut DbConn,
     prefix: &str,
     (low, high): (usize, usize),
     limit: i32,
 ) -> QueryResult<Vec<String>> {
-    let to = after(prefix);
-    let (low, high) = (low as i32, high as i32);
-    let rows: Vec<Word> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT term AS word FROM products_product_search_vocab \
-             WHERE term >= ? AND term < ? AND length(term) BETWEEN ? AND ? \
-             ORDER BY doc DESC LIMIT ?",
-        )
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(&to)
-        .bind::<Integer, _>(low)
-        .bind::<Integer, _>(high)
-        .bind::<Integer, _>(limit)
-        .load(c)?,
-        DbConn::Postgres(c) => diesel::sql_query(
+    let sql = match Dialect::of(conn) {
+        Dialect::Sqlite => {
+            "SELECT word FROM products_search_word \
+             WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? \
+             ORDER BY word LIMIT ?"
+        }
+        Dialect::Postgres => {
             "SELECT word FROM products_search_word \
              WHERE word >= $1 AND word < $2 AND length(word) BETWEEN $3 AND $4 \
-             ORDER BY word LIMIT $5",
-        )
+             ORDER BY word LIMIT $5"
+        }
+    };
+    let query = diesel::sql_query(sql)
         .bind::<Text, _>(prefix)
-        .bind::<Text, _>(&to)
-        .bind::<Integer, _>(low)
-        .bind::<Integer, _>(high)
-        .bind::<Integer, _>(limit)
-        .load(c)?,
+        .bind::<Text, _>(after(prefix))
+        .bind::<Integer, _>(low as i32)
+        .bind::<Integer, _>(high as i32)
+        .bind::<Integer, _>(limit);
+    let rows: Vec<Word> = match conn {
+        DbConn::Sqlite(c) => query.load(c)?,
+        DbConn::Postgres(c) => query.load(c)?,
     };
     Ok(rows.into_iter().map(|w| w.word).collect())
 }
@@ -184,7 +182,7 @@ pub fn suggest(conn: &mut DbConn, query: &str) -> QueryResult<Option<String>> {
             .into_iter()
             .map(|w| (strsim::damerau_levenshtein(&term, &w), w))
             .filter(|(d, _)| *d <= allowed)
-            // Closest first; among equals, the commonest (the order given).
+            // Closest first; among equals, the first alphabetically.
             .min_by_key(|(d, _)| *d);
         match best {
             Some((_, w)) => {

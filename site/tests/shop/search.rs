@@ -80,6 +80,41 @@ async fn a_misspelt_search_shows_what_was_probably_meant() {
 }
 
 #[actix_web::test]
+async fn corrections_know_the_words_of_products_added_and_renamed() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("Plain Mug", 3, 900);
+    app.product("Tee-Shirt (Organic)", 3, 1900);
+    diesel::update(p::table.find(mug.id))
+        .set((
+            p::name.eq("Enamel Mug"),
+            p::sku.eq("MUG-1"),
+            p::description.eq("Holds tea."),
+        ))
+        .execute(&mut *app.conn())
+        .unwrap();
+    let c = app.client();
+    // The new name's words are known; punctuation splits words.
+    for (typed, meant, found) in [
+        ("enamle", "enamel", "Enamel Mug"),
+        ("orgnic", "organic", "Tee-Shirt (Organic)"),
+    ] {
+        let page = c.get(&format!("/products/?q={typed}")).await;
+        assert_eq!(page.card_names(), [found], "{typed}");
+        assert!(
+            page.body.contains(&format!(
+                "showing results for “<strong>{meant}</strong>”"
+            )),
+            "{typed}: {}",
+            page.text()
+        );
+    }
+    // The old name's words find nothing now, so they are never offered.
+    let old = c.get("/products/?q=plian").await;
+    assert!(old.testid_texts("corrected").is_empty());
+    assert!(old.contains("Nothing matches “plian”"));
+}
+
+#[actix_web::test]
 async fn the_demo_is_found_by_department() {
     let app = TestApp::spawn().await;
     app.seed(48, 24);
