@@ -134,17 +134,21 @@ macro_rules! filter_listing {
                         .map(move |v| serde_json::json!({ "n": name, "v": v }))
                 })
                 .collect();
-            // SQLite is told the join order (its CROSS JOIN): left to
-            // choose, it walked every variant (4x slower than before).
+            // The values are matched to variants first (their ids grouped
+            // straight from the value index, each variant having one
+            // value per attribute), and only the variants with all of
+            // them are read, not every variant with any (half the time on
+            // both databases). SQLite is told the join order (its CROSS
+            // JOIN): left to choose, it walked every variant.
             let (wanted, close, join) = match $dialect {
                 Dialect::Sqlite => (
-                    "(SELECT lower(json_extract(value, '$.n')) AS n, \
+                    "(SELECT DISTINCT lower(json_extract(value, '$.n')) AS n, \
                      lower(json_extract(value, '$.v')) AS v FROM json_each(",
                     ")) w",
                     " CROSS JOIN ",
                 ),
                 Dialect::Postgres => (
-                    "(SELECT lower(x.n) AS n, lower(x.v) AS v \
+                    "(SELECT DISTINCT lower(x.n) AS n, lower(x.v) AS v \
                      FROM jsonb_to_recordset(CAST(",
                     " AS jsonb)) AS x(n text, v text)) w",
                     " JOIN ",
@@ -152,7 +156,7 @@ macro_rules! filter_listing {
             };
             q = q.filter(
                 diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "products_product.id IN (SELECT c.parent_id FROM ",
+                    "products_product.id IN (SELECT c.parent_id FROM (SELECT v.product_id FROM ",
                 )
                 .sql(wanted)
                 .bind::<diesel::sql_types::Text, _>(
@@ -166,14 +170,17 @@ macro_rules! filter_listing {
                     "products_attribute_value v ON v.attribute_id = a.id \
                      AND lower(v.value) = w.v",
                 )
+                // A variant has them all when its matches cover every
+                // attribute asked.
+                .sql(" GROUP BY v.product_id HAVING COUNT(DISTINCT w.n) = ")
+                .bind::<diesel::sql_types::BigInt, _>(l.options.len() as i64)
+                .sql(") m")
                 .sql(join)
                 .sql(
-                    "products_product c ON c.id = v.product_id \
+                    "products_product c ON c.id = m.product_id \
                      WHERE c.parent_id IS NOT NULL AND c.is_active AND c.stock >= ",
                 )
                 .bind::<diesel::sql_types::BigInt, _>(i64::from(l.in_stock_only))
-                .sql(" GROUP BY c.id, c.parent_id HAVING COUNT(DISTINCT w.n) = ")
-                .bind::<diesel::sql_types::BigInt, _>(l.options.len() as i64)
                 .sql(")"),
             );
         }

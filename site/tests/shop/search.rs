@@ -101,9 +101,8 @@ async fn corrections_know_the_words_of_products_added_and_renamed() {
         let page = c.get(&format!("/products/?q={typed}")).await;
         assert_eq!(page.card_names(), [found], "{typed}");
         assert!(
-            page.body.contains(&format!(
-                "showing results for “<strong>{meant}</strong>”"
-            )),
+            page.body
+                .contains(&format!("showing results for “<strong>{meant}</strong>”")),
             "{typed}: {}",
             page.text()
         );
