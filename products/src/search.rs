@@ -15,7 +15,7 @@
 //!   products, see migration 000034).
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text};
+use diesel::sql_types::{BigInt, Text};
 use site_core::db::search::{matches, Dialect, PRODUCTS};
 use site_core::db::DbConn;
 
@@ -99,12 +99,6 @@ pub fn rank(
     Ok(out)
 }
 
-#[derive(QueryableByName)]
-struct Word {
-    #[diesel(sql_type = Text)]
-    word: String,
-}
-
 /// The string just after every string starting with `prefix`: the end of
 /// a range scan for it.
 fn after(prefix: &str) -> String {
@@ -118,37 +112,28 @@ fn after(prefix: &str) -> String {
     }
 }
 
+diesel::define_sql_function! {
+    /// A text's length in characters, alike on both databases.
+    fn length(x: Text) -> Integer;
+}
+
 /// Up to `limit` indexed words starting with `prefix` whose length is
 /// within `low..=high`, in alphabetical order.
 fn words(
     conn: &mut DbConn,
     prefix: &str,
     (low, high): (usize, usize),
-    limit: i32,
+    limit: i64,
 ) -> QueryResult<Vec<String>> {
-    let sql = match Dialect::of(conn) {
-        Dialect::Sqlite => {
-            "SELECT word FROM products_search_word \
-             WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ? \
-             ORDER BY word LIMIT ?"
-        }
-        Dialect::Postgres => {
-            "SELECT word FROM products_search_word \
-             WHERE word >= $1 AND word < $2 AND length(word) BETWEEN $3 AND $4 \
-             ORDER BY word LIMIT $5"
-        }
-    };
-    let query = diesel::sql_query(sql)
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(after(prefix))
-        .bind::<Integer, _>(low as i32)
-        .bind::<Integer, _>(high as i32)
-        .bind::<Integer, _>(limit);
-    let rows: Vec<Word> = match conn {
-        DbConn::Sqlite(c) => query.load(c)?,
-        DbConn::Postgres(c) => query.load(c)?,
-    };
-    Ok(rows.into_iter().map(|w| w.word).collect())
+    use site_core::schema::products_search_word as w;
+    w::table
+        .select(w::word)
+        .filter(w::word.ge(prefix))
+        .filter(w::word.lt(after(prefix)))
+        .filter(length(w::word).between(low as i32, high as i32))
+        .order(w::word)
+        .limit(limit)
+        .load(conn)
 }
 
 /// Whether some indexed word is `term` or starts with it.

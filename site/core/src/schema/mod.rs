@@ -38,6 +38,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     products_product_type,
     products_attribute,
     products_attribute_value,
+    products_search_word,
     orders_order,
     orders_line,
     orders_adjustment,

@@ -77,6 +77,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Every word of the products' names and search terms, kept by
+    /// triggers: what a misspelt search is corrected to.
+    products_search_word (word) {
+        word -> Text,
+    }
+}
+
+diesel::table! {
     /// A customer's rating (1 to 5) and words about a product they bought.
     products_review (id) {
         id -> BigInt,
