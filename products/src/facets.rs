@@ -8,7 +8,7 @@
 //! without that attribute's (price's) filter, so choosing a second size
 //! shows how many it adds, not how many have both.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use diesel::prelude::*;
 use site_core::db::DbConn;
@@ -186,6 +186,11 @@ pub fn found(
     }
     use crate::models::Product;
     let cap = COUNT_CAP;
+    if !listing.options.is_empty() {
+        if let Some(found) = narrowed(conn, listing, unit)? {
+            return Ok(found);
+        }
+    }
     // One query for the counts and the ids (a search's are known: its
     // listing filters by them).
     let rows = Product::listing_facts(conn, listing, cap)?;
@@ -237,6 +242,190 @@ pub fn found(
         options: values,
         counted: true,
     })
+}
+
+/// The facets of a listing narrowed by attribute values, worked out from
+/// one read of its base's variants (the base: the same listing without
+/// those values and without its price bounds). From that read come which
+/// products match, which of them have a chosen variant in stock, each
+/// chosen attribute's values counted without it, and the price bands
+/// counted without the price: three queries however many attributes are
+/// chosen, where matching the values again in the database cost two
+/// queries per chosen attribute and one more each for the stock and the
+/// price. `None`: the base has more products than the cap, or they have
+/// more variant values than [`VARIANT_VALUES`], so the database matches.
+fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Option<Found>> {
+    use crate::models::Product;
+    let mut base = listing.clone();
+    (base.options, base.only) = (Vec::new(), None);
+    (base.min_price, base.max_price) = (None, None);
+    let rows = Product::listing_facts(conn, &base, COUNT_CAP + 1)?;
+    if rows.len() as i64 > COUNT_CAP {
+        return Ok(None);
+    }
+    let parents: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let Some(variants) = variants_of(conn, &parents)? else {
+        return Ok(None);
+    };
+    // Matched as the database does: names and values whatever their case.
+    let wanted: Vec<(String, Vec<String>)> = listing
+        .options
+        .iter()
+        .map(|(name, values)| {
+            let values = values.iter().map(|v| v.to_lowercase()).collect();
+            (name.to_lowercase(), values)
+        })
+        .collect();
+    // The products with a variant that has a wanted value of every asked
+    // attribute but `skip`, and at least `stock` of it.
+    let having = |skip: Option<usize>, stock: i64| -> HashSet<i64> {
+        let fits = |v: &Variant| {
+            wanted.iter().enumerate().all(|(i, (name, values))| {
+                Some(i) == skip
+                    || v.folded
+                        .iter()
+                        .any(|(n, value)| n == name && values.contains(value))
+            })
+        };
+        variants
+            .iter()
+            .filter(|v| v.stock >= stock && fits(v))
+            .map(|v| v.parent)
+            .collect()
+    };
+    let within = |price: i64| {
+        listing.min_price.is_none_or(|m| price >= m) && listing.max_price.is_none_or(|m| price <= m)
+    };
+    let stock = i64::from(listing.in_stock_only);
+    let matched = having(None, stock);
+    let any_price: Vec<_> = rows
+        .iter()
+        .filter(|r| matched.contains(&r.0))
+        .copied()
+        .collect();
+    let mine: Vec<_> = any_price.iter().filter(|r| within(r.2)).copied().collect();
+    let mut counts = count(&mine, unit);
+    if !listing.in_stock_only {
+        // "In stock only" counts what ticking it would list: a chosen
+        // variant in stock (a shoe in stock in 40 is not in stock in 42).
+        let stocked = having(None, 1);
+        counts.in_stock = mine
+            .iter()
+            .filter(|r| r.3 > 0 && stocked.contains(&r.0))
+            .count() as i64;
+    }
+    let bands = count(&any_price, unit).bands;
+    let listed: HashSet<i64> = mine.iter().map(|r| r.0).collect();
+    let mut values = tally(&variants, &listed, None);
+    let in_price: HashSet<i64> = rows.iter().filter(|r| within(r.2)).map(|r| r.0).collect();
+    for (i, (name, _)) in listing.options.iter().enumerate() {
+        // A chosen attribute's values, counted without it.
+        let wide: HashSet<i64> = having(Some(i), stock)
+            .intersection(&in_price)
+            .copied()
+            .collect();
+        let theirs = tally(&variants, &wide, Some(name));
+        values.insert(name.clone(), theirs.get(name).cloned().unwrap_or_default());
+    }
+    Ok(Some(Found {
+        counts: Some(counts),
+        bands: Some(bands),
+        options: values,
+        counted: true,
+    }))
+}
+
+/// How many attribute values [`narrowed`] reads at most (the variants of
+/// up to `COUNT_CAP` products: shoes in 15 sizes and 2 colours are 30
+/// values each).
+pub const VARIANT_VALUES: i64 = 60_000;
+
+/// An active variant: whose it is, its stock, and its (attribute,
+/// value) pairs, as stored and lowercased.
+struct Variant {
+    parent: i64,
+    stock: i64,
+    values: Vec<(String, String)>,
+    folded: Vec<(String, String)>,
+}
+
+#[derive(QueryableByName)]
+struct VariantValue {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    parent: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    stock: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// The active variants of `parents` with their values, in one query;
+/// `None` past [`VARIANT_VALUES`] values.
+fn variants_of(conn: &mut DbConn, parents: &[i64]) -> QueryResult<Option<Vec<Variant>>> {
+    const SELECT: &str = "SELECT c.id AS id, c.parent_id AS parent, c.stock AS stock, \
+         a.name AS name, v.value AS value FROM products_product c \
+         JOIN products_attribute_value v ON v.product_id = c.id \
+         JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND ";
+    let limit = VARIANT_VALUES + 1;
+    let rows: Vec<VariantValue> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(format!(
+            "{SELECT}c.parent_id IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?"
+        ))
+        .bind::<diesel::sql_types::Text, _>(serde_json::to_string(parents).unwrap_or_default())
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(c)?,
+        DbConn::Postgres(c) => diesel::sql_query(format!(
+            "{SELECT}c.parent_id = ANY($1) ORDER BY c.id LIMIT $2"
+        ))
+        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(parents)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load(c)?,
+    };
+    if rows.len() as i64 > VARIANT_VALUES {
+        return Ok(None);
+    }
+    let mut variants: Vec<Variant> = Vec::new();
+    let mut last = None;
+    for r in rows {
+        if last != Some(r.id) {
+            last = Some(r.id);
+            variants.push(Variant {
+                parent: r.parent,
+                stock: r.stock,
+                values: Vec::new(),
+                folded: Vec::new(),
+            });
+        }
+        if let Some(v) = variants.last_mut() {
+            v.folded
+                .push((r.name.to_lowercase(), r.value.to_lowercase()));
+            v.values.push((r.name, r.value));
+        }
+    }
+    Ok(Some(variants))
+}
+
+/// Attribute values among the variants of `parents`, with how many of
+/// those products have each (as [`options`] counts them); `only`: just
+/// that attribute.
+fn tally(variants: &[Variant], parents: &HashSet<i64>, only: Option<&str>) -> Values {
+    let mut having: BTreeMap<(&str, &str), HashSet<i64>> = BTreeMap::new();
+    for v in variants.iter().filter(|v| parents.contains(&v.parent)) {
+        for (name, value) in &v.values {
+            if only.is_none_or(|o| o == name) {
+                having.entry((name, value)).or_default().insert(v.parent);
+            }
+        }
+    }
+    gather(
+        having.into_iter().map(|((name, value), ids)| {
+            (name.to_string(), value.to_string(), Some(ids.len() as i64))
+        }),
+    )
 }
 
 #[derive(QueryableByName)]

@@ -239,6 +239,42 @@ async fn facets_cost_the_same_queries_however_many_products_are_listed() {
     assert_eq!(app.query_count() - before, few);
 }
 
+/// A listing's facets come from one read of its products' variants:
+/// choosing a second attribute, or a price, costs no more queries than
+/// choosing one value, and each chosen attribute still counts its values
+/// without itself.
+#[actix_web::test]
+async fn more_chosen_attributes_cost_no_more_queries() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    let c = app.client();
+    c.get("/products/?colour=sand").await;
+    let before = app.query_count();
+    c.get("/products/?colour=black").await;
+    let one = app.query_count() - before;
+    let before = app.query_count();
+    let two = c
+        .get("/products/?colour=black&colour=red&size=42&in_stock=1&max_price=99")
+        .await;
+    assert_eq!(app.query_count() - before, one);
+    assert_eq!(sorted(&two), ["Trail Runner"]);
+    // Sizes of the black or red products in stock (the shoes), and
+    // colours of the products in size 42 (the shoes again; the red asked
+    // for stays there to be removed).
+    assert_eq!(
+        facet(&two, "Size"),
+        ["✓ 42 (1) (chosen: remove)", "43 (1)", "44 (1)"]
+    );
+    assert_eq!(
+        facet(&two, "Colour"),
+        [
+            "✓ Black (1) (chosen: remove)",
+            "Sand (1)",
+            "✓ red (0) (chosen: remove)"
+        ]
+    );
+}
+
 /// "In stock only (n)" beside chosen values counts what ticking it would
 /// list: products with a chosen variant in stock, not products with any
 /// stock (the shoes are in stock, but not in size 43).
