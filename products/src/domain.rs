@@ -108,10 +108,11 @@ impl Listing {
     /// everything that chooses its products and their order.
     pub fn cache_key(&self) -> String {
         format!(
-            "{:?}|{:?}|{}|{:?}|{:?}|{}|{:?}",
+            "{:?}|{:?}|{}|{}|{:?}|{:?}|{}|{:?}",
             self.query,
             self.category_id,
             self.in_stock_only,
+            self.with_variants,
             self.min_price,
             self.max_price,
             self.sort.key(),
@@ -150,6 +151,9 @@ pub struct Listing {
     /// product matches when an active variant has one of each attribute's
     /// values.
     pub options: Vec<(String, Vec<String>)>,
+    /// Only products with variants (what attribute values can match):
+    /// the base a narrowed list's facets are counted from.
+    pub with_variants: bool,
     /// More than the count cap match its price bounds or its search: its
     /// page is found faster along its sort's index, testing each row,
     /// than by reading every match (through the price index, or the

@@ -8,7 +8,7 @@
 //! without that attribute's (price's) filter, so choosing a second size
 //! shows how many it adds, not how many have both.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
 use site_core::db::DbConn;
@@ -245,51 +245,38 @@ pub fn found(
 }
 
 /// The facets of a listing narrowed by attribute values, worked out from
-/// one read of its base's variants (the base: the same listing without
-/// those values and without its price bounds). From that read come which
+/// one read of its base's variants (the base: the products of the same
+/// listing that have variants, without those values and without its
+/// price bounds; only they can match). From that read come which
 /// products match, which of them have a chosen variant in stock, each
 /// chosen attribute's values counted without it, and the price bands
-/// counted without the price: three queries however many attributes are
-/// chosen, where matching the values again in the database cost two
+/// counted without the price: two queries (beside the listing's own
+/// count) however many attributes are chosen, where matching the values again in the database cost two
 /// queries per chosen attribute and one more each for the stock and the
 /// price. `None`: the base has more products than the cap, or they have
-/// more variant values than [`VARIANT_VALUES`], so the database matches.
+/// more variant values than [`VARIANT_VALUES`], so the database matches
+/// (and a chosen attribute's values may go uncounted).
 fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Option<Found>> {
     use crate::models::Product;
     let mut base = listing.clone();
     (base.options, base.only) = (Vec::new(), None);
     (base.min_price, base.max_price) = (None, None);
+    base.with_variants = true;
     let rows = Product::listing_facts(conn, &base, COUNT_CAP + 1)?;
     if rows.len() as i64 > COUNT_CAP {
         return Ok(None);
     }
     let parents: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let Some(variants) = variants_of(conn, &parents)? else {
+    let Some(variants) = variants_of(conn, &parents, false)? else {
         return Ok(None);
     };
-    // Matched as the database does: names and values whatever their case.
-    let wanted: Vec<(String, Vec<String>)> = listing
-        .options
-        .iter()
-        .map(|(name, values)| {
-            let values = values.iter().map(|v| v.to_lowercase()).collect();
-            (name.to_lowercase(), values)
-        })
-        .collect();
+    let wanted = folded(&listing.options);
     // The products with a variant that has a wanted value of every asked
     // attribute but `skip`, and at least `stock` of it.
     let having = |skip: Option<usize>, stock: i64| -> HashSet<i64> {
-        let fits = |v: &Variant| {
-            wanted.iter().enumerate().all(|(i, (name, values))| {
-                Some(i) == skip
-                    || v.folded
-                        .iter()
-                        .any(|(n, value)| n == name && values.contains(value))
-            })
-        };
         variants
             .iter()
-            .filter(|v| v.stock >= stock && fits(v))
+            .filter(|v| v.stock >= stock && v.fits(&wanted, skip))
             .map(|v| v.parent)
             .collect()
     };
@@ -340,13 +327,70 @@ fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Opti
 /// values each).
 pub const VARIANT_VALUES: i64 = 60_000;
 
-/// An active variant: whose it is, its stock, and its (attribute,
-/// value) pairs, as stored and lowercased.
+/// An active variant: whose it is, its stock, its (attribute, value)
+/// pairs, as stored and lowercased, and its own main picture's card.
 struct Variant {
     parent: i64,
     stock: i64,
     values: Vec<(String, String)>,
     folded: Vec<(String, String)>,
+    picture: Option<String>,
+}
+
+impl Variant {
+    /// Has a wanted value of every attribute asked but `skip` (`wanted`
+    /// as [`folded`] gives it).
+    fn fits(&self, wanted: &[(String, Vec<String>)], skip: Option<usize>) -> bool {
+        wanted.iter().enumerate().all(|(i, (name, values))| {
+            Some(i) == skip
+                || self
+                    .folded
+                    .iter()
+                    .any(|(n, value)| n == name && values.contains(value))
+        })
+    }
+}
+
+/// Asked attribute values lowercased, to match as the database does:
+/// names and values whatever their case.
+fn folded(options: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    options
+        .iter()
+        .map(|(name, values)| {
+            let values = values.iter().map(|v| v.to_lowercase()).collect();
+            (name.to_lowercase(), values)
+        })
+        .collect()
+}
+
+/// The picture a card of a list narrowed by attribute values shows, by
+/// product: the black shoe's when black is asked for. It is the main
+/// picture of the product's first matching variant that has pictures of
+/// its own, one in stock before one sold out. A product whose matching
+/// variants have none keeps its own picture (not in the map).
+pub fn chosen_pictures(
+    conn: &mut DbConn,
+    parents: &[i64],
+    options: &[(String, Vec<String>)],
+) -> QueryResult<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    if options.is_empty() || parents.is_empty() {
+        return Ok(out);
+    }
+    let wanted = folded(options);
+    let variants = variants_of(conn, parents, true)?.unwrap_or_default();
+    let mut fitting: Vec<&Variant> = variants
+        .iter()
+        .filter(|v| v.picture.is_some() && v.fits(&wanted, None))
+        .collect();
+    // Read in id order; in stock first, keeping that order otherwise.
+    fitting.sort_by_key(|v| v.stock <= 0);
+    for v in fitting {
+        if let Some(picture) = &v.picture {
+            out.entry(v.parent).or_insert_with(|| picture.clone());
+        }
+    }
+    Ok(out)
 }
 
 #[derive(QueryableByName)]
@@ -361,25 +405,42 @@ struct VariantValue {
     name: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     value: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    picture: Option<String>,
 }
 
-/// The active variants of `parents` with their values, in one query;
-/// `None` past [`VARIANT_VALUES`] values.
-fn variants_of(conn: &mut DbConn, parents: &[i64]) -> QueryResult<Option<Vec<Variant>>> {
-    const SELECT: &str = "SELECT c.id AS id, c.parent_id AS parent, c.stock AS stock, \
-         a.name AS name, v.value AS value FROM products_product c \
+/// The active variants of `parents` with their values, in one query
+/// (with `pictures`, only those with a main picture of their own, and
+/// that picture's card); `None` past [`VARIANT_VALUES`] values.
+fn variants_of(
+    conn: &mut DbConn,
+    parents: &[i64],
+    pictures: bool,
+) -> QueryResult<Option<Vec<Variant>>> {
+    let (picture, join) = if pictures {
+        (
+            "i.card_path",
+            " JOIN products_image i ON i.product_id = c.id AND i.is_main",
+        )
+    } else {
+        ("CAST(NULL AS TEXT)", "")
+    };
+    let select = format!(
+        "SELECT c.id AS id, c.parent_id AS parent, c.stock AS stock, \
+         a.name AS name, v.value AS value, {picture} AS picture FROM products_product c{join} \
          JOIN products_attribute_value v ON v.product_id = c.id \
-         JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND ";
+         JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND "
+    );
     let limit = VARIANT_VALUES + 1;
     let rows: Vec<VariantValue> = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(format!(
-            "{SELECT}c.parent_id IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?"
+            "{select}c.parent_id IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?"
         ))
         .bind::<diesel::sql_types::Text, _>(serde_json::to_string(parents).unwrap_or_default())
         .bind::<diesel::sql_types::BigInt, _>(limit)
         .load(c)?,
         DbConn::Postgres(c) => diesel::sql_query(format!(
-            "{SELECT}c.parent_id = ANY($1) ORDER BY c.id LIMIT $2"
+            "{select}c.parent_id = ANY($1) ORDER BY c.id LIMIT $2"
         ))
         .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(parents)
         .bind::<diesel::sql_types::BigInt, _>(limit)
@@ -398,6 +459,7 @@ fn variants_of(conn: &mut DbConn, parents: &[i64]) -> QueryResult<Option<Vec<Var
                 stock: r.stock,
                 values: Vec::new(),
                 folded: Vec::new(),
+                picture: r.picture.clone(),
             });
         }
         if let Some(v) = variants.last_mut() {

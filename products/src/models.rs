@@ -97,6 +97,13 @@ macro_rules! filter_listing {
         if l.in_stock_only {
             q = q.filter(p::stock.gt(0));
         }
+        if l.with_variants {
+            // As its partial index names it, not a bound value (which
+            // neither database matches to that index).
+            q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "products_product.has_variants",
+            ));
+        }
         // `+price_minor` keeps SQLite off the price index (see `dense`).
         let hinted = l.dense
             && $dialect == Dialect::Sqlite

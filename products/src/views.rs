@@ -575,7 +575,7 @@ async fn listing(
             let listing_key = listing.cache_key();
             let key = format!("{listing_key}|cards|{}", page.offset());
             let kept = cache.fragment(&key);
-            let rows = match kept {
+            let mut rows = match kept {
                 Some(_) => Vec::new(),
                 // No more than the page says it shows (pages of a
                 // listing counted to the cap stop there).
@@ -588,6 +588,14 @@ async fn listing(
                     (!count.over).then_some(count.n),
                 )?,
             };
+            // Black asked for: the black variant's picture, if it has one.
+            let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+            let pictures = crate::facets::chosen_pictures(conn, &ids, &listing.options)?;
+            for (row, _) in &mut rows {
+                if let Some(picture) = pictures.get(&row.id) {
+                    row.image.clone_from(picture);
+                }
+            }
             // Nothing found: something to look at instead (one query, only
             // on an empty page).
             let instead = if count.n == 0 {

@@ -2,6 +2,9 @@
 //! category, with how many products each choice leaves, combinable and in
 //! the URL (so results can be shared).
 
+use diesel::prelude::*;
+use site_core::schema::{products_image as i, products_product as p};
+
 use crate::support::TestApp;
 
 /// (title, [choice text]) of each facet on a page.
@@ -79,6 +82,15 @@ fn sorted(page: &crate::support::Page) -> Vec<String> {
     n
 }
 
+/// The colours with black chosen in [`shop`]: each colour counted
+/// without the colour filter.
+const BLACK_CHOSEN: [&str; 4] = [
+    "✓ Black (1) (chosen: remove)",
+    "Blue (1)",
+    "Red (1)",
+    "Sand (1)",
+];
+
 /// Shoes in black and sand, a tote in red and blue, a lamp with no
 /// variants: three categories.
 fn shop(app: &TestApp) {
@@ -138,15 +150,7 @@ async fn shoppers_narrow_a_list_by_colour_size_and_price_and_share_the_url() {
         "{}",
         black.url
     );
-    assert_eq!(
-        facet(&black, "Colour"),
-        [
-            "✓ Black (1) (chosen: remove)",
-            "Blue (1)",
-            "Red (1)",
-            "Sand (1)"
-        ]
-    );
+    assert_eq!(facet(&black, "Colour"), BLACK_CHOSEN);
     // And red too: either colour.
     let two = c
         .get(&format!("/products/{}", choice_href(&black, "Red")))
@@ -273,6 +277,75 @@ async fn more_chosen_attributes_cost_no_more_queries() {
             "✓ red (0) (chosen: remove)"
         ]
     );
+}
+
+/// A chosen value in a catalogue too big to count still has its
+/// attribute's values counted: only products with variants can match,
+/// and those are few.
+#[actix_web::test]
+async fn a_catalogue_too_big_to_count_still_counts_a_chosen_attribute() {
+    let app = TestApp::spawn().await;
+    app.seed(10_050, 3);
+    shop(&app);
+    let c = app.client();
+    let all = c.get("/products/").await;
+    assert_eq!(facet(&all, "Colour"), ["Black", "Blue", "Red", "Sand"]);
+    let black = c.get("/products/?colour=black").await;
+    assert_eq!(sorted(&black), ["Trail Runner"]);
+    assert_eq!(facet(&black, "Colour"), BLACK_CHOSEN);
+    assert_eq!(facet(&black, "Size"), ["42 (1)", "43 (1)", "44 (1)"]);
+    assert!(black.contains("In stock only (1)"), "{}", black.text());
+}
+
+/// A card in a list narrowed by colour shows a variant of that colour:
+/// its own picture when it has one, else the product's.
+#[actix_web::test]
+async fn a_chosen_colour_shows_that_colours_picture_on_the_card() {
+    let app = TestApp::spawn().await;
+    shop(&app);
+    let picture = |sku: &str, name: &str| {
+        let mut conn = app.conn();
+        let id: i64 = p::table
+            .filter(p::sku.eq(sku))
+            .select(p::id)
+            .first(&mut *conn)
+            .unwrap();
+        diesel::insert_into(i::table)
+            .values((
+                i::product_id.eq(id),
+                i::large_path.eq(format!("products/{name}-large.jpg")),
+                i::card_path.eq(format!("products/{name}-card.jpg")),
+                i::thumb_path.eq(format!("products/{name}-thumb.jpg")),
+                i::width.eq(1200),
+                i::height.eq(900),
+                i::alt.eq(""),
+                i::position.eq(0),
+                i::is_main.eq(true),
+                i::created_at.eq(site_core::now()),
+            ))
+            .execute(&mut *conn)
+            .unwrap();
+    };
+    // Both black shoes have pictures: the one in stock is shown.
+    picture("TR-43-BLK", "black-43");
+    picture("TR-42-BLK", "black-42");
+    picture("TR-44-SND", "sand");
+    let c = app.client();
+    let sand = c.get("/products/?colour=sand").await;
+    assert!(sand.body.contains("sand-card.jpg"));
+    let black = c.get("/products/?colour=black").await;
+    assert!(black.body.contains("black-42-card.jpg"));
+    assert!(!black.body.contains("sand-card") && !black.body.contains("black-43"));
+    // Size 43 is only black, sold out: its picture all the same.
+    let sold_out = c.get("/products/?size=43").await;
+    assert!(sold_out.body.contains("black-43-card.jpg"));
+    // Nothing chosen: the product's own (here none, the placeholder).
+    let all = c.get("/products/").await;
+    assert!(!all.body.contains("-card.jpg"), "{}", all.body);
+    // The tote's red has no picture of its own: the tote's is kept.
+    let red = c.get("/products/?colour=red").await;
+    assert_eq!(sorted(&red), ["Canvas Tote"]);
+    assert!(!red.body.contains("-card.jpg"));
 }
 
 /// "In stock only (n)" beside chosen values counts what ticking it would

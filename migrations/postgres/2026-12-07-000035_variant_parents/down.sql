@@ -1,0 +1,1 @@
+DROP INDEX products_product_variant_parents;
