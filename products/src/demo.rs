@@ -695,7 +695,7 @@ pub fn seed(
         if let DbConn::Postgres(_) = conn {
             diesel::sql_query("ANALYZE products_product").execute(conn)?;
         }
-        seed_variants(conn, &categories, opts.products, base)?;
+        seed_variants(conn, &categories, opts, base)?;
         progress(opts.products as u64);
         Ok(SeedReport {
             categories: categories.len(),
@@ -736,20 +736,100 @@ struct ValueRow {
     value: String,
 }
 
+/// A variant's own picture (see `images`): the demo's are one drawing
+/// in the variant's colour, the same file in every size.
+#[derive(diesel::Insertable)]
+#[diesel(table_name = site_core::schema::products_image)]
+struct ImageRow {
+    product_id: i64,
+    large_path: String,
+    card_path: String,
+    thumb_path: String,
+    width: i32,
+    height: i32,
+    alt: String,
+    position: i32,
+    is_main: bool,
+    created_at: NaiveDateTime,
+}
+
+impl ImageRow {
+    fn demo(product_id: i64, path: String, at: NaiveDateTime) -> ImageRow {
+        let (w, h) = crate::demo_art::SIZE;
+        ImageRow {
+            product_id,
+            large_path: path.clone(),
+            card_path: path.clone(),
+            thumb_path: path,
+            width: w as i32,
+            height: h as i32,
+            alt: String::new(),
+            position: 0,
+            is_main: true,
+            created_at: at,
+        }
+    }
+}
+
+/// Writes a picture of `varied`'s drawing in each of its colours (the
+/// values of its "Colour" attribute); colour -> path under `media_root`.
+fn colour_pictures(
+    media_root: &Path,
+    varied: &VariedKind,
+) -> Result<std::collections::HashMap<&'static str, String>, SeedError> {
+    let mut out = std::collections::HashMap::new();
+    let colours = varied
+        .attributes
+        .iter()
+        .filter(|(a, _)| *a == "Colour")
+        .flat_map(|(_, values)| values.iter());
+    for colour in colours {
+        let Some(svg) = crate::demo_art::coloured_svg(varied.category, colour) else {
+            continue;
+        };
+        let rel = format!(
+            "products/demo-art-{}-{}.png",
+            varied.kind.to_lowercase(),
+            colour.to_lowercase()
+        );
+        let path = media_root.join(&rel);
+        if !path.exists() {
+            let err = |e: &dyn std::fmt::Display| SeedError::Image {
+                path: path.clone(),
+                message: e.to_string(),
+            };
+            let img = crate::demo_art::rasterise(&svg);
+            let mut png = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut png, image::ImageFormat::Png)
+                .map_err(|e| err(&e))?;
+            crate::images::write_with_webp(media_root, &rel, &img, png.get_ref())
+                .map_err(|e| err(&e))?;
+        }
+        out.insert(*colour, rel);
+    }
+    Ok(out)
+}
+
 /// Gives the demo's shoes sizes and colours and its bags colours: a
 /// product type each, and a variant per combination with its own SKU and
 /// stock (some sold out), written in batches.
 fn seed_variants(
     conn: &mut DbConn,
     categories: &[Category],
-    products: usize,
+    opts: &SeedOptions,
     base: NaiveDateTime,
 ) -> Result<(), SeedError> {
     use site_core::schema::products_product as p;
+    let products = opts.products;
     for varied in &VARIED {
         if varied.category >= categories.len() {
             continue;
         }
+        // Each colour's picture, shared by the variants in that colour.
+        let pictures = colour_pictures(&opts.media_root, varied)?;
+        let colour = varied.attributes.iter().position(|(a, _)| *a == "Colour");
+        let mut pictured: std::collections::HashMap<String, String> =
+            std::collections::HashMap::new();
         let names: Vec<&str> = varied.attributes.iter().map(|(a, _)| *a).collect();
         let kind = crate::variants::create_type(conn, varied.kind, &names)?;
         let attributes = crate::variants::attributes(conn, kind)?;
@@ -782,6 +862,12 @@ fn seed_variants(
                     let h = mix(parent.id as u64 * 64 + n as u64);
                     let sku = format!("{}-{}", parent.sku, combo.join("-").to_uppercase());
                     let owned: Vec<String> = combo.iter().map(|v| v.to_string()).collect();
+                    let picture = colour
+                        .and_then(|c| combo.get(c))
+                        .and_then(|c| pictures.get(*c));
+                    if let Some(picture) = picture {
+                        pictured.insert(sku.clone(), picture.clone());
+                    }
                     rows.push(VariantRow {
                         category_id: parent.category_id,
                         name: crate::variants::variant_name(&parent.name, &owned),
@@ -797,7 +883,7 @@ fn seed_variants(
                             1 + (h >> 8) as i64 % 12
                         },
                         is_active: true,
-                        image: parent.image.clone(),
+                        image: picture.unwrap_or(&parent.image).clone(),
                         created_at: base,
                         updated_at: base,
                         weight_grams: parent.weight_grams,
@@ -814,7 +900,11 @@ fn seed_variants(
                 .select((p::id, p::sku))
                 .load(conn)?;
             let mut value_rows = Vec::new();
+            let mut image_rows = Vec::new();
             for (id, sku) in children {
+                if let Some(path) = pictured.remove(&sku) {
+                    image_rows.push(ImageRow::demo(id, path, base));
+                }
                 for (attribute, value) in attributes
                     .iter()
                     .zip(values.remove(&sku).unwrap_or_default())
@@ -831,6 +921,7 @@ fn seed_variants(
                 site_core::schema::products_attribute_value::table,
                 &value_rows
             )?;
+            site_core::insert_many!(conn, site_core::schema::products_image::table, &image_rows)?;
             diesel::update(p::table.filter(p::id.eq_any(&ids)))
                 .set(p::product_type_id.eq(kind))
                 .execute(conn)?;

@@ -393,10 +393,72 @@ pub fn index(kind: usize, variant: usize) -> usize {
     (kind % DRAWINGS.len()) * COLOURINGS + variant % COLOURINGS
 }
 
+/// The colours the demo's variants come in (Black, Stone, Tan, Olive),
+/// as a drawing is filled in each: a variant's picture shows its colour.
+const NAMED: [(&str, Palette); 4] = [
+    (
+        "black",
+        Palette {
+            a: "#2b2d31",
+            b: "#8d99ae",
+            d: "#111214",
+            l: "#f1f1ee",
+            top: "#eeeeec",
+            bottom: "#cfd0cc",
+        },
+    ),
+    (
+        "stone",
+        Palette {
+            a: "#b5aa98",
+            b: "#6b705c",
+            d: "#4a4238",
+            l: "#faf7f0",
+            top: "#f3f1ec",
+            bottom: "#ddd8cc",
+        },
+    ),
+    (
+        "tan",
+        Palette {
+            a: "#c08a55",
+            b: "#7a4a2a",
+            d: "#3b2618",
+            l: "#f8ecdc",
+            top: "#f6eee4",
+            bottom: "#e3cfb8",
+        },
+    ),
+    (
+        "olive",
+        Palette {
+            a: "#6b7b3a",
+            b: "#d9c27a",
+            d: "#2f3520",
+            l: "#f1f3e4",
+            top: "#eef0e4",
+            bottom: "#d2d8bd",
+        },
+    ),
+];
+
 /// Picture `i` (see [`index`]) as SVG.
 pub fn svg(i: usize) -> String {
     let (drawing, palettes) = DRAWINGS[(i / COLOURINGS) % DRAWINGS.len()];
-    let p = &PALETTES[palettes[i % COLOURINGS] % PALETTES.len()];
+    draw(
+        drawing,
+        &PALETTES[palettes[i % COLOURINGS] % PALETTES.len()],
+    )
+}
+
+/// The drawing of category `kind` (as [`index`] takes it) in a colour
+/// the demo's variants come in, as SVG; `None` for another colour.
+pub fn coloured_svg(kind: usize, colour: &str) -> Option<String> {
+    let (_, p) = NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(colour))?;
+    Some(draw(DRAWINGS[kind % DRAWINGS.len()].0, p))
+}
+
+fn draw(drawing: &str, p: &Palette) -> String {
     let body = drawing
         .replace("{a}", p.a)
         .replace("{b}", p.b)
@@ -417,10 +479,15 @@ pub fn svg(i: usize) -> String {
 
 /// Picture `i` drawn at [`SIZE`].
 pub fn picture(i: usize) -> image::RgbImage {
+    rasterise(&svg(i))
+}
+
+/// An SVG of ours drawn at [`SIZE`].
+pub fn rasterise(svg: &str) -> image::RgbImage {
     let (w, h) = SIZE;
     let mut pixmap = tiny_skia::Pixmap::new(w, h).expect("a non-empty picture");
     // The SVG is ours and valid (a test draws every one).
-    if let Ok(tree) = usvg::Tree::from_str(&svg(i), &usvg::Options::default()) {
+    if let Ok(tree) = usvg::Tree::from_str(svg, &usvg::Options::default()) {
         resvg::render(
             &tree,
             tiny_skia::Transform::identity(),
@@ -451,6 +518,24 @@ mod tests {
             assert_ne!(img.get_pixel(0, 0), img.get_pixel(240, 200), "picture {i}");
             assert!(seen.insert(img.into_raw()), "picture {i} repeats another");
         }
+    }
+
+    #[test]
+    fn variants_colours_are_drawn_in_those_colours() {
+        // Shoes (category 11) in black and in stone differ from each
+        // other and from the shoes' own colourings.
+        let black = rasterise(&coloured_svg(11, "Black").unwrap());
+        let stone = rasterise(&coloured_svg(11, "stone").unwrap());
+        assert_ne!(black, stone);
+        assert_ne!(black, picture(index(11, 0)));
+        assert_ne!(black, picture(index(11, 1)));
+        // The trainer's body, at its middle, is the colour's main one.
+        assert_eq!(black.get_pixel(240, 230), &image::Rgb([0x2b, 0x2d, 0x31]));
+        for colour in ["Tan", "Olive"] {
+            let svg = coloured_svg(10, colour).unwrap();
+            usvg::Tree::from_str(&svg, &usvg::Options::default()).unwrap();
+        }
+        assert!(coloured_svg(11, "Plaid").is_none());
     }
 
     #[test]

@@ -517,6 +517,23 @@ async fn the_demo_sells_shoes_in_sizes_and_bags_in_colours() {
             page.text()
         );
     }
+    // Each colour has its own picture: a list of black shoes shows black
+    // ones, and the stone pair's page shows the stone picture.
+    let black = app.client().get("/products/?colour=black").await;
+    assert!(black.body.contains("demo-art-shoes-black.png"));
+    assert!(black.body.contains("demo-art-bags-black.png"));
+    assert!(!black.body.contains("demo-art-shoes-stone.png"));
+    let stone = named(&format!("{}-43-STONE", shoe.sku));
+    let page = app
+        .client()
+        .get(&format!("{}?variant={}", product_path(&shoe), stone.id))
+        .await;
+    assert!(page.body.contains("demo-art-shoes-stone.png"));
+    assert!(app
+        .config
+        .media_root
+        .join("products/demo-art-shoes-stone.png")
+        .exists());
     let coffee: String = p::table
         .filter(p::sku.eq("DEMO-00001"))
         .select(p::name)
