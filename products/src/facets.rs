@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
+use site_core::db::search::Dialect;
 use site_core::db::DbConn;
 use site_core::schema::{products_attribute as a, products_attribute_value as av};
 use site_core::Currency;
@@ -270,7 +271,7 @@ fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Opti
     let Some(variants) = variants_of(conn, &parents, false)? else {
         return Ok(None);
     };
-    let wanted = folded(&listing.options);
+    let wanted = folded(Dialect::of(conn), &listing.options);
     // The products with a variant that has a wanted value of every asked
     // attribute but `skip`, and at least `stock` of it.
     let having = |skip: Option<usize>, stock: i64| -> HashSet<i64> {
@@ -322,9 +323,10 @@ fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Opti
     }))
 }
 
-/// How many attribute values [`narrowed`] reads at most (the variants of
-/// up to `COUNT_CAP` products: shoes in 15 sizes and 2 colours are 30
-/// values each).
+/// How many attribute values [`narrowed`] reads at most: 2,500 of the
+/// demo's shoes (12 variants of two values each), 1,000 shoes in 15
+/// sizes and 2 colours. Past it the database matches per facet, as for a
+/// base over the count cap, after this many rows were read for nothing.
 pub const VARIANT_VALUES: i64 = 60_000;
 
 /// An active variant: whose it is, its stock, its (attribute, value)
@@ -353,14 +355,24 @@ impl Variant {
 
 /// Asked attribute values lowercased, to match as the database does:
 /// names and values whatever their case.
-fn folded(options: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+fn folded(dialect: Dialect, options: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
     options
         .iter()
         .map(|(name, values)| {
-            let values = values.iter().map(|v| v.to_lowercase()).collect();
-            (name.to_lowercase(), values)
+            let values = values.iter().map(|v| fold(dialect, v)).collect();
+            (fold(dialect, name), values)
         })
         .collect()
+}
+
+/// Lowercase as the database's `lower()` (which the filter compares
+/// with): SQLite's knows only ASCII letters ("É" stays), PostgreSQL's
+/// (in a UTF-8 database) every letter.
+fn fold(dialect: Dialect, text: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => text.to_ascii_lowercase(),
+        Dialect::Postgres => text.to_lowercase(),
+    }
 }
 
 /// The picture a card of a list narrowed by attribute values shows, by
@@ -377,7 +389,7 @@ pub fn chosen_pictures(
     if options.is_empty() || parents.is_empty() {
         return Ok(out);
     }
-    let wanted = folded(options);
+    let wanted = folded(Dialect::of(conn), options);
     let variants = variants_of(conn, parents, true)?.unwrap_or_default();
     let mut fitting: Vec<&Variant> = variants
         .iter()
@@ -432,6 +444,7 @@ fn variants_of(
          JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND "
     );
     let limit = VARIANT_VALUES + 1;
+    let dialect = Dialect::of(conn);
     let rows: Vec<VariantValue> = match conn {
         DbConn::Sqlite(c) => diesel::sql_query(format!(
             "{select}c.parent_id IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?"
@@ -464,7 +477,7 @@ fn variants_of(
         }
         if let Some(v) = variants.last_mut() {
             v.folded
-                .push((r.name.to_lowercase(), r.value.to_lowercase()));
+                .push((fold(dialect, &r.name), fold(dialect, &r.value)));
             v.values.push((r.name, r.value));
         }
     }

@@ -339,6 +339,17 @@ async fn a_chosen_colour_shows_that_colours_picture_on_the_card() {
     // Size 43 is only black, sold out: its picture all the same.
     let sold_out = c.get("/products/?size=43").await;
     assert!(sold_out.body.contains("black-43-card.jpg"));
+    // The 42 sells out and the 43 comes back: the 43 is shown, though
+    // the 42 comes first otherwise.
+    for (sku, stock) in [("TR-42-BLK", 0), ("TR-43-BLK", 2)] {
+        diesel::update(p::table.filter(p::sku.eq(sku)))
+            .set(p::stock.eq(stock))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let restocked = c.get("/products/?colour=black").await;
+    assert!(restocked.body.contains("black-43-card.jpg"));
+    assert!(!restocked.body.contains("black-42-card.jpg"));
     // Nothing chosen: the product's own (here none, the placeholder).
     let all = c.get("/products/").await;
     assert!(!all.body.contains("-card.jpg"), "{}", all.body);
