@@ -792,19 +792,12 @@ fn colour_pictures(
             varied.kind.to_lowercase(),
             colour.to_lowercase()
         );
-        let path = media_root.join(&rel);
-        if !path.exists() {
-            let err = |e: &dyn std::fmt::Display| SeedError::Image {
-                path: path.clone(),
+        write_picture(media_root, &rel, || crate::demo_art::rasterise(&svg)).map_err(|e| {
+            SeedError::Image {
+                path: media_root.join(&rel),
                 message: e.to_string(),
-            };
-            let img = crate::demo_art::rasterise(&svg);
-            let mut png = std::io::Cursor::new(Vec::new());
-            img.write_to(&mut png, image::ImageFormat::Png)
-                .map_err(|e| err(&e))?;
-            crate::images::write_with_webp(media_root, &rel, &img, png.get_ref())
-                .map_err(|e| err(&e))?;
-        }
+            }
+        })?;
         out.insert(*colour, rel);
     }
     Ok(out)
@@ -1051,18 +1044,27 @@ fn write_images(
             continue;
         }
         let rel = format!("products/demo-art-{at:02}.png");
-        let path = media_root.join(&rel);
-        if !path.exists() {
-            let img = crate::demo_art::picture(at);
-            let mut png = std::io::Cursor::new(Vec::new());
-            img.write_to(&mut png, image::ImageFormat::Png)
-                .map_err(|e| err(&e))?;
-            crate::images::write_with_webp(media_root, &rel, &img, png.get_ref())
-                .map_err(|e| err(&e))?;
-        }
+        write_picture(media_root, &rel, || crate::demo_art::picture(at)).map_err(|e| err(&e))?;
         out[at] = rel;
     }
     Ok(out)
+}
+
+/// Writes a demo picture (drawn by `draw`) as PNG and WebP at `rel`
+/// under `media_root`, unless an earlier seed wrote it already.
+fn write_picture(
+    media_root: &Path,
+    rel: &str,
+    draw: impl FnOnce() -> image::RgbImage,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if media_root.join(rel).exists() {
+        return Ok(());
+    }
+    let img = draw();
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)?;
+    crate::images::write_with_webp(media_root, rel, &img, png.get_ref())?;
+    Ok(())
 }
 
 /// The picture demo product `i` shows: its category's drawing, the

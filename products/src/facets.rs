@@ -252,9 +252,9 @@ pub fn found(
 /// products match, which of them have a chosen variant in stock, each
 /// chosen attribute's values counted without it, and the price bands
 /// counted without the price: two queries (beside the listing's own
-/// count) however many attributes are chosen, where matching the values again in the database cost two
-/// queries per chosen attribute and one more each for the stock and the
-/// price. `None`: the base has more products than the cap, or they have
+/// count) however many attributes are chosen, where matching the values
+/// again in the database cost two queries per chosen attribute and one
+/// more each for the stock and the price. `None`: the base has more products than the cap, or they have
 /// more variant values than [`VARIANT_VALUES`], so the database matches
 /// (and a chosen attribute's values may go uncounted).
 fn narrowed(conn: &mut DbConn, listing: &Listing, unit: i64) -> QueryResult<Option<Found>> {
