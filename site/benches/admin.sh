@@ -6,12 +6,15 @@
 # a shopper browses, filters and searches. Reports p50/p95/p99 latency, requests/s and
 # the server's peak memory for each page. Not a test: it asserts nothing.
 #
-#   site/benches/admin.sh [sqlite|postgres|both]      (default: both)
+#   site/benches/admin.sh [sqlite|postgres|both|clean]  (default: both)
 #
 # Environment: PRODUCTS (1000000), ORDERS (200000), CUSTOMERS (2000),
 # DURATION (10s), PG_URL (postgres://postgres@127.0.0.1:5432).
-# The seeded data is kept in site/benches/results/scale-* and reused;
-# delete it to seed again. Results: site/benches/results/admin-*.md.
+# The seeded data is kept and reused: SQLite's in site/benches/results/
+# scale-sqlite, PostgreSQL's in the database shop_million (about 3 GB),
+# marked seeded by site/benches/results/scale-postgres. Delete those to
+# seed again, and drop shop_million when done (`site/benches/admin.sh
+# clean` does both). Results: site/benches/results/admin-*.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -27,6 +30,12 @@ PASSWORD="bench password for the admin"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 command -v psql >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
+
+if [[ "$WHICH" == clean ]]; then
+  rm -rf "$OUT/scale-sqlite" "$OUT/scale-postgres"
+  psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS shop_million"
+  exit 0
+fi
 
 echo "# building the shop (release)"
 (cd "$ROOT" && cargo build --release -p site -q)
@@ -63,14 +72,14 @@ run_backend() {
   case "$backend" in
     sqlite) url="sqlite://$var/shop.sqlite3" ;;
     postgres)
-      url="$PG_URL/shop_bench"
+      url="$PG_URL/shop_million"
       psql "$PG_URL/postgres" -qc "SELECT 1" >/dev/null
       ;;
   esac
   if [[ ! -f "$var/seeded" ]]; then
     echo "# seeding $backend: $PRODUCTS products, $ORDERS orders"
     if [[ "$backend" == postgres ]]; then
-      psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS shop_bench" -c "CREATE DATABASE shop_bench"
+      psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS shop_million" -c "CREATE DATABASE shop_million"
     else
       rm -f "$var"/shop.sqlite3*
     fi
@@ -159,5 +168,5 @@ run_backend() {
 case "$WHICH" in
   sqlite|postgres) run_backend "$WHICH" ;;
   both) run_backend sqlite; run_backend postgres ;;
-  *) echo "usage: $0 [sqlite|postgres|both]" >&2; exit 2 ;;
+  *) echo "usage: $0 [sqlite|postgres|both|clean]" >&2; exit 2 ;;
 esac

@@ -11,7 +11,7 @@
 #   site/benches/scale_out.sh [ROUNDS]          (default 2)
 #
 # Needs PostgreSQL (DATABASE_URL's server; default the local one, database
-# shop_bench, created and seeded once with 10,000 products) and Redis
+# shop_scale_out, created and seeded once with 10,000 products) and Redis
 # (REDIS_URL, default the local one); installs wrk and nginx if missing.
 # Results: site/benches/results/scale_out.tsv, checkout.tsv, per-run logs
 # and scale_out.md. Not a test: it asserts nothing. On a machine with fewer
@@ -25,7 +25,7 @@ ROUNDS="${1:-2}"
 OUT="$HERE/results"; mkdir -p "$OUT"
 TSV="$OUT/scale_out.tsv"; CHECKOUT_TSV="$OUT/checkout.tsv"
 PG_SERVER="${PG_SERVER:-postgres://postgres@127.0.0.1:5432}"
-export DATABASE_URL="${DATABASE_URL:-$PG_SERVER/shop_bench}"
+export DATABASE_URL="${DATABASE_URL:-$PG_SERVER/shop_scale_out}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export REDIS_KEY_PREFIX="bench:"
 export SECRET_KEY="${SECRET_KEY:-scale-out-bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123}"
@@ -48,7 +48,7 @@ SITE="$ROOT/target/release/site"
 VAR="$OUT/scale_var"; mkdir -p "$VAR"
 
 if ! psql "$DATABASE_URL" -tAc 'SELECT 1' >/dev/null 2>&1; then
-  psql "$PG_SERVER/postgres" -qc 'CREATE DATABASE shop_bench'
+  psql "$PG_SERVER/postgres" -qc 'CREATE DATABASE shop_scale_out'
 fi
 have="$(psql "$DATABASE_URL" -tAc 'SELECT COUNT(*) FROM products_product' 2>/dev/null || echo 0)"
 if [[ "$have" -lt 10000 ]]; then
