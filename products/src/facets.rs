@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use diesel::prelude::*;
 use site_core::db::search::Dialect;
-use site_core::db::DbConn;
+use site_core::db::{param, DbConn, IdList};
 use site_core::schema::{products_attribute as a, products_attribute_value as av};
 use site_core::Currency;
 
@@ -83,50 +83,25 @@ pub type Values = BTreeMap<String, Vec<(String, Option<i64>)>>;
 /// attributes.
 pub fn options(conn: &mut DbConn, parents: &[i64], only: Option<&str>) -> QueryResult<Values> {
     // Raw SQL: diesel's GROUP BY over two joined tables and a DISTINCT
-    // count do not type-check. The ids travel as one array (JSON on
-    // SQLite).
-    const SELECT: &str = "SELECT a.name AS name, v.value AS value, \
+    // count do not type-check.
+    let dialect = Dialect::of(conn);
+    let ids = IdList::new(dialect, 1, parents);
+    let named = match only {
+        Some(_) => format!(" AND a.name = {}", param(dialect, 2)),
+        None => String::new(),
+    };
+    let query = diesel::sql_query(format!(
+        "SELECT a.name AS name, v.value AS value, \
          COUNT(DISTINCT c.parent_id) AS n FROM products_product c \
          JOIN products_attribute_value v ON v.product_id = c.id \
-         JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND ";
-    let named = if only.is_some() { " AND a.name = " } else { "" };
-    let group = " GROUP BY a.name, v.value";
-    let name = only.unwrap_or_default().to_string();
-    let rows: Vec<OptionCount> = match conn {
-        DbConn::Sqlite(c) => {
-            let ids = serde_json::to_string(parents).unwrap_or_default();
-            let sql = format!(
-                "{SELECT}c.parent_id IN (SELECT value FROM json_each(?)){}{group}",
-                if named.is_empty() {
-                    ""
-                } else {
-                    " AND a.name = ?"
-                }
-            );
-            let q = diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(ids);
-            if named.is_empty() {
-                q.load(c)?
-            } else {
-                q.bind::<diesel::sql_types::Text, _>(name).load(c)?
-            }
-        }
-        DbConn::Postgres(c) => {
-            let sql = format!(
-                "{SELECT}c.parent_id = ANY($1){}{group}",
-                if named.is_empty() {
-                    ""
-                } else {
-                    " AND a.name = $2"
-                }
-            );
-            let q = diesel::sql_query(sql)
-                .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(parents);
-            if named.is_empty() {
-                q.load(c)?
-            } else {
-                q.bind::<diesel::sql_types::Text, _>(name).load(c)?
-            }
-        }
+         JOIN products_attribute a ON a.id = v.attribute_id \
+         WHERE c.is_active AND c.parent_id {}{named} GROUP BY a.name, v.value",
+        ids.sql
+    ))
+    .bind::<diesel::sql_types::Text, _>(ids.bound);
+    let rows: Vec<OptionCount> = match only {
+        Some(name) => query.bind::<diesel::sql_types::Text, _>(name).load(conn)?,
+        None => query.load(conn)?,
     };
     Ok(gather(
         rows.into_iter().map(|r| (r.name, r.value, Some(r.n))),
@@ -443,22 +418,16 @@ fn variants_of(
          JOIN products_attribute_value v ON v.product_id = c.id \
          JOIN products_attribute a ON a.id = v.attribute_id WHERE c.is_active AND "
     );
-    let limit = VARIANT_VALUES + 1;
     let dialect = Dialect::of(conn);
-    let rows: Vec<VariantValue> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(format!(
-            "{select}c.parent_id IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?"
-        ))
-        .bind::<diesel::sql_types::Text, _>(serde_json::to_string(parents).unwrap_or_default())
-        .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load(c)?,
-        DbConn::Postgres(c) => diesel::sql_query(format!(
-            "{select}c.parent_id = ANY($1) ORDER BY c.id LIMIT $2"
-        ))
-        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(parents)
-        .bind::<diesel::sql_types::BigInt, _>(limit)
-        .load(c)?,
-    };
+    let ids = IdList::new(dialect, 1, parents);
+    let rows: Vec<VariantValue> = diesel::sql_query(format!(
+        "{select}c.parent_id {} ORDER BY c.id LIMIT {}",
+        ids.sql,
+        param(dialect, 2)
+    ))
+    .bind::<diesel::sql_types::Text, _>(ids.bound)
+    .bind::<diesel::sql_types::BigInt, _>(VARIANT_VALUES + 1)
+    .load(conn)?;
     if rows.len() as i64 > VARIANT_VALUES {
         return Ok(None);
     }

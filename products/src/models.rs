@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use site_core::db::search::Dialect;
-use site_core::db::{DbConn, MultiBackend};
+use site_core::db::{param, DbConn, IdList, MultiBackend};
 use site_core::money::{Currency, Money};
 use site_core::schema::{products_category as c, products_product as p};
 
@@ -729,29 +729,17 @@ pub fn refresh_parents(conn: &mut DbConn, parents: &[i64]) -> QueryResult<()> {
     if parents.is_empty() {
         return Ok(());
     }
-    // One statement for every parent; the ids travel as one JSON array.
-    let stamp = match conn {
-        DbConn::Sqlite(_) => "?1",
-        DbConn::Postgres(_) => "$1",
-    };
+    // One statement for every parent; the ids travel as one parameter.
+    let dialect = Dialect::of(conn);
+    let ids = IdList::new(dialect, 2, parents);
     let query = format!(
-        "{SET}, updated_at = {stamp} WHERE id {}",
-        id_list(Dialect::of(conn), 2)
+        "{SET}, updated_at = {} WHERE id {}",
+        param(dialect, 1),
+        ids.sql
     );
     diesel::sql_query(query)
         .bind::<diesel::sql_types::Timestamp, _>(site_core::now())
-        .bind::<diesel::sql_types::Text, _>(serde_json::to_string(parents).unwrap_or_default())
+        .bind::<diesel::sql_types::Text, _>(ids.bound)
         .execute(conn)?;
     Ok(())
-}
-
-/// `IN` a list of ids bound as one JSON array, as parameter `n`: for raw
-/// SQL that takes any number of ids with one bind on both databases.
-pub(crate) fn id_list(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("IN (SELECT value FROM json_each(?{n}))"),
-        Dialect::Postgres => format!(
-            "= ANY(CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(${n} AS jsonb))) AS BIGINT[]))"
-        ),
-    }
 }

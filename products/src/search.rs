@@ -17,7 +17,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use site_core::db::search::{matches, Dialect, PRODUCTS};
-use site_core::db::DbConn;
+use site_core::db::{DbConn, IdList};
 
 /// Which products' terms to recompute.
 pub enum Scope<'a> {
@@ -33,7 +33,6 @@ pub fn refresh_terms(conn: &mut DbConn, scope: Scope<'_>) -> QueryResult<usize> 
         DbConn::Sqlite(_) => "group_concat(DISTINCT v.value)",
         DbConn::Postgres(_) => "string_agg(DISTINCT v.value, ' ')",
     };
-    let ids_of = crate::models::id_list(Dialect::of(conn), 1);
     let set = format!(
         "UPDATE products_product SET search_terms = TRIM(COALESCE((\
              SELECT c.name || COALESCE(' ' || pc.name, '') FROM products_category c \
@@ -49,8 +48,9 @@ pub fn refresh_terms(conn: &mut DbConn, scope: Scope<'_>) -> QueryResult<usize> 
         Scope::Products(ids) => ("id", ids),
         Scope::Categories(ids) => ("category_id", ids),
     };
-    diesel::sql_query(format!("{set} WHERE {column} {ids_of}"))
-        .bind::<Text, _>(serde_json::to_string(ids).unwrap_or_default())
+    let ids = IdList::new(Dialect::of(conn), 1, ids);
+    diesel::sql_query(format!("{set} WHERE {column} {}", ids.sql))
+        .bind::<Text, _>(ids.bound)
         .execute(conn)
 }
 
@@ -70,28 +70,26 @@ pub fn rank(
     if ids.len() < 2 {
         return Ok(ids.to_vec());
     }
-    let m = matches(Dialect::of(conn), &PRODUCTS, terms, prefix);
-    let json = serde_json::to_string(ids).unwrap_or_default();
-    let ranked: Vec<Id> = match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
+    let dialect = Dialect::of(conn);
+    let m = matches(dialect, &PRODUCTS, terms, prefix);
+    let list = IdList::new(dialect, 2, ids);
+    let sql = match dialect {
+        Dialect::Sqlite => format!(
             "SELECT rowid AS id FROM products_product_search \
-             WHERE products_product_search MATCH ? \
-             AND rowid IN (SELECT value FROM json_each(?)) \
+             WHERE products_product_search MATCH ?1 AND rowid {} \
              ORDER BY bm25(products_product_search, 10.0, 8.0, 4.0, 1.0), rowid DESC",
-        )
-        .bind::<Text, _>(&m.bound)
-        .bind::<Text, _>(&json)
-        .load(c)?,
-        DbConn::Postgres(c) => diesel::sql_query(format!(
+            list.sql
+        ),
+        Dialect::Postgres => format!(
             "SELECT id FROM products_product \
-             WHERE id {} ORDER BY ts_rank({}, to_tsquery('simple', $2)) DESC, id DESC",
-            crate::models::id_list(Dialect::Postgres, 1),
-            PRODUCTS.pg_document
-        ))
-        .bind::<Text, _>(&json)
-        .bind::<Text, _>(&m.bound)
-        .load(c)?,
+             WHERE id {} ORDER BY ts_rank({}, to_tsquery('simple', $1)) DESC, id DESC",
+            list.sql, PRODUCTS.pg_document
+        ),
     };
+    let ranked: Vec<Id> = diesel::sql_query(sql)
+        .bind::<Text, _>(&m.bound)
+        .bind::<Text, _>(&list.bound)
+        .load(conn)?;
     let mut out: Vec<i64> = ranked.into_iter().map(|r| r.id).collect();
     // Anything the ranking missed keeps its place at the end.
     let seen: std::collections::HashSet<i64> = out.iter().copied().collect();

@@ -387,6 +387,42 @@ macro_rules! insert_many {
     }};
 }
 
+/// Parameter `n` of raw SQL in `dialect`: `?n` on SQLite, `$n` on
+/// PostgreSQL.
+pub fn param(dialect: search::Dialect, n: usize) -> String {
+    match dialect {
+        search::Dialect::Sqlite => format!("?{n}"),
+        search::Dialect::Postgres => format!("${n}"),
+    }
+}
+
+/// Any number of ids as one bound parameter of raw SQL, the same way on
+/// both backends: `sql` follows a column (`id {sql}`) and tests it against
+/// the ids bound as parameter `n`; bind `bound` there as `Text`. SQLite
+/// reads a JSON array (`IN` its values), PostgreSQL an array literal
+/// (`= ANY`), whose length its planner then knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdList {
+    pub sql: String,
+    pub bound: String,
+}
+
+impl IdList {
+    pub fn new(dialect: search::Dialect, n: usize, ids: &[i64]) -> IdList {
+        let listed = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        match dialect {
+            search::Dialect::Sqlite => IdList {
+                sql: format!("IN (SELECT value FROM json_each(?{n}))"),
+                bound: format!("[{listed}]"),
+            },
+            search::Dialect::Postgres => IdList {
+                sql: format!("= ANY(CAST(${n} AS BIGINT[]))"),
+                bound: format!("{{{listed}}}"),
+            },
+        }
+    }
+}
+
 /// Refreshes the planner's statistics after a bulk load (and, on
 /// PostgreSQL, the visibility map that index-only scans need).
 ///
@@ -542,6 +578,52 @@ mod tests {
         outcome.unwrap();
         let names: Vec<String> = g::table.select(g::name).load(&mut conn).unwrap();
         assert_eq!(names, vec!["kept".to_string()]);
+    }
+
+    #[test]
+    fn an_id_list_picks_exactly_its_ids() {
+        use crate::schema::accounts_group as g;
+        #[derive(QueryableByName)]
+        struct Named {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            Database::open(&format!("sqlite://{}/t.sqlite3", dir.path().display()), 1).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        for name in ["a", "b", "c"] {
+            diesel::insert_into(g::table)
+                .values(g::name.eq(name))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        let ids: Vec<i64> = g::table
+            .filter(g::name.eq_any(["a", "c"]))
+            .select(g::id)
+            .load(&mut conn)
+            .unwrap();
+        let dialect = search::Dialect::of(&conn);
+        let named = |conn: &mut DbConn, ids: &[i64]| -> Vec<String> {
+            // The list as the second parameter, after another.
+            let list = IdList::new(dialect, 2, ids);
+            let sql = format!(
+                "SELECT name FROM accounts_group WHERE name <> {} AND id {} ORDER BY name",
+                param(dialect, 1),
+                list.sql
+            );
+            diesel::sql_query(sql)
+                .bind::<diesel::sql_types::Text, _>("none")
+                .bind::<diesel::sql_types::Text, _>(list.bound)
+                .load::<Named>(conn)
+                .unwrap()
+                .into_iter()
+                .map(|n| n.name)
+                .collect()
+        };
+        assert_eq!(named(&mut conn, &ids), ["a", "c"]);
+        assert!(named(&mut conn, &[]).is_empty());
     }
 }
 
