@@ -426,31 +426,57 @@ fn check_deploy_lists_each_unsafe_setting_with_its_fix() {
 /// Sends SIGTERM (as systemd or an orchestrator does) and waits for the
 /// exit: its status and what it wrote.
 fn terminate(mut child: std::process::Child, out: &std::path::Path) -> (bool, String) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    for _ in 0..150 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status.success(), std::fs::read_to_string(out).unwrap());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("still running 15 s after SIGTERM");
+    signal_term(&child);
+    exit_of(&mut child, out)
 }
 
-/// Whether the server on `port` answers `/healthz` with 200.
+/// Whether the server on `port` answers `/healthz` with 200 (within 2 s).
 fn answers_healthz(port: u16) -> bool {
     use std::io::Read;
     let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(2)));
     let asked =
         conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     let mut answer = String::new();
     asked.is_ok() && conn.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 200")
+}
+
+/// Starts `site args` on `dir`'s SQLite database (serving on `port`), its
+/// log in `dir/name`.
+fn start(
+    dir: &std::path::Path,
+    port: u16,
+    args: &[&str],
+    name: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Child, std::path::PathBuf) {
+    let out = dir.join(name);
+    let child = Command::new(env!("CARGO_BIN_EXE_site"))
+        .args(args)
+        .env("SHOP_VAR_DIR", dir)
+        .env_remove("DATABASE_URL")
+        .env("SHOP_BIND", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, out)
+}
+
+/// Waits until the server on `port` answers (the port is bound a moment
+/// before the server runs and handles signals).
+fn wait_answering(port: u16) {
+    for _ in 0..150 {
+        if answers_healthz(port) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the server on {port} never answered");
 }
 
 #[test]
@@ -458,30 +484,10 @@ fn sigterm_stops_the_server_and_the_worker_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     assert!(site(dir.path(), &["migrate"], None).status.success());
     let port = crate::support::free_port();
-    let spawn = |args: &[&str], name: &str| {
-        let out = dir.path().join(name);
-        let child = Command::new(env!("CARGO_BIN_EXE_site"))
-            .args(args)
-            .env("SHOP_VAR_DIR", dir.path())
-            .env_remove("DATABASE_URL")
-            .env("SHOP_BIND", format!("127.0.0.1:{port}"))
-            .env("RUST_LOG", "info")
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        (child, out)
-    };
+    let spawn = |args: &[&str], name: &str| start(dir.path(), port, args, name, &[]);
 
     let (server, out) = spawn(&["serve", "--no-seed", "--no-jobs"], "serve.txt");
-    // Answering, not just listening: the port is bound a moment before the
-    // server runs and handles signals.
-    for _ in 0..150 {
-        if answers_healthz(port) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_answering(port);
     let (ok, log) = terminate(server, &out);
     assert!(ok, "{log}");
     assert!(
@@ -495,4 +501,195 @@ fn sigterm_stops_the_server_and_the_worker_cleanly() {
     let (ok, log) = terminate(worker, &out);
     assert!(ok, "{log}");
     assert!(log.contains("stopped cleanly"), "{log}");
+}
+
+/// Sends SIGTERM without waiting for the exit.
+fn signal_term(child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits up to 15 s for `child` to exit: whether it exited 0, and its log.
+fn exit_of(child: &mut std::process::Child, out: &std::path::Path) -> (bool, String) {
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.success(), std::fs::read_to_string(out).unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("still running 15 s after SIGTERM");
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_takes_no_new_one() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+    let port = crate::support::free_port();
+    let (mut server, out) = start(
+        dir.path(),
+        port,
+        &["serve", "--no-seed", "--no-jobs"],
+        "serve.txt",
+        &[],
+    );
+    wait_answering(port);
+
+    // A shopper's form post, half sent: the server is in the middle of it.
+    let body = "email=slow%40example.com&password=not+the+password&csrf_token=x";
+    let (first, rest) = body.split_at(20);
+    let mut post = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        post,
+        "POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{first}",
+        body.len()
+    )
+    .unwrap();
+    post.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    assert!(
+        post.read(&mut byte).is_err(),
+        "no answer before the whole form has arrived"
+    );
+
+    signal_term(&server);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "the server waits for the request it is in"
+    );
+    assert!(!answers_healthz(port), "no new request is taken");
+
+    post.write_all(rest.as_bytes()).unwrap();
+    post.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    post.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 ") && !answer.starts_with("HTTP/1.1 5"),
+        "the request in flight got its whole answer: {answer:?}"
+    );
+    let (ok, log) = exit_of(&mut server, &out);
+    assert!(ok, "{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+}
+
+/// An SMTP server that waits `delay` before greeting its one client, then
+/// takes one message: what it received, once the client has quit.
+fn slow_smtp(
+    delay: std::time::Duration,
+) -> (
+    u16,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<String>,
+) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (connected, told) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let _ = connected.send(());
+        std::thread::sleep(delay);
+        let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+        let mut conn = conn;
+        let mut received = String::new();
+        conn.write_all(b"220 slow.example.com ESMTP\r\n").unwrap();
+        let mut line = String::new();
+        let mut in_data = false;
+        while {
+            line.clear();
+            reader.read_line(&mut line).unwrap_or(0) > 0
+        } {
+            if in_data {
+                if line == ".\r\n" {
+                    in_data = false;
+                    if conn.write_all(b"250 queued\r\n").is_err() {
+                        break;
+                    }
+                } else {
+                    received.push_str(&line);
+                }
+                continue;
+            }
+            let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" | "HELO" => b"250 slow.example.com\r\n",
+                "DATA" => {
+                    in_data = true;
+                    b"354 go ahead\r\n"
+                }
+                "QUIT" => {
+                    let _ = conn.write_all(b"221 bye\r\n");
+                    break;
+                }
+                _ => b"250 ok\r\n",
+            };
+            if conn.write_all(reply).is_err() {
+                break;
+            }
+        }
+        received
+    });
+    (port, told, server)
+}
+
+#[test]
+fn sigterm_lets_the_worker_finish_the_email_it_is_sending() {
+    use site_core::mail::outbox::{self, Status};
+    use site_core::schema::core_outbox as o;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(site(dir.path(), &["migrate"], None).status.success());
+    let db = site_core::db::Database::open(
+        &format!("sqlite://{}", dir.path().join("shop.sqlite3").display()),
+        1,
+    )
+    .unwrap();
+    outbox::enqueue(
+        &mut db.get().unwrap(),
+        &site_core::mail::Email {
+            to: "shopper@example.com".into(),
+            subject: "Your order is on its way".into(),
+            text: "It left the warehouse today.".into(),
+            html: String::new(),
+        },
+    )
+    .unwrap();
+
+    // The mail server takes two seconds to greet: SIGTERM arrives while
+    // the worker is sending.
+    let (smtp, connected, received) = slow_smtp(std::time::Duration::from_secs(2));
+    let (mut worker, out) = start(
+        dir.path(),
+        crate::support::free_port(),
+        &["worker"],
+        "worker.txt",
+        &[("SMTP_URL", &format!("smtp://127.0.0.1:{smtp}"))],
+    );
+    connected
+        .recv_timeout(std::time::Duration::from_secs(15))
+        .expect("the worker connects to the mail server");
+    signal_term(&worker);
+
+    let (ok, log) = exit_of(&mut worker, &out);
+    assert!(ok, "{log}");
+    assert!(log.contains("stopped cleanly"), "{log}");
+    let message = received.join().unwrap();
+    assert!(
+        message.contains("It left the warehouse today."),
+        "the mail server got the whole message: {message:?}"
+    );
+    use diesel::prelude::*;
+    let status: Status = o::table
+        .select(o::status)
+        .first(&mut db.get().unwrap())
+        .unwrap();
+    assert_eq!(status, Status::Sent, "recorded as sent before the exit");
 }
