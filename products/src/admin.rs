@@ -943,12 +943,10 @@ impl ModelAdmin for CategoryAdmin {
             ))
             .execute(conn)
             .map_err(|e| SaveError::unique(e, "slug", "Another category has this slug."))?;
-        // Its products are found by its name, its subcategories' by it too.
-        let mut affected: Vec<i64> = c::table
-            .filter(c::parent_id.eq(id))
-            .select(c::id)
-            .load(conn)?;
-        affected.push(id);
+        // Its products are found by its name, and so are those of every
+        // category below it, at any depth.
+        let categories = Category::all(conn)?;
+        let affected = crate::tree::Tree::new(&categories).descendants(id);
         refresh_terms(conn, Scope::Categories(&affected))?;
         Ok(())
     }

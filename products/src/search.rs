@@ -1,7 +1,8 @@
 //! Search beyond a product's own text, in the best order, forgiving typos.
 //!
-//! - `search_terms`: what else a product is found by, its category's (and
-//!   that one's parent's) name and its variants' attribute values, kept by
+//! - `search_terms`: what else a product is found by: the names of its
+//!   category and every category above it, and its variants' attribute
+//!   values and SKUs, kept by
 //!   [`refresh_terms`] wherever those change (the full-text index follows
 //!   by trigger). The description is indexed too.
 //! - [`rank`]: a search's matches in relevance order (name and SKU weigh
@@ -29,17 +30,34 @@ pub enum Scope<'a> {
 
 /// Recomputes `search_terms` for `scope`: one statement.
 pub fn refresh_terms(conn: &mut DbConn, scope: Scope<'_>) -> QueryResult<usize> {
-    let values = match conn {
-        DbConn::Sqlite(_) => "group_concat(DISTINCT v.value)",
-        DbConn::Postgres(_) => "string_agg(DISTINCT v.value, ' ')",
+    let (names, values, skus) = match conn {
+        DbConn::Sqlite(_) => (
+            "group_concat(name, ' ')",
+            "group_concat(DISTINCT v.value)",
+            "group_concat(ch.sku, ' ')",
+        ),
+        DbConn::Postgres(_) => (
+            "string_agg(name, ' ')",
+            "string_agg(DISTINCT v.value, ' ')",
+            "string_agg(ch.sku, ' ')",
+        ),
     };
+    // `up`: each category with the names of it and all its ancestors,
+    // computed once for the statement (categories are few; the depth
+    // bound only guards against a cycle written outside the admin).
     let set = format!(
-        "UPDATE products_product SET search_terms = TRIM(COALESCE((\
-             SELECT c.name || COALESCE(' ' || pc.name, '') FROM products_category c \
-             LEFT JOIN products_category pc ON pc.id = c.parent_id \
-             WHERE c.id = products_product.category_id), '') || ' ' || COALESCE((\
+        "WITH RECURSIVE up(category, parent, name, depth) AS MATERIALIZED (\
+             SELECT id, parent_id, name, 0 FROM products_category \
+             UNION ALL SELECT up.category, c.parent_id, c.name, up.depth + 1 \
+             FROM products_category c JOIN up ON c.id = up.parent WHERE up.depth < 32) \
+         UPDATE products_product SET search_terms = TRIM(COALESCE((\
+             SELECT {names} FROM up WHERE up.category = products_product.category_id), '') \
+             || ' ' || COALESCE((\
              SELECT {values} FROM products_product ch \
              JOIN products_attribute_value v ON v.product_id = ch.id \
+             WHERE ch.parent_id = products_product.id AND ch.is_active), '') \
+             || ' ' || COALESCE((\
+             SELECT {skus} FROM products_product ch \
              WHERE ch.parent_id = products_product.id AND ch.is_active), ''))"
     );
     let (column, ids) = match scope {

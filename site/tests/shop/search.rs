@@ -8,6 +8,8 @@ use site_core::schema::products_product as p;
 
 use crate::support::TestApp;
 
+const PW: &str = "a long staff passphrase";
+
 #[actix_web::test]
 async fn products_are_found_by_category_colour_and_description_best_match_first() {
     let app = TestApp::spawn().await;
@@ -38,9 +40,14 @@ async fn products_are_found_by_category_colour_and_description_best_match_first(
     // Asked for newest first, newest first.
     let newest = c.get("/products/?q=walnut&sort=newest").await;
     assert_eq!(newest.card_names(), ["Oak Lamp", "Walnut Desk"]);
-    // A colour only a variant has finds its product (once).
+    // A colour only a variant has finds its product (once), and so does a
+    // variant's SKU.
     assert_eq!(
         c.get("/products/?q=sand").await.card_names(),
+        ["Trail Runner"]
+    );
+    assert_eq!(
+        c.get("/products/?q=TR-44-SND").await.card_names(),
         ["Trail Runner"]
     );
     // The category's name finds what is in it.
@@ -123,4 +130,82 @@ async fn the_demo_is_found_by_department() {
     assert!(n.len() >= 6, "{n:?}");
     let count = found.testid_texts("listing-count");
     assert!(count[0].contains("of 6 products"), "{count:?}");
+}
+
+#[actix_web::test]
+async fn a_category_finds_what_is_below_it_at_any_depth_as_staff_arrange_them() {
+    use site_core::schema::products_category as c;
+    let app = TestApp::spawn().await;
+    let lamp = app.product("Brass Desk Lamp", 3, 4000);
+    app.user("boss@example.com", PW, true);
+    let staff = app.client();
+    staff.login("boss@example.com", PW).await;
+    let id_of = |slug: &str| -> i64 {
+        c::table
+            .filter(c::slug.eq(slug))
+            .select(c::id)
+            .first(&mut *app.conn())
+            .unwrap()
+    };
+    let add = "/admin/products/category/add/";
+    let form = staff.get(add).await;
+    staff
+        .submit(&form, add, &[("name", "Home"), ("slug", "home")])
+        .await;
+    let home = id_of("home");
+    staff
+        .submit(
+            &form,
+            add,
+            &[
+                ("name", "Lighting"),
+                ("slug", "lighting"),
+                ("parent", &home.to_string()),
+            ],
+        )
+        .await;
+    // The lamp's aisle moves under Lighting, two levels below Home.
+    let (aisle_name, aisle_slug): (String, String) = c::table
+        .find(lamp.category_id)
+        .select((c::name, c::slug))
+        .first(&mut *app.conn())
+        .unwrap();
+    let change = format!("/admin/products/category/{}/change/", lamp.category_id);
+    let page = staff.get(&change).await;
+    let moved = staff
+        .submit(
+            &page,
+            &change,
+            &[
+                ("name", &aisle_name),
+                ("slug", &aisle_slug),
+                ("parent", &id_of("lighting").to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, 200);
+    let shopper = app.client();
+    for word in ["lighting", "home"] {
+        assert_eq!(
+            shopper
+                .get(&format!("/products/?q={word}"))
+                .await
+                .card_names(),
+            ["Brass Desk Lamp"],
+            "{word}"
+        );
+    }
+
+    // Renaming the top of the tree renames what finds the lamp.
+    let change = format!("/admin/products/category/{home}/change/");
+    let page = staff.get(&change).await;
+    staff
+        .submit(&page, &change, &[("name", "Household"), ("slug", "home")])
+        .await;
+    assert_eq!(
+        shopper.get("/products/?q=household").await.card_names(),
+        ["Brass Desk Lamp"]
+    );
+    let home = shopper.get("/products/?q=home").await;
+    assert!(home.contains("Nothing matches “home”"), "{}", home.text());
 }
