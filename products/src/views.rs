@@ -437,6 +437,10 @@ pub async fn home(rq: RequestContext) -> Result<HttpResponse, AppError> {
     let mut ctx = Context::new();
     ctx.insert("categories", &cards.roots(&Tree::new(&categories))?);
     ctx.insert("products", &cards.cards(&newest)?);
+    ctx.insert(
+        "canonical",
+        &format!("{}/", rq.config.site_url.trim_end_matches('/')),
+    );
     rq.render("products/home.html", ctx)
 }
 

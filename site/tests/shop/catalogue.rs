@@ -22,6 +22,16 @@ async fn list_paginates_24_per_page_and_falls_back_past_the_end() {
     assert_eq!(p1.status, 200);
     assert_eq!(p1.count("class=\"card\""), 24);
     assert!(p1.contains("1–24 of 60 products"));
+    // The first row's pictures load at once (the first first of all), the
+    // others as they scroll near.
+    assert_eq!(p1.count("loading=\"lazy\""), 21);
+    assert_eq!(p1.count("fetchpriority=\"high\""), 1);
+    let home = c.get("/").await;
+    assert_eq!(
+        home.count("loading=\"lazy\""),
+        home.count("class=\"card\""),
+        "the home page's cards are below its welcome"
+    );
     let p3 = c.get("/products/?page=3").await;
     assert_eq!(p3.count("class=\"card\""), 12);
     assert!(p3.contains("49–60 of 60 products"));

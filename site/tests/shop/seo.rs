@@ -192,6 +192,64 @@ async fn sorted_and_filtered_listings_and_searches_name_one_page_each() {
     }
 }
 
+/// Each `og:` property of a page, in order.
+fn open_graph(body: &str) -> Vec<(String, String)> {
+    body.split("<meta property=\"og:")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" content=\"")?;
+            Some((name.to_string(), rest.split('"').next()?.to_string()))
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_home_list_category_and_search_pages_are_shared_with_a_title_and_their_url() {
+    let app = TestApp::spawn().await;
+    app.seed(12, 1);
+    let (name, slug): (String, String) = site_core::schema::products_category::table
+        .select((
+            site_core::schema::products_category::name,
+            site_core::schema::products_category::slug,
+        ))
+        .first(&mut *app.conn())
+        .unwrap();
+    let c = app.client();
+    let base = &app.base;
+    for (path, title, url) in [
+        ("/".to_string(), "Demo Shop".to_string(), format!("{base}/")),
+        (
+            "/products/?sort=price".to_string(),
+            "All products".to_string(),
+            format!("{base}/products/"),
+        ),
+        (
+            format!("/products/category/{slug}/"),
+            // As the page escapes it.
+            name.replace('&', "&amp;"),
+            format!("{base}/products/category/{slug}/"),
+        ),
+        (
+            "/products/?q=lamp".to_string(),
+            "Search: lamp".to_string(),
+            format!("{base}/products/?q=lamp"),
+        ),
+    ] {
+        let page = c.get_raw(&path).await;
+        assert_eq!(page.status, 200, "{path}");
+        let og = open_graph(&page.body);
+        let get = |k: &str| og.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("type"), Some("website"), "{path}");
+        assert_eq!(get("title"), Some(title.as_str()), "{path}");
+        assert_eq!(get("url"), Some(url.as_str()), "{path}");
+        assert_eq!(
+            canonical(&page.body).as_deref(),
+            Some(url.as_str()),
+            "{path}"
+        );
+    }
+}
+
 /// A product's URL carries its slug; the short form, an old slug and a
 /// mistyped one move there permanently, so links made before keep working
 /// and search engines index one URL.
