@@ -2,9 +2,11 @@
 # Lighthouse in Chromium. The admin's accessibility: the index, a change
 # list and a change form (and the other admin pages staff use most) must
 # score 100. The shop's pages as a phone loads them (home, list, category,
-# search, product): accessibility, best practices and SEO must score 100;
-# performance is printed (a debug build on a busy CI machine measures the
-# machine as much as the shop). Run by .ci/run after the test suite; needs
+# search, product): accessibility, best practices and SEO must score 100,
+# performance at least 95. A page under 95 on performance alone is
+# measured again, up to twice (a debug build on a busy CI machine measures
+# the machine as much as the shop; the simulated phone's timings vary a
+# few points from run to run). Run by .ci/run after the test suite; needs
 # chromium and npm. Prints each page's scores and what failed.
 #
 #   site/tests/lighthouse.sh [path to the site binary]
@@ -74,12 +76,13 @@ LISTED="$(curl -s "$BASE/products/" | sed 's#&\#x2F;#/#g')"
 CATEGORY="$(printf '%s' "$LISTED" | grep -o 'href="/products/category/[^"]*"' | head -1 | sed 's/href="//; s/"$//')"
 PRODUCT="$(curl -s -o /dev/null -w '%{redirect_url}' "$BASE/products/1/" | sed -E 's#^https?://[^/]+##')"
 WORD="$(printf '%s' "$LISTED" | grep -o 'class="card-link"[^>]*>[^<]*' | head -1 | sed 's/.*>//' | awk '{print tolower($NF)}')"
-for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
-  out="$VAR/shop.json"
+# 0: every score as required; 2: only performance short of 95; 1: else.
+shop_page() {
+  local path="$1" out="$VAR/shop.json"
   lh "$BASE$path" --quiet --only-categories=performance,accessibility,best-practices,seo \
     --output=json --output-path="$out" --chrome-path="$(command -v chromium)" \
     --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-background-networking --disable-dev-shm-usage" \
-    || { echo "$path: lighthouse did not run"; failed=1; continue; }
+    || { echo "$path: lighthouse did not run"; return 1; }
   node -e '
     const r = require(process.argv[1]);
     const c = r.categories;
@@ -95,7 +98,24 @@ for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
           console.log(`  ${k}: ${a.id}: ${a.title}`);
       }
     }
-    process.exit(ok ? 0 : 1);
-  ' "$out" "$path" || failed=1
+    if (!ok) process.exit(1);
+    if (score("performance") >= 95) process.exit(0);
+    for (const ref of c.performance.auditRefs) {
+      const a = r.audits[ref.id];
+      if (ref.weight > 0 && a.score !== null && a.score < 0.9)
+        console.log(`  performance: ${a.id}: ${a.displayValue || a.title}`);
+    }
+    process.exit(2);
+  ' "$out" "$path"
+}
+
+for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
+  status=0
+  for attempt in 1 2 3; do
+    shop_page "$path" && status=0 || status=$?
+    [[ $status == 2 ]] || break
+    echo "  (performance under 95: measuring again)"
+  done
+  [[ $status == 0 ]] || failed=1
 done
 exit "$failed"
