@@ -1,6 +1,7 @@
 //! Categories and products: the plain values, and the queries that use them.
 
 use chrono::NaiveDateTime;
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::Serialize;
 use site_core::db::search::Dialect;
@@ -329,8 +330,62 @@ pub fn listing_cards(
     }
     match conn {
         DbConn::Sqlite(inner) => cards_on!(inner, diesel::sqlite::Sqlite, Dialect::Sqlite),
+        DbConn::Postgres(inner) if dense_search_by_price(l) => {
+            // Walk the price index that holds each product's words (only
+            // it answers without reading the table: 9-20 ms for "lamp" at
+            // a million products). Left to itself the planner takes the
+            // plain price index, smaller but reading a table row for each
+            // product walked (80 ms warm, 140 cold), counting those reads
+            // as cheap because it takes the whole table to be in memory
+            // (`effective_cache_size`). Told for this one query that
+            // almost nothing is, it prices those reads as disk reads and
+            // takes the covering index. (Turning plain index scans off
+            // would not do: that turns off index-only scans too.) Plain
+            // SET, not LOCAL: inside a transaction a failure rolls it back
+            // with everything else; outside one it is reset right after.
+            let ids = order_listing!(
+                filter_listing!(
+                    p::table.into_boxed::<diesel::pg::Pg>(),
+                    l,
+                    Dialect::Postgres
+                ),
+                l.sort,
+                reversed
+            )
+            .select(p::id)
+            .offset(skip)
+            .limit(limit);
+            inner.batch_execute("SET effective_cache_size = '1MB'")?;
+            let ids: QueryResult<Vec<i64>> = ids.load(inner);
+            inner.batch_execute("RESET effective_cache_size")?;
+            let ids = ids?;
+            let rows = p::table
+                .inner_join(c::table)
+                .into_boxed::<diesel::pg::Pg>()
+                .filter(p::id.eq_any(ids));
+            order_listing!(rows, l.sort)
+                .select((CardRow::as_select(), c::name))
+                .load(inner)
+        }
         DbConn::Postgres(inner) => cards_on!(inner, diesel::pg::Pg, Dialect::Postgres),
     }
+}
+
+/// A search of the whole catalogue with more matches than the cap, sorted
+/// by price, narrowed by nothing but price bounds: its page is found by
+/// walking the price order and testing each product's words, all in the
+/// index that holds them. (A category or stock filter needs the table's
+/// rows, which that index cannot give.)
+fn dense_search_by_price(l: &Listing) -> bool {
+    l.dense
+        && l.query.is_some()
+        && l.only.is_none()
+        && l.category_id.is_none()
+        && l.within.is_empty()
+        && !l.in_stock_only
+        && !l.with_variants
+        && l.options.is_empty()
+        && matches!(l.sort, SortOrder::PriceLow | SortOrder::PriceHigh)
 }
 
 /// The newest `n` active products as cards.
@@ -493,6 +548,9 @@ impl Product {
     /// with fewer than the cap, the listing pages through them and their
     /// number is the count. `None`: too many to keep; count as usual.
     pub fn search_once(conn: &mut DbConn, l: &mut Listing) -> QueryResult<Option<i64>> {
+        if Product::surely_over_cap(conn, l)? {
+            return Ok(None);
+        }
         let mut ids = Product::listing_ids(conn, l, COUNT_CAP)?;
         if ids.is_empty() {
             l.prefix = true;
@@ -516,6 +574,36 @@ impl Product {
         } else {
             Ok(None)
         }
+    }
+
+    /// Whether PostgreSQL's statistics say a one-word search matches half
+    /// as many products again as the cap, so that reading up to the cap
+    /// only to learn "more than" can be skipped: those ids are spread over
+    /// as many table pages (a word in 20,000 of a million products: 42 ms
+    /// of a 50 ms budget, 150 ms when the pages are not cached). The
+    /// planner keeps each common word's share of the rows, so for one
+    /// word its estimate is close; for several it multiplies their shares
+    /// as if unrelated, and those are counted. SQLite keeps no such
+    /// statistics: always counted.
+    fn surely_over_cap(conn: &mut DbConn, l: &Listing) -> QueryResult<bool> {
+        let DbConn::Postgres(pg) = conn else {
+            return Ok(false);
+        };
+        let one_word = l.query.as_deref().is_some_and(|q| {
+            let words: Vec<String> = q.split_whitespace().map(str::to_string).collect();
+            site_core::db::search::terms(&words).len() == 1
+        });
+        if !one_word || l.prefix || l.only.is_some() {
+            return Ok(false);
+        }
+        let query = filter_listing!(
+            p::table.into_boxed::<diesel::pg::Pg>(),
+            l,
+            Dialect::Postgres
+        )
+        .select(p::id);
+        let planned = site_core::db::planned_rows(pg, query)?;
+        Ok(planned.is_some_and(|n| n > COUNT_CAP * 3 / 2))
     }
 
     /// An active product and its category; inactive ones are not found,

@@ -399,8 +399,13 @@ pub fn param(dialect: search::Dialect, n: usize) -> String {
 /// Any number of ids as one bound parameter of raw SQL, the same way on
 /// both backends: `sql` follows a column (`id {sql}`) and tests it against
 /// the ids bound as parameter `n`; bind `bound` there as `Text`. SQLite
-/// reads a JSON array (`IN` its values), PostgreSQL an array literal
-/// (`= ANY`), whose length its planner then knows.
+/// reads a JSON array (`IN` its values); PostgreSQL splits the ids on
+/// commas into an array (`= ANY`). Not `CAST($n AS BIGINT[])`: that cast
+/// (`array_in`) is not immutable, so the planner keeps it in the filter
+/// and parses the text again for every row tested (a list of 400 parents
+/// tested against 6,000 variants: 123 ms against 4 ms). `string_to_array`
+/// and the element cast fold into one constant array, whose length the
+/// planner also knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdList {
     pub sql: String,
@@ -416,8 +421,8 @@ impl IdList {
                 bound: format!("[{listed}]"),
             },
             search::Dialect::Postgres => IdList {
-                sql: format!("= ANY(CAST(${n} AS BIGINT[]))"),
-                bound: format!("{{{listed}}}"),
+                sql: format!("= ANY(CAST(string_to_array(${n}, ',') AS BIGINT[]))"),
+                bound: listed,
             },
         }
     }
@@ -505,6 +510,45 @@ pub fn estimate_rows(conn: &mut DbConn, table: &str) -> QueryResult<Option<i64>>
         DbConn::Sqlite(lite) => span.get_result(lite).optional()?,
     };
     Ok(found.map(|e| e.n).filter(|n| *n > 0))
+}
+
+/// A query as PostgreSQL's `EXPLAIN (FORMAT JSON)`: its plan, not its rows.
+struct Explain<Q>(Q);
+
+impl<Q> diesel::query_builder::QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
+    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Explain<Q>
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        out.push_sql("EXPLAIN (FORMAT JSON) ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> RunQueryDsl<diesel::PgConnection> for Explain<Q> {}
+
+/// How many rows PostgreSQL's planner expects `query` to return, from its
+/// statistics, without running it (a millisecond or two of planning): the
+/// "about" of a list too long to count. `None` if the plan has no figure.
+pub fn planned_rows<Q>(conn: &mut diesel::PgConnection, query: Q) -> QueryResult<Option<i64>>
+where
+    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
+{
+    let plan: String = Explain(query).get_result(conn)?;
+    let plan: serde_json::Value = serde_json::from_str(&plan)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(plan[0]["Plan"]["Plan Rows"].as_f64().map(|n| n as i64))
 }
 
 /// Deletes sessions whose expiry has passed; returns how many.

@@ -209,3 +209,64 @@ async fn a_category_finds_what_is_below_it_at_any_depth_as_staff_arrange_them() 
     let home = shopper.get("/products/?q=home").await;
     assert!(home.contains("Nothing matches “home”"), "{}", home.text());
 }
+
+/// A search with more matches than the shop counts ("more than 10,000"),
+/// sorted by price, lists the cheapest (or the dearest) of them all first.
+/// (On PostgreSQL its page comes from the index holding each product's
+/// words, by a path of its own.)
+#[actix_web::test]
+async fn a_search_too_big_to_count_sorted_by_price_starts_at_the_cheapest() {
+    use site_core::schema::products_category as c;
+    let app = TestApp::spawn().await;
+    app.seed(10_050, 1);
+    let category: i64 = p::table
+        .filter(p::parent_id.is_null())
+        .select(p::category_id)
+        .first(&mut *app.conn())
+        .unwrap();
+    let name: String = c::table
+        .find(category)
+        .select(c::name)
+        .first(&mut *app.conn())
+        .unwrap();
+    let word = name.split_whitespace().last().unwrap().to_lowercase();
+    let listed = || {
+        p::table
+            .filter(p::is_active.eq(true))
+            .filter(p::parent_id.is_null())
+            .filter(p::category_id.eq(category))
+            .select(p::name)
+            .limit(24)
+            .into_boxed()
+    };
+    let cheapest: Vec<String> = listed()
+        .order((p::price_minor.asc(), p::id.asc()))
+        .load(&mut *app.conn())
+        .unwrap();
+    let dearest: Vec<String> = listed()
+        .order((p::price_minor.desc(), p::id.desc()))
+        .load(&mut *app.conn())
+        .unwrap();
+    let unescaped = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .map(|n| {
+                n.replace("&#x27;", "'")
+                    .replace("&quot;", "\"")
+                    .replace("&#x2F;", "/")
+                    .replace("&amp;", "&")
+            })
+            .collect()
+    };
+    let c = app.client();
+    for (sort, expected) in [("price", cheapest), ("-price", dearest)] {
+        let page = c.get(&format!("/products/?q={word}&sort={sort}")).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.testid_texts("listing-count")[0].contains("of more than 10,000 products"),
+            "{sort}: {:?}",
+            page.testid_texts("listing-count")
+        );
+        assert_eq!(unescaped(page.card_names()), expected, "{sort}");
+    }
+}
