@@ -220,6 +220,51 @@ async fn list_page_query_count_does_not_grow_with_products() {
     );
 }
 
+/// With the catalogue cache off (every read paid), a category page, a
+/// search and a product page run as many queries for a shop of two products
+/// as for one of thirty: nothing is read per card, per match or per
+/// related product. (Two: a single match needs no ranking, a query less.)
+#[actix_web::test]
+async fn catalogue_pages_run_as_many_queries_for_two_products_as_for_thirty() {
+    use diesel::prelude::*;
+    use site_core::schema::{products_category as c, products_product as p};
+    let mut counts = Vec::new();
+    for products in [2, 30] {
+        let app = TestApp::spawn().await;
+        app.seed(products, 1);
+        let (slug, name): (String, String) = c::table
+            .inner_join(p::table)
+            .select((c::slug, c::name))
+            .first(&mut *app.conn())
+            .unwrap();
+        let first: products::Product = p::table
+            .order(p::id.asc())
+            .select(products::Product::as_select())
+            .first(&mut *app.conn())
+            .unwrap();
+        let word = name.split_whitespace().last().unwrap().to_lowercase();
+        let client = app.client();
+        let mut seen = Vec::new();
+        for path in [
+            format!("/products/category/{slug}/"),
+            format!("/products/?q={word}"),
+            crate::support::product_path(&first),
+        ] {
+            // The first visit warms the pool and the session.
+            client.get(&path).await;
+            let before = app.query_count();
+            let page = client.get(&path).await;
+            assert_eq!(page.status, 200, "{path}");
+            seen.push(app.query_count() - before);
+        }
+        counts.push(seen);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "category, search, product page: two products vs thirty"
+    );
+}
+
 /// With the catalogue cache on, a repeated listing reads nothing: its
 /// count, the categories, its cards and its sidebar are kept.
 #[actix_web::test]
