@@ -357,8 +357,11 @@ pub fn listing_cards(
             .limit(limit);
             inner.batch_execute("SET effective_cache_size = '1MB'")?;
             let ids: QueryResult<Vec<i64>> = ids.load(inner);
-            inner.batch_execute("RESET effective_cache_size")?;
+            // The query's own error first: in a failed transaction the
+            // reset fails too (and the rollback undoes the SET anyway).
+            let reset = inner.batch_execute("RESET effective_cache_size");
             let ids = ids?;
+            reset?;
             let rows = p::table
                 .inner_join(c::table)
                 .into_boxed::<diesel::pg::Pg>()
@@ -548,9 +551,6 @@ impl Product {
     /// with fewer than the cap, the listing pages through them and their
     /// number is the count. `None`: too many to keep; count as usual.
     pub fn search_once(conn: &mut DbConn, l: &mut Listing) -> QueryResult<Option<i64>> {
-        if Product::surely_over_cap(conn, l)? {
-            return Ok(None);
-        }
         let mut ids = Product::listing_ids(conn, l, COUNT_CAP)?;
         if ids.is_empty() {
             l.prefix = true;
@@ -574,36 +574,6 @@ impl Product {
         } else {
             Ok(None)
         }
-    }
-
-    /// Whether PostgreSQL's statistics say a one-word search matches half
-    /// as many products again as the cap, so that reading up to the cap
-    /// only to learn "more than" can be skipped: those ids are spread over
-    /// as many table pages (a word in 20,000 of a million products: 42 ms
-    /// of a 50 ms budget, 150 ms when the pages are not cached). The
-    /// planner keeps each common word's share of the rows, so for one
-    /// word its estimate is close; for several it multiplies their shares
-    /// as if unrelated, and those are counted. SQLite keeps no such
-    /// statistics: always counted.
-    fn surely_over_cap(conn: &mut DbConn, l: &Listing) -> QueryResult<bool> {
-        let DbConn::Postgres(pg) = conn else {
-            return Ok(false);
-        };
-        let one_word = l.query.as_deref().is_some_and(|q| {
-            let words: Vec<String> = q.split_whitespace().map(str::to_string).collect();
-            site_core::db::search::terms(&words).len() == 1
-        });
-        if !one_word || l.prefix || l.only.is_some() {
-            return Ok(false);
-        }
-        let query = filter_listing!(
-            p::table.into_boxed::<diesel::pg::Pg>(),
-            l,
-            Dialect::Postgres
-        )
-        .select(p::id);
-        let planned = site_core::db::planned_rows(pg, query)?;
-        Ok(planned.is_some_and(|n| n > COUNT_CAP * 3 / 2))
     }
 
     /// An active product and its category; inactive ones are not found,

@@ -512,45 +512,6 @@ pub fn estimate_rows(conn: &mut DbConn, table: &str) -> QueryResult<Option<i64>>
     Ok(found.map(|e| e.n).filter(|n| *n > 0))
 }
 
-/// A query as PostgreSQL's `EXPLAIN (FORMAT JSON)`: its plan, not its rows.
-struct Explain<Q>(Q);
-
-impl<Q> diesel::query_builder::QueryId for Explain<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> diesel::query_builder::Query for Explain<Q> {
-    type SqlType = diesel::sql_types::Text;
-}
-
-impl<Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>>
-    diesel::query_builder::QueryFragment<diesel::pg::Pg> for Explain<Q>
-{
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
-    ) -> QueryResult<()> {
-        out.push_sql("EXPLAIN (FORMAT JSON) ");
-        self.0.walk_ast(out.reborrow())
-    }
-}
-
-impl<Q> RunQueryDsl<diesel::PgConnection> for Explain<Q> {}
-
-/// How many rows PostgreSQL's planner expects `query` to return, from its
-/// statistics, without running it (a millisecond or two of planning): the
-/// "about" of a list too long to count. `None` if the plan has no figure.
-pub fn planned_rows<Q>(conn: &mut diesel::PgConnection, query: Q) -> QueryResult<Option<i64>>
-where
-    Q: diesel::query_builder::QueryFragment<diesel::pg::Pg>,
-{
-    let plan: String = Explain(query).get_result(conn)?;
-    let plan: serde_json::Value = serde_json::from_str(&plan)
-        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
-    Ok(plan[0]["Plan"]["Plan Rows"].as_f64().map(|n| n as i64))
-}
-
 /// Deletes sessions whose expiry has passed; returns how many.
 pub fn clear_expired_sessions(conn: &mut DbConn) -> QueryResult<usize> {
     use crate::schema::core_session::dsl::*;

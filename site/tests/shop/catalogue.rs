@@ -291,13 +291,11 @@ async fn the_catalogue_cache_spares_a_repeated_listing_every_query() {
         .iter()
         .all(|l| !first.card_links().contains(l)));
     // A search the first time: the matches, their ranking, the page, and
-    // the facets' two (on PostgreSQL, first the planner's estimate of a
-    // one-word search's matches); the same search again, nothing. A
-    // different one, or the same words narrowed otherwise, is its own.
-    let first_search = if app.backend() == "postgres" { 6 } else { 5 };
+    // the facets' two; the same search again, nothing. A different one,
+    // or the same words narrowed otherwise, is its own.
     let before = app.query_count();
     let found = c.get("/products/?q=ethiopian").await;
-    assert_eq!(app.query_count() - before, first_search);
+    assert_eq!(app.query_count() - before, 5);
     let before = app.query_count();
     let again = c.get("/products/?q=ethiopian").await;
     assert_eq!(app.query_count() - before, 0);
