@@ -986,10 +986,18 @@ impl ModelAdmin for CategoryAdmin {
     }
 
     fn delete(&self, conn: &mut DbConn, id: i64, _: &DeletePlan) -> Result<Deleted, SaveError> {
+        // Its name leaves the search terms of every product below it.
+        let categories = Category::all(conn)?;
+        let below: Vec<i64> = crate::tree::Tree::new(&categories)
+            .descendants(id)
+            .into_iter()
+            .filter(|c| *c != id)
+            .collect();
         diesel::update(c::table.filter(c::parent_id.eq(id)))
             .set(c::parent_id.eq(None::<i64>))
             .execute(conn)?;
         diesel::delete(c::table.find(id)).execute(conn)?;
+        refresh_terms(conn, Scope::Categories(&below))?;
         Ok(Deleted::Removed)
     }
 

@@ -208,6 +208,17 @@ async fn a_category_finds_what_is_below_it_at_any_depth_as_staff_arrange_them() 
     );
     let home = shopper.get("/products/?q=home").await;
     assert!(home.contains("Nothing matches “home”"), "{}", home.text());
+
+    // Deleting the middle of the tree takes its name off what was below.
+    let delete = format!("/admin/products/category/{}/delete/", id_of("lighting"));
+    let confirm = staff.get(&delete).await;
+    staff.submit(&confirm, &delete, &[]).await;
+    let lighting = shopper.get("/products/?q=lighting").await;
+    assert!(
+        lighting.contains("Nothing matches “lighting”"),
+        "{}",
+        lighting.text()
+    );
 }
 
 /// A search with more matches than the shop counts ("more than 10,000"),
