@@ -113,7 +113,7 @@ for path in / /products/ "$CATEGORY" "/products/?q=$WORD" "$PRODUCT"; do
   status=0
   for attempt in 1 2 3; do
     shop_page "$path" && status=0 || status=$?
-    [[ $status == 2 ]] || break
+    [[ $status == 2 && $attempt != 3 ]] || break
     echo "  (performance under 95: measuring again)"
   done
   [[ $status == 0 ]] || failed=1
