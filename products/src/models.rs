@@ -304,10 +304,16 @@ pub fn listing_cards(
             .select(p::id)
             .offset(skip)
             .limit(limit);
+            cards_of!($conn, $backend, ids)
+        }};
+    }
+    // The cards of a page's ids (a subquery, or a list), in its order.
+    macro_rules! cards_of {
+        ($conn:expr, $backend:ty, $ids:expr) => {{
             let rows = p::table
                 .inner_join(c::table)
                 .into_boxed::<$backend>()
-                .filter(p::id.eq_any(ids));
+                .filter(p::id.eq_any($ids));
             order_listing!(rows, l.sort)
                 .select((CardRow::as_select(), c::name))
                 .load($conn)
@@ -362,13 +368,7 @@ pub fn listing_cards(
             let reset = inner.batch_execute("RESET effective_cache_size");
             let ids = ids?;
             reset?;
-            let rows = p::table
-                .inner_join(c::table)
-                .into_boxed::<diesel::pg::Pg>()
-                .filter(p::id.eq_any(ids));
-            order_listing!(rows, l.sort)
-                .select((CardRow::as_select(), c::name))
-                .load(inner)
+            cards_of!(inner, diesel::pg::Pg, ids)
         }
         DbConn::Postgres(inner) => cards_on!(inner, diesel::pg::Pg, Dialect::Postgres),
     }
